@@ -1,0 +1,1 @@
+"""Contracts: validate bodies, recordings and live traffic against the repaired Hume contract."""

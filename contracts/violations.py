@@ -1,0 +1,69 @@
+"""The one record every validator, rule, reader and check produces: a violation of the contract."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SHORT_LIMIT = 120
+
+
+def shorten(value: Any, limit: int = SHORT_LIMIT) -> str:
+    """A one-line, bounded rendering of any JSON value: a 10 MB body never reaches a report."""
+    if isinstance(value, dict):
+        text = "{" + ", ".join(f"{json.dumps(k)}: …" for k in list(value)[:8]) + (", …}" if len(value) > 8 else "}")
+        text = text if value else "{}"
+    elif isinstance(value, list):
+        text = f"[… {len(value)} items]" if value else "[]"
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def pointer(path: Any) -> str:
+    """RFC 6901 JSON pointer for a sequence of keys and indices."""
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    return "/" + "/".join(parts) if parts else ""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a body breaks the contract.
+
+    ``code`` is stable (see ``hume-contracts validate --list-codes``); ``pointer`` locates the offending
+    value in the body; ``expected`` and ``found`` are short human texts; ``schema_path`` locates the rule
+    in the repaired contract (or names the semantic rule).
+    """
+
+    code: str
+    pointer: str
+    expected: str
+    found: str
+    schema_path: str = ""
+    message: str = ""
+
+    def describe(self) -> str:
+        where = self.pointer or "(root)"
+        text = self.message or f"expected {self.expected}, found {self.found}"
+        return f"{where}: {text}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Finding:
+    """Violations found in one body of one input (a file, or one interaction or frame inside it)."""
+
+    source: str  # file path as given by the user
+    location: str  # where in the source: "" for a whole file, "entries[3].response", "line 17", ...
+    kind: str  # body kind checked against: job, jobs, job-id, predictions, ...
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations

@@ -1,0 +1,75 @@
+"""The contract: the upstream OpenAPI document, its repairs (an Overlay), and the stream contract.
+
+Everything here is read from files inside this package, never from outside the installed product.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).parent
+UPSTREAM_PATH = HERE / "upstream" / "hume-ai-expression-openapi.yml"
+OVERLAY_PATH = HERE / "overlay.yaml"
+NAMES_OVERLAY_PATH = HERE / "overlay.names.yaml"
+REPAIRED_PATH = HERE / "repaired.yaml"
+STREAM_CONTRACT_PATH = HERE / "stream.asyncapi.yaml"
+
+
+def _load_yaml(path: Path) -> Any:
+    with path.open("rb") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@functools.cache
+def _cached(path: Path) -> Any:
+    return _load_yaml(path)
+
+
+def load_upstream() -> dict[str, Any]:
+    """The published document, as vendored (known to be wrong)."""
+    return _cached(UPSTREAM_PATH)
+
+
+def load_overlay() -> dict[str, Any]:
+    return _cached(OVERLAY_PATH)
+
+
+def load_repaired() -> dict[str, Any]:
+    """The committed repaired document (treat as read-only: it is shared)."""
+    return _cached(REPAIRED_PATH)
+
+
+def load_stream_contract() -> dict[str, Any]:
+    """The AsyncAPI document of ``/v0/stream/models`` (treat as read-only: it is shared)."""
+    return _cached(STREAM_CONTRACT_PATH)
+
+
+def build_repaired() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Build from scratch: (the generated names overlay, the repaired document).
+
+    The hand-written repairs (``overlay.yaml``) apply first; the names overlay is then generated from
+    that result and applied. The committed ``overlay.names.yaml`` and ``repaired.yaml`` must equal these.
+    """
+    from openapi.names import names_overlay
+    from openapi.overlay import apply_overlay
+
+    repaired = apply_overlay(_load_yaml(UPSTREAM_PATH), _load_yaml(OVERLAY_PATH))
+    names = names_overlay(repaired)
+    return names, apply_overlay(repaired, names)
+
+
+def write_repaired() -> list[Path]:
+    """Regenerate the committed outputs; return the files written."""
+    names, repaired = build_repaired()
+    NAMES_OVERLAY_PATH.write_text(dump_yaml(names), encoding="utf-8")
+    REPAIRED_PATH.write_text(dump_yaml(repaired), encoding="utf-8")
+    _cached.cache_clear()
+    return [NAMES_OVERLAY_PATH, REPAIRED_PATH]
+
+
+def dump_yaml(document: Any) -> str:
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
