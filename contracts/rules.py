@@ -72,7 +72,12 @@ STREAM_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 # -- job and state rules ------------------------------------------------------------------------------------
 
 STATUS_ORDER = {"QUEUED": 0, "IN_PROGRESS": 1, "COMPLETED": 2, "FAILED": 2}
-FIELD_FIRST_STATUS = {"started_timestamp_ms": 1, "ended_timestamp_ms": 2, "num_predictions": 2, "num_errors": 2}
+FIELD_FIRST_STATUS = {
+    "started_timestamp_ms": 1,
+    "ended_timestamp_ms": 2,
+    "num_predictions": 2,
+    "num_errors": 2,
+}
 
 
 @rule("job-id-uuid", "job")
@@ -98,7 +103,10 @@ def state_timestamps_in_order(state: Any, at: Path, model: str) -> Iterator[Viol
             continue
         if previous is not None and value < previous:
             yield _violation(
-                "state-timestamps-order", [*at, name], f">= {previous_name} ({int(previous)})", value,
+                "state-timestamps-order",
+                [*at, name],
+                f">= {previous_name} ({int(previous)})",
+                value,
                 f"{name} {int(value)} is before {previous_name} {int(previous)}",
             )
         previous_name, previous = name, value
@@ -192,20 +200,25 @@ def face_frame_not_negative(item: Any, at: Path, model: str) -> Iterator[Violati
 def _unknown_names(scores: Any, known: frozenset[str]) -> list[str]:
     if not isinstance(scores, list):
         return []
-    return [s["name"] for s in scores if isinstance(s, dict) and isinstance(s.get("name"), str) and s["name"] not in known]
+    return [
+        s["name"] for s in scores if isinstance(s, dict) and isinstance(s.get("name"), str) and s["name"] not in known
+    ]
 
 
 @rule("label-set", "item")
 def labels_in_model_set(item: Any, at: Path, model: str) -> Iterator[Violation]:
     described = EMOTIONS_BY_MODEL.get(model)
     checks = [("emotions", *described)] if described else []
-    checks += [("sentiment", "sentiment levels \"1\"..\"9\" (VERIFIED)", SENTIMENT)]
+    checks += [("sentiment", 'sentiment levels "1".."9" (VERIFIED)', SENTIMENT)]
     checks += [("toxicity", "the 6 toxicity categories (OFFICIAL)", TOXICITY)]
     for field, description, known in checks:
         unknown = _unknown_names(item.get(field), known)
         if unknown:
             yield _violation(
-                "label-set", [*at, field], f"names from {description}", ", ".join(unknown),
+                "label-set",
+                [*at, field],
+                f"names from {description}",
+                ", ".join(unknown),
                 f"{model} {field}: {len(unknown)} label(s) outside {description}: {shorten(unknown, 80)}",
             )
 
@@ -237,7 +250,12 @@ def _model_nodes(models: Any, at: Path) -> Iterator[Node]:
                 if isinstance(items, list):
                     for i, item in enumerate(items):
                         if isinstance(item, dict):
-                            yield "item", item, [*at, model, "grouped_predictions", g, "predictions", i], model
+                            yield (
+                                "item",
+                                item,
+                                [*at, model, "grouped_predictions", g, "predictions", i],
+                                model,
+                            )
         elif isinstance(output.get("predictions"), list):  # stream: a flat list
             for i, item in enumerate(output["predictions"]):
                 if isinstance(item, dict):

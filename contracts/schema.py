@@ -103,9 +103,7 @@ def discriminated_one_of(validator: Any, one_of: list[Any], instance: Any, schem
     yield from validator.descend(instance, {"$ref": ref})
 
 
-DiscriminatingValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"oneOf": discriminated_one_of}
-)
+DiscriminatingValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"oneOf": discriminated_one_of})
 
 
 class SchemaLocator:
@@ -169,7 +167,10 @@ class Contract:
         elif keyword in ("discriminator-missing", "discriminator-unknown"):
             found = "(missing)" if keyword == "discriminator-missing" else shorten(error.instance)
             yield Violation(
-                keyword, pointer(at), "one of " + ", ".join(map(str, error.validator_value)), found,
+                keyword,
+                pointer(at),
+                "one of " + ", ".join(map(str, error.validator_value)),
+                found,
                 self.locator.locate(error.schema, "discriminator") if error.schema else "discriminator",
                 error.message,
             )
@@ -183,9 +184,14 @@ class Contract:
         for sub in error.context:
             by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
         meant = [
-            errors for errors in by_branch.values()
+            errors
+            for errors in by_branch.values()
             if not any(not e.relative_path and e.validator in ("type", "const", "enum") for e in errors)
         ]
+        if len(meant) > 1:  # several branches take the type: the one the value got furthest into is meant
+            depth = {id(errors): max(len(e.relative_path) for e in errors) for errors in meant}
+            deepest = max(depth.values())
+            meant = [errors for errors in meant if depth[id(errors)] == deepest] if deepest else meant
         at = pointer(error.absolute_path)
         if len(meant) == 1:
             for sub in meant[0]:
@@ -193,8 +199,12 @@ class Contract:
             return
         if error.validator == "oneOf" and len(by_branch) < len(error.validator_value):
             yield Violation(
-                "union-no-match", at, "exactly one matching variant", "several variants match",
-                self.locator.locate(error.schema, error.validator), error.message.split("\n")[0][:200],
+                "union-no-match",
+                at,
+                "exactly one matching variant",
+                "several variants match",
+                self.locator.locate(error.schema, error.validator),
+                error.message.split("\n")[0][:200],
             )
             return
         expected = " or ".join(_branch_summary(self, branch) for branch in error.validator_value)
@@ -217,7 +227,11 @@ def _required(error: ValidationError, at: list[Any], schema_path: str) -> Iterat
     for name in error.validator_value:
         if name not in present:
             yield Violation(
-                "schema-required", pointer([*at, name]), f"required field {name!r}", "(missing)", schema_path,
+                "schema-required",
+                pointer([*at, name]),
+                f"required field {name!r}",
+                "(missing)",
+                schema_path,
                 f"required field {name!r} is missing",
             )
 

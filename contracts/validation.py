@@ -59,15 +59,16 @@ def detect_kind(body: Any) -> str | None:
         return "stream-payload"
     if _JOB_REQUEST_KEYS & keys:
         return "job-request"
-    if "error" in keys or "warning" in keys or _STREAM_MODELS & keys or "job_details" in keys:
+    if {"error", "warning", "code", "payload_id", "job_details"} & keys or _STREAM_MODELS & keys:
         return "stream-message"
     if "models" in keys:
         return "job-request"
     return None
 
 
-def validate_against(body: Any, schema_ref: str, *, kind: str | None = None,
-                     disabled: Collection[str] = ()) -> list[Violation]:
+def validate_against(
+    body: Any, schema_ref: str, *, kind: str | None = None, disabled: Collection[str] = ()
+) -> list[Violation]:
     """Schema violations of ``body`` against any schema of the contract, then the rules of ``kind``.
 
     ``schema_ref`` is a JSON pointer into the repaired OpenAPI document (``/components/schemas/JobId``)

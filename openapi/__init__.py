@@ -38,6 +38,10 @@ def load_overlay() -> dict[str, Any]:
     return _cached(OVERLAY_PATH)
 
 
+def load_names_overlay() -> dict[str, Any]:
+    return _cached(NAMES_OVERLAY_PATH)
+
+
 def load_repaired() -> dict[str, Any]:
     """The committed repaired document (treat as read-only: it is shared)."""
     return _cached(REPAIRED_PATH)

@@ -104,6 +104,9 @@ def names_overlay(document: dict[str, Any]) -> dict[str, Any]:
             )
     return {
         "overlay": "1.0.0",
-        "info": {"title": "hume-contracts: legal component names (generated, do not edit)", "version": "1.0.0"},
+        "info": {
+            "title": "hume-contracts: legal component names (generated, do not edit)",
+            "version": "1.0.0",
+        },
         "actions": actions,
     }

@@ -1,0 +1,87 @@
+"""`hume-contracts`: the command line of the suite.
+
+Exit codes, for every command: 0 everything conforms, 1 a contract violation was found, 2 usage error or
+unreadable input / unreachable target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Contract testing for Hume AI's Expression Measurement API (batch REST and stream WebSocket).
+
+The published OpenAPI document is broken; this suite ships a repaired contract (an OpenAPI Overlay with
+the evidence for every repair), a stream contract (AsyncAPI), validators that explain themselves, a
+faithful mock server, and a property-based fuzzer.
+
+exit codes: 0 conforms, 1 contract violations found, 2 usage error or unreadable input/target
+"""
+
+# name -> (module, one-line help). Each module exposes add_arguments(parser) and run(args) -> int.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "fuzz": (
+        "contracts.fuzz_command",
+        "fuzz a server (default: the embedded mock) and report contract failures",
+    ),
+    "validate": (
+        "contracts.validate_command",
+        "validate saved responses, cassettes, HAR files and stream transcripts",
+    ),
+    "mock": (
+        "mockserver.server",
+        "run the reference mock server of the API (HTTP and WebSocket on one port)",
+    ),
+    "spec": (
+        "contracts.spec_command",
+        "print the repaired contract, the upstream one, or the list of repairs",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hume-contracts", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # a part not installed in this build: leave it out of the menu
+            continue
+        sub = subparsers.add_parser(
+            name,
+            help=help_text,
+            description=(module.__doc__ or help_text).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits 2 on usage errors and 0 on --help
+        return int(exit_.code or 0)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `hume-contracts ... | head` is not an error
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Print the repaired contract (default), the upstream document (--upstream), or the repairs (--defects).
+
+--write regenerates the committed outputs (openapi/overlay.names.yaml, openapi/repaired.yaml) from the
+upstream document and openapi/overlay.yaml; --check exits 1 when the committed outputs are stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+import openapi
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--upstream", action="store_true", help="the published document, as vendored (unrepaired)")
+    what.add_argument("--defects", action="store_true", help="list every repair with its evidence, one line each")
+    what.add_argument("--stream", action="store_true", help="the stream contract (AsyncAPI) instead")
+    what.add_argument("--write", action="store_true", help="regenerate the committed repaired document")
+    what.add_argument("--check", action="store_true", help="exit 1 if the committed repaired document is stale")
+    parser.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default yaml)")
+
+
+def defect_lines() -> list[str]:
+    """One line per repair (an `x-defect`, which may take several overlay actions), with its evidence."""
+    repairs: dict[str, dict[str, Any]] = {}
+    for overlay in (openapi.load_overlay(), openapi.load_names_overlay()):
+        for action in overlay["actions"]:
+            defect = action.get("x-defect", "unnamed")
+            entry = repairs.setdefault(defect, {"summary": "", "evidence": [], "n": 0})
+            entry["summary"] = entry["summary"] or action.get("x-summary") or action.get("description", "")
+            entry["n"] += 1
+            for source in action.get("x-evidence", []):
+                if source not in entry["evidence"]:
+                    entry["evidence"].append(source)
+    width = max(map(len, repairs))
+    lines = []
+    for defect, entry in repairs.items():
+        summary = " ".join(entry["summary"].split())
+        summary = re.split(r"\.\s+(?=[A-Z])", summary)[0].rstrip(".")
+        lines.append(f"{defect:<{width}}  {summary}. Evidence: {'; '.join(entry['evidence']) or 'n/a'}")
+    return lines
+
+
+def _stale() -> list[str]:
+    names, repaired = openapi.build_repaired()
+    stale = []
+    if openapi.load_names_overlay() != names:
+        stale.append(str(openapi.NAMES_OVERLAY_PATH))
+    if openapi.load_repaired() != repaired:
+        stale.append(str(openapi.REPAIRED_PATH))
+    return stale
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.defects:
+        print("\n".join(defect_lines()))
+        return 0
+    if args.write:
+        for path in openapi.write_repaired():
+            print(f"wrote {path}")
+        return 0
+    if args.check:
+        stale = _stale()
+        for path in stale:
+            print(f"stale: {path} (run `hume-contracts spec --write`)", file=sys.stderr)
+        return 1 if stale else 0
+    if args.upstream:
+        document = openapi.load_upstream()
+    elif args.stream:
+        document = openapi.load_stream_contract()
+    else:
+        document = openapi.load_repaired()
+    text = json.dumps(document, indent=2, ensure_ascii=False) if args.format == "json" else openapi.dump_yaml(document)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
