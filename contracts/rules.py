@@ -1,7 +1,7 @@
 """Semantic rules: what the schema cannot say. One function per rule, registered by its code.
 
 A single walk over a body (``nodes``) yields typed nodes — a job, a state, a prediction item of a model,
-transcription metadata, a stream job id — and each rule registered for that node type checks it. The walk
+transcription metadata — and each rule registered for that node type checks it. The walk
 is linear in the size of the body. Rules never assume the body is schema-valid: a value of the wrong type
 is the schema's business and is skipped here. Every rule can be switched off by its code.
 
@@ -27,7 +27,7 @@ RuleFunction = Callable[[Any, Path, str], Iterator[Violation]]
 @dataclass(frozen=True)
 class Rule:
     code: str
-    node: str  # job | state | item | metadata | stream-job
+    node: str  # job | state | item | metadata
     check: RuleFunction
 
 
@@ -67,7 +67,6 @@ EMOTIONS_BY_MODEL = {
 }
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-STREAM_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
 # -- job and state rules ------------------------------------------------------------------------------------
 
@@ -85,13 +84,6 @@ def batch_job_id_is_uuid(job: Any, at: Path, model: str) -> Iterator[Violation]:
     job_id = job.get("job_id")
     if isinstance(job_id, str) and not UUID.match(job_id):
         yield _violation("job-id-uuid", [*at, "job_id"], "a UUID such as 6f1c…-…", job_id)
-
-
-@rule("job-id-uuid", "stream-job")
-def stream_job_id_is_hex(job_details: Any, at: Path, model: str) -> Iterator[Violation]:
-    job_id = job_details.get("job_id")
-    if isinstance(job_id, str) and not STREAM_JOB_ID.match(job_id):
-        yield _violation("job-id-uuid", [*at, "job_id"], "32 lowercase hex characters (stream job id)", job_id)
 
 
 @rule("state-timestamps-order", "state")
@@ -278,8 +270,6 @@ def _predictions_nodes(body: Any) -> Iterator[Node]:
 def _stream_message_nodes(body: Any) -> Iterator[Node]:
     if not isinstance(body, dict):
         return
-    if isinstance(body.get("job_details"), dict):
-        yield "stream-job", body["job_details"], ["job_details"], ""
     models = {k: v for k, v in body.items() if k in EMOTIONS_BY_MODEL}
     yield from _model_nodes(models, [])
 

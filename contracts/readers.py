@@ -1,0 +1,579 @@
+"""Readers of recorded traffic: turn files into items to check, one generator per file.
+
+Every reader yields, lazily and in file order, any of:
+
+- ``BodyItem``: one JSON body (a whole-file body, or one frame of a stream transcript);
+- ``HttpInteraction``: one recorded HTTP request/response pair (HAR entry, VCR cassette interaction,
+  WireMock stub), its bodies kept as recorded text and parsed only when the check needs them;
+- ``ReadError``: a place in the input that could not be read, naming the file, the place and what was
+  expected. Reading goes on after it: one bad line or entry does not stop the rest;
+- ``Note``: something skipped on purpose (shown in verbose mode only).
+
+Input formats, chosen by extension (``read_path``):
+
+- ``.json``: a HAR document (top-level ``log.entries``), a WireMock stub-mappings file (top-level
+  ``mappings`` list, or one mapping with ``request`` and ``response``), or else one body;
+- ``.jsonl`` / ``.ndjson``: a stream transcript, one frame per line (see ``frame_direction``);
+- ``.har``: HAR 1.2; ``.yaml`` / ``.yml``: a schemathesis VCR cassette (``--report-vcr-path``).
+
+Hostile input is refused with a ``ReadError``, never a traceback: files over a size cap, nesting
+deeper than ``MAX_DEPTH``, truncated or non-JSON text, non-UTF-8 bytes, YAML that is not a cassette.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+import orjson
+import yaml
+
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+# The deepest real body (predictions) nests 13 levels; validators recurse per level, so a bound far
+# above real data and far below Python's recursion limit keeps hostile input harmless.
+MAX_DEPTH = 64
+
+JSON_EXTENSIONS = (".json",)
+TRANSCRIPT_EXTENSIONS = (".jsonl", ".ndjson")
+HAR_EXTENSIONS = (".har",)
+CASSETTE_EXTENSIONS = (".yaml", ".yml")
+KNOWN_EXTENSIONS = JSON_EXTENSIONS + TRANSCRIPT_EXTENSIONS + HAR_EXTENSIONS + CASSETTE_EXTENSIONS
+
+# Keys only a client->server stream payload has (``job_details: true`` is checked separately: a server
+# message carries ``job_details`` as an object).
+SENT_FRAME_KEYS = frozenset({"data", "models", "raw_text", "reset_stream"})
+
+
+@dataclass(frozen=True)
+class ReadError:
+    """A place in the input that could not be read. ``location`` is "" when the whole file failed."""
+
+    source: str
+    location: str
+    message: str
+
+    def describe(self) -> str:
+        where = f"{self.source}: {self.location}" if self.location else self.source
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something skipped on purpose (a file with an unknown extension, a stub with a regex URL)."""
+
+    source: str
+    location: str
+    message: str
+
+    def describe(self) -> str:
+        where = f"{self.source}: {self.location}" if self.location else self.source
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class BodyItem:
+    """One JSON body to check; ``kind`` is a hint (``stream-payload`` for a sent frame) or None."""
+
+    source: str
+    location: str
+    kind: str | None
+    body: Any
+
+
+@dataclass(frozen=True)
+class HttpMessage:
+    """One side of an HTTP interaction, its body as recorded (``text`` None: no body)."""
+
+    content_type: str | None
+    text: str | None = None
+    is_base64: bool = False
+    status: int | None = None  # responses only
+    truncated: bool = False  # the recorder kept only a prefix of the body
+
+    @property
+    def has_body(self) -> bool:
+        return bool(self.text)
+
+    def body_bytes(self) -> bytes:
+        """The body's bytes (decoded from base64 when so recorded); raises ``ValueError`` if undecodable."""
+        if not self.text:
+            return b""
+        if self.is_base64:
+            try:
+                return base64.b64decode(self.text, validate=False)
+            except (binascii.Error, ValueError) as error:
+                raise ValueError(f"body is not valid base64 ({error})") from None
+        return self.text.encode("utf-8", "surrogatepass")
+
+
+@dataclass(frozen=True)
+class HttpInteraction:
+    """One recorded request/response pair; ``path`` has no host and no query."""
+
+    source: str
+    location: str  # "entries[3]", "http_interactions[0]", "mappings[2]"
+    method: str
+    path: str
+    request: HttpMessage | None = None
+    response: HttpMessage | None = None
+
+
+Item = BodyItem | HttpInteraction | ReadError | Note
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    force_kind: str | None = None  # --kind: treat every .json file as one body of this kind
+
+
+class JsonProblem(ValueError):
+    """Text that is not a usable JSON document; the message says where and why."""
+
+
+# ---------------------------------------------------------------------------------------------- JSON
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Parse one JSON document, bounded in nesting depth; raises ``JsonProblem`` with line and column."""
+    if isinstance(text, bytes):
+        text = decode_utf8(text)
+    if not text.strip():
+        raise JsonProblem("empty, expected a JSON value")
+    try:
+        value = orjson.loads(text)
+    except json.JSONDecodeError as error:
+        reason = "nested too deeply" if "depth" in error.msg else error.msg
+        raise JsonProblem(f"not valid JSON at line {error.lineno} column {error.colno}: {reason}") from None
+    if nesting_depth(value) > MAX_DEPTH:
+        raise JsonProblem(f"nested more than {MAX_DEPTH} levels deep (no body of the API nests near that)")
+    return value
+
+
+def decode_utf8(data: bytes) -> str:
+    """UTF-8 text (a leading BOM dropped); raises ``JsonProblem`` naming the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise JsonProblem(
+            f"not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} (line {line})"
+        ) from None
+
+
+def nesting_depth(value: Any) -> int:
+    """Deepest container nesting, computed without recursion (so hostile depth cannot overflow)."""
+    deepest = 0
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+# --------------------------------------------------------------------------------------------- files
+
+
+def read_path(path: Path, source: str, options: ReadOptions) -> Iterator[Item]:
+    """Items of one file, by its extension (an unknown extension is read as JSON)."""
+    suffix = path.suffix.lower()
+    if suffix in TRANSCRIPT_EXTENSIONS:
+        yield from read_transcript(path, source, options)
+    elif suffix in HAR_EXTENSIONS:
+        yield from _read_loaded(path, source, options, _parse_json_file, read_har)
+    elif suffix in CASSETTE_EXTENSIONS:
+        yield from _read_loaded(path, source, options, _parse_yaml_file, read_cassette)
+    else:
+        yield from _read_loaded(path, source, options, _parse_json_file, _dispatch_json_document)
+
+
+def _read_loaded(path: Path, source: str, options: ReadOptions, parse: Any, interpret: Any) -> Iterator[Item]:
+    """Read a whole-document file, parse it, then interpret the document (errors become ReadErrors)."""
+    try:
+        data = read_capped(path, options.max_bytes)
+        document = parse(data)
+    except JsonProblem as problem:
+        yield ReadError(source, "", str(problem))
+        return
+    except OSError as error:
+        yield ReadError(source, "", f"cannot read: {error.strerror or error}")
+        return
+    yield from interpret(document, source, options)
+
+
+def read_capped(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes; refuses (``JsonProblem``) a file over ``max_bytes`` before reading it."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise JsonProblem(f"file is {size} bytes, over the {max_bytes}-byte limit (see --max-file-mib)")
+    with path.open("rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # the file grew while we looked
+        raise JsonProblem(f"file is over the {max_bytes}-byte limit (see --max-file-mib)")
+    return data
+
+
+def _parse_json_file(data: bytes) -> Any:
+    return parse_json(data)
+
+
+def _parse_yaml_file(data: bytes) -> Any:
+    """A YAML document, loaded with the safe loader only (plain data, no object construction).
+
+    Nesting is measured on the parser's event stream first: libyaml's composer recurses in C, so a
+    100k-deep document would crash the process instead of raising. Aliases are left as shared
+    references (never walked here), so an alias bomb costs no memory.
+    """
+    text = decode_utf8(data)
+    if not text.strip():
+        raise JsonProblem("empty, expected a VCR cassette (YAML with http_interactions)")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        _check_yaml_depth(text, loader)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise JsonProblem(f"not valid YAML{where}: {error.problem or error}") from None
+    except yaml.YAMLError as error:
+        raise JsonProblem(f"not valid YAML: {error}") from None
+    except RecursionError:
+        raise JsonProblem("YAML nested too deeply") from None
+
+
+def _check_yaml_depth(text: str, loader: Any) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise JsonProblem(f"YAML nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _dispatch_json_document(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:
+    """A .json file is a HAR, a WireMock mappings file, or one body (always one body under --kind)."""
+    if options.force_kind is None and _is_har(document):
+        yield from read_har(document, source, options)
+    elif options.force_kind is None and _is_wiremock(document):
+        yield from read_wiremock(document, source, options)
+    else:
+        yield BodyItem(source, "", options.force_kind, document)
+
+
+def _is_har(document: Any) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("log"), dict) and "entries" in document["log"]
+
+
+def _is_wiremock(document: Any) -> bool:
+    if not isinstance(document, dict):
+        return False
+    single = isinstance(document.get("request"), dict) and isinstance(document.get("response"), dict)
+    return isinstance(document.get("mappings"), list) or single
+
+
+# ------------------------------------------------------------------------------------ stream transcript
+
+
+def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[Item]:
+    """One item per non-blank line of a JSONL stream transcript, read line by line (never whole)."""
+    try:
+        size = path.stat().st_size
+        if size > options.max_bytes:
+            yield ReadError(source, "", f"file is {size} bytes, over the {options.max_bytes}-byte limit")
+            return
+        handle = path.open("rb")
+    except OSError as error:
+        yield ReadError(source, "", f"cannot read: {error.strerror or error}")
+        return
+    with handle:
+        seen_any = False
+        for number, raw in enumerate(handle, start=1):
+            if raw.strip():
+                seen_any = True
+                yield _transcript_item(raw, source, number)
+    if not seen_any:
+        yield ReadError(source, "", "empty, expected one JSON stream frame per line")
+
+
+def _transcript_item(raw: bytes, source: str, number: int) -> Item:
+    try:
+        line = parse_json(raw)
+    except JsonProblem as problem:
+        return ReadError(source, f"line {number}", str(problem).replace("at line 1 column", "at column"))
+    try:
+        direction, frame = split_transcript_line(line)
+    except JsonProblem as problem:
+        return ReadError(source, f"line {number}", str(problem))
+    kind = "stream-payload" if direction == "sent" else "stream-message"
+    return BodyItem(source, f"line {number} ({direction})", kind, frame)
+
+
+def split_transcript_line(line: Any) -> tuple[Literal["sent", "received"], Any]:
+    """(direction, frame) of one transcript line: an envelope ``{"direction", "frame"}`` or a bare frame.
+
+    A ``frame`` given as a string is the raw text frame and is parsed as JSON.
+    """
+    if not isinstance(line, dict):
+        raise JsonProblem(f"expected a JSON object (a frame, or {{direction, frame}}), found {_json_type(line)}")
+    if "frame" not in line:
+        return frame_direction(line), line
+    frame = line["frame"]
+    if isinstance(frame, str):
+        frame = parse_json(frame)
+    direction = line.get("direction")
+    if direction is None:
+        return frame_direction(frame), frame
+    if direction not in ("sent", "received"):
+        raise JsonProblem(f'expected "direction" to be "sent" or "received", found {json.dumps(direction)[:40]}')
+    return direction, frame
+
+
+def frame_direction(frame: Any) -> Literal["sent", "received"]:
+    """The rule for bare frames: a frame with ``data``, ``models``, ``raw_text``, ``reset_stream`` or
+    ``job_details: true`` was sent by the client; anything else was received from the server."""
+    if isinstance(frame, dict) and (SENT_FRAME_KEYS & frame.keys() or frame.get("job_details") is True):
+        return "sent"
+    return "received"
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+# ----------------------------------------------------------------------------------------------- HAR
+
+
+def read_har(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:
+    """One interaction per ``log.entries[i]`` of a HAR 1.2 document."""
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        yield ReadError(source, "", "expected a HAR document: an object with log.entries (a list)")
+        return
+    for index, entry in enumerate(entries):
+        location = f"entries[{index}]"
+        try:
+            yield _har_interaction(entry, source, location)
+        except JsonProblem as problem:
+            yield ReadError(source, location, str(problem))
+
+
+def _har_interaction(entry: Any, source: str, location: str) -> HttpInteraction:
+    request = _require_dict(entry, "request", "a HAR entry with request and response")
+    response = entry.get("response")
+    method, path = _method_and_path(request.get("method"), request.get("url"))
+    post = request.get("postData") if isinstance(request.get("postData"), dict) else {}
+    request_type = _har_header(request, "content-type") or post.get("mimeType") or None
+    sent = HttpMessage(content_type=request_type, text=_text_or_none(post.get("text")))
+    received = _har_response(response) if isinstance(response, dict) else None
+    return HttpInteraction(source, location, method, path, sent, received)
+
+
+def _har_response(response: dict[str, Any]) -> HttpMessage | None:
+    status = _status_code(response.get("status"))
+    if status == 0:  # HAR's marker for "no response was received"
+        return None
+    content = response.get("content") if isinstance(response.get("content"), dict) else {}
+    content_type = _har_header(response, "content-type") or content.get("mimeType") or None
+    return HttpMessage(
+        content_type=content_type,
+        text=_text_or_none(content.get("text")),
+        is_base64=content.get("encoding") == "base64",
+        status=status,
+    )
+
+
+def _har_header(message: dict[str, Any], name: str) -> str | None:
+    headers = message.get("headers")
+    if not isinstance(headers, list):
+        return None
+    for header in headers:
+        if isinstance(header, dict) and str(header.get("name", "")).lower() == name:
+            return str(header.get("value", ""))
+    return None
+
+
+# ----------------------------------------------------------------------------------- VCR cassette
+
+
+def read_cassette(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:
+    """One interaction per ``http_interactions[i]`` of a schemathesis VCR cassette.
+
+    Format (schemathesis ``reporting/vcr.py``): request {uri, method, headers: {name: [values]},
+    body {encoding, string | base64_string}}; response {status {code (a string), message},
+    headers, body {...}, truncated_from?} or ``response: null`` when the call failed.
+    """
+    interactions = document.get("http_interactions") if isinstance(document, dict) else None
+    if not isinstance(interactions, list):
+        yield ReadError(source, "", "expected a VCR cassette: a YAML mapping with an http_interactions list")
+        return
+    for index, interaction in enumerate(interactions):
+        location = f"http_interactions[{index}]"
+        try:
+            yield _cassette_interaction(interaction, source, location)
+        except JsonProblem as problem:
+            yield ReadError(source, location, str(problem))
+
+
+def _cassette_interaction(interaction: Any, source: str, location: str) -> HttpInteraction:
+    request = _require_dict(interaction, "request", "an interaction with request and response")
+    method, path = _method_and_path(request.get("method"), request.get("uri"))
+    sent = _cassette_message(request, status=None)
+    response = interaction.get("response")
+    received = None
+    if isinstance(response, dict):
+        status = response.get("status")
+        code = status.get("code") if isinstance(status, dict) else status
+        received = _cassette_message(response, status=_status_code(code))
+    return HttpInteraction(source, location, method, path, sent, received)
+
+
+def _cassette_message(message: dict[str, Any], status: int | None) -> HttpMessage:
+    body = message.get("body") if isinstance(message.get("body"), dict) else {}
+    is_base64 = "base64_string" in body
+    text = body.get("base64_string") if is_base64 else body.get("string")
+    return HttpMessage(
+        content_type=_mapping_header(message.get("headers"), "content-type"),
+        text=_text_or_none(text),
+        is_base64=is_base64,
+        status=status,
+        truncated="truncated_from" in message,
+    )
+
+
+def _mapping_header(headers: Any, name: str) -> str | None:
+    """A header from ``{name: value}`` or ``{name: [values]}`` (names compared case-insensitively)."""
+    if not isinstance(headers, dict):
+        return None
+    for key, value in headers.items():
+        if str(key).lower() == name:
+            if isinstance(value, list):
+                return str(value[0]) if value else None
+            return str(value)
+    return None
+
+
+# -------------------------------------------------------------------------------------------- WireMock
+
+
+def read_wiremock(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:
+    """One interaction per stub of a WireMock mappings file (``{"mappings": [...]}`` or one mapping)."""
+    mappings = document.get("mappings", [document]) if isinstance(document, dict) else None
+    if not isinstance(mappings, list):
+        yield ReadError(source, "", "expected WireMock stub mappings: an object with a mappings list")
+        return
+    for index, mapping in enumerate(mappings):
+        location = f"mappings[{index}]" if "mappings" in document else "mapping"
+        try:
+            yield _wiremock_interaction(mapping, source, location)
+        except JsonProblem as problem:
+            yield ReadError(source, location, str(problem))
+        except _Skip as skip:
+            yield Note(source, location, str(skip))
+
+
+class _Skip(Exception):
+    """A stub that cannot be checked (a regex URL, method ANY, a body in an external file)."""
+
+
+def _wiremock_interaction(mapping: Any, source: str, location: str) -> HttpInteraction:
+    request = _require_dict(mapping, "request", "a stub mapping with request and response")
+    response = _require_dict(mapping, "response", "a stub mapping with request and response")
+    method = str(request.get("method", "ANY")).upper()
+    url = request.get("url") or request.get("urlPath") or request.get("urlPathTemplate")
+    if not isinstance(url, str):
+        pattern = "urlPattern" if "urlPattern" in request else "urlPathPattern"
+        raise _Skip(f"skipped: the stub matches URLs by a regular expression ({pattern}), not a path")
+    if method == "ANY":
+        raise _Skip("skipped: the stub matches ANY method, so no single operation applies")
+    if "bodyFileName" in response:
+        raise _Skip("skipped: the response body is in an external file (bodyFileName)")
+    _, path = _method_and_path(method, url)
+    return HttpInteraction(source, location, method, path, None, _wiremock_response(response))
+
+
+def _wiremock_response(response: dict[str, Any]) -> HttpMessage:
+    content_type = _mapping_header(response.get("headers"), "content-type")
+    status = _status_code(response.get("status", 200))
+    if "jsonBody" in response:
+        text = json.dumps(response["jsonBody"])
+        return HttpMessage(content_type=content_type, text=text, status=status)
+    if "base64Body" in response:
+        return HttpMessage(content_type, _text_or_none(response["base64Body"]), is_base64=True, status=status)
+    return HttpMessage(content_type=content_type, text=_text_or_none(response.get("body")), status=status)
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _require_dict(container: Any, key: str, expected: str) -> dict[str, Any]:
+    value = container.get(key) if isinstance(container, dict) else None
+    if not isinstance(value, dict):
+        raise JsonProblem(f"expected {expected}; {key!r} is missing or not an object")
+    return value
+
+
+def _method_and_path(method: Any, url: Any) -> tuple[str, str]:
+    """Upper-case method and the URL's path (host, query and fragment dropped, %-escapes decoded)."""
+    if not isinstance(method, str) or not method:
+        raise JsonProblem("expected the request's method (a string)")
+    if not isinstance(url, str) or not url:
+        raise JsonProblem("expected the request's URL (a string)")
+    path = unquote(urlsplit(url).path) or "/"
+    return method.upper(), path
+
+
+def _status_code(value: Any) -> int:
+    """A status code from an int or a digit string; raises ``JsonProblem`` otherwise."""
+    if isinstance(value, bool):
+        raise JsonProblem(f"expected an HTTP status code, found {value!r}")
+    if isinstance(value, int) and 0 <= value <= 999:
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 3:
+        return int(value)
+    raise JsonProblem(f"expected an HTTP status code, found {str(value)[:40]!r}")
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise JsonProblem(f"expected a body recorded as a string, found {_json_type(value)}")
+    return value
+
+
+def walk_inputs(path: Path, source: str) -> Iterator[tuple[Path, str] | ReadError | Note]:
+    """Files to read under a path given by the user: the file itself, or a directory's files
+    (recursively, sorted, symlinked directories not followed) with a known extension."""
+    if path.is_file():
+        yield path, source
+        return
+    if not path.exists():
+        yield ReadError(source, "", "no such file or directory")
+        return
+    if not path.is_dir():  # a FIFO or device would block or never end
+        yield ReadError(source, "", "not a regular file or directory")
+        return
+    for root, dirs, files in os.walk(path, onerror=None, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            file_path = Path(root, name)
+            shown = str(file_path)
+            if not file_path.is_file():
+                yield Note(shown, "", "skipped: not a regular file")
+            elif file_path.suffix.lower() in KNOWN_EXTENSIONS:
+                yield file_path, shown
+            else:
+                yield Note(shown, "", f"skipped: extension not one of {' '.join(KNOWN_EXTENSIONS)}")

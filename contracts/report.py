@@ -1,0 +1,330 @@
+"""Results of ``hume-contracts validate`` and their three renderings: text, JSON and JUnit XML.
+
+``Results`` collects, per input file, the findings (one per body checked), the read errors and the
+notes. The exit code is 2 when anything could not be read (or nothing was checked at all), else 1 when
+any violation was found, else 0: an unreadable input outranks a violation, because a run that could not
+read everything cannot claim to have found everything.
+
+JSON report (``--format json``), a stable structure (``version`` changes if it ever does)::
+
+    {
+      "tool": "hume-contracts validate", "version": 1,
+      "summary": {"files": int, "bodies": int, "conforming": int, "failing": int, "violations": int,
+                  "by_code": {code: count}, "read_errors": int, "unreadable_files": int,
+                  "exit_code": 0 | 1 | 2, "line": "validated ... (the text summary line)"},
+      "files": [{"source", "bodies", "conforming", "failing", "violations", "by_code", "read_errors"}],
+      "findings": [{"source", "location", "kind",
+                    "violations": [{"code", "pointer", "expected", "found", "schema_path", "message"}]}],
+      "read_errors": [{"source", "location", "message"}],
+      "notes": [{"source", "location", "message"}]
+    }
+
+``findings`` lists only bodies with violations; ``location`` is "" for a whole-file body.
+
+JUnit (``--format junit``): one ``testsuite`` per file, one ``testcase`` per body (with a ``failure`` when it
+has violations) and one per read error (with an ``error``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.readers import Note, ReadError
+from contracts.violations import Finding, Violation
+
+REPORT_VERSION = 1
+
+
+@dataclass
+class FileResults:
+    """What was found in one input file."""
+
+    source: str
+    bodies: int = 0
+    failing: int = 0
+    by_code: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)  # failing ones (and passing ones if kept)
+    errors: list[ReadError] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def violations(self) -> int:
+        return sum(self.by_code.values())
+
+    @property
+    def unreadable(self) -> bool:
+        """The whole file failed (not just one line or entry of it)."""
+        return any(not error.location for error in self.errors)
+
+
+class Results:
+    """Everything one run found, grouped by file, in the order files were read.
+
+    Passing findings are counted but kept only when ``keep_passing`` (JUnit lists every body), so a
+    transcript of a million conforming frames costs a counter, not a million objects.
+    """
+
+    def __init__(self, keep_passing: bool = False) -> None:
+        self.keep_passing = keep_passing
+        self.files: dict[str, FileResults] = {}
+
+    def file(self, source: str) -> FileResults:
+        if source not in self.files:
+            self.files[source] = FileResults(source)
+        return self.files[source]
+
+    def add(self, item: Finding | ReadError | Note) -> None:
+        entry = self.file(item.source)
+        if isinstance(item, ReadError):
+            entry.errors.append(item)
+        elif isinstance(item, Note):
+            entry.notes.append(item)
+        else:
+            self._add_finding(entry, item)
+
+    def _add_finding(self, entry: FileResults, finding: Finding) -> None:
+        entry.bodies += 1
+        if not finding.ok:
+            entry.failing += 1
+            entry.by_code.update(violation.code for violation in finding.violations)
+        if not finding.ok or self.keep_passing:
+            entry.findings.append(finding)
+
+    # ---- totals
+
+    @property
+    def bodies(self) -> int:
+        return sum(entry.bodies for entry in self.files.values())
+
+    @property
+    def failing(self) -> int:
+        return sum(entry.failing for entry in self.files.values())
+
+    @property
+    def by_code(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for entry in self.files.values():
+            total.update(entry.by_code)
+        return total
+
+    @property
+    def errors(self) -> list[ReadError]:
+        return [error for entry in self.files.values() for error in entry.errors]
+
+    @property
+    def notes(self) -> list[Note]:
+        return [note for entry in self.files.values() for note in entry.notes]
+
+    @property
+    def files_read(self) -> int:
+        """Files that yielded at least one body or whose content could be read at all."""
+        return sum(1 for entry in self.files.values() if entry.bodies or (entry.errors and not entry.unreadable))
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors or self.bodies == 0:
+            return 2
+        return 1 if self.failing else 0
+
+
+# ------------------------------------------------------------------------------------------- text
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def summary_line(results: Results) -> str:
+    """``validated 23 bodies in 7 files: 21 conform, 2 with 5 violations (3 schema-required, ...); ...``"""
+    bodies, failing = results.bodies, results.failing
+    line = f"validated {plural(bodies, 'body', 'bodies')} in {plural(results.files_read, 'file')}: "
+    line += f"{bodies - failing} conform, "
+    if failing:
+        codes = ", ".join(f"{count} {code}" for code, count in _ranked(results.by_code))
+        line += f"{failing} with {plural(sum(results.by_code.values()), 'violation')} ({codes})"
+    else:
+        line += "none with violations"
+    return line + _unreadable_clause(results) + _notes_clause(results)
+
+
+def _unreadable_clause(results: Results) -> str:
+    entries = list(results.files.values())
+    unreadable = sum(1 for entry in entries if entry.unreadable)
+    partial = [entry for entry in entries if entry.errors and not entry.unreadable]
+    clause = f"; {plural(unreadable, 'unreadable file')}" if unreadable else ""
+    if partial:
+        places = sum(len(entry.errors) for entry in partial)
+        clause += f"; {plural(places, 'unreadable entry', 'unreadable entries')} in {plural(len(partial), 'file')}"
+    if results.bodies == 0 and not results.errors:
+        clause += "; nothing to validate"
+    return clause
+
+
+def _notes_clause(results: Results) -> str:
+    count = len(results.notes)
+    return f"; {plural(count, 'note')} (see --verbose)" if count else ""
+
+
+def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def render_text(results: Results, verbose: bool = False) -> str:
+    """Violations grouped by file, then by code; then read errors; ends with the summary line."""
+    blocks = [_text_file(entry, verbose) for entry in results.files.values()]
+    blocks = [block for block in blocks if block]
+    return "\n\n".join([*blocks, summary_line(results)]) + "\n"
+
+
+def _text_file(entry: FileResults, verbose: bool) -> str:
+    if not (entry.failing or entry.errors or (verbose and (entry.bodies or entry.notes))):
+        return ""
+    lines = [f"{entry.source}: {_file_headline(entry)}"]
+    for code, count in _ranked(entry.by_code):
+        lines.append(f"  {code} ({count})")
+        for finding in entry.findings:
+            lines += [_violation_text(finding, v) for v in finding.violations if v.code == code]
+    if entry.errors:
+        lines.append(f"  unreadable ({len(entry.errors)})")
+        lines += [f"    {error.location or '(whole file)'}: {error.message}" for error in entry.errors]
+    if verbose and entry.notes:
+        lines.append(f"  notes ({len(entry.notes)})")
+        lines += [f"    {note.location or '(whole file)'}: {note.message}" for note in entry.notes]
+    return "\n".join(lines)
+
+
+def _file_headline(entry: FileResults) -> str:
+    parts = []
+    if entry.bodies:
+        parts.append(f"{plural(entry.bodies, 'body', 'bodies')}, {entry.bodies - entry.failing} conform")
+    if entry.failing:
+        parts.append(f"{entry.failing} with {plural(entry.violations, 'violation')}")
+    if entry.unreadable:
+        parts.append("unreadable")
+    elif entry.errors:
+        parts.append(plural(len(entry.errors), "unreadable entry", "unreadable entries"))
+    return ", ".join(parts) or "skipped"
+
+
+def _violation_text(finding: Finding, violation: Violation) -> str:
+    where = f"{finding.location} [{finding.kind}]" if finding.location else f"[{finding.kind}]"
+    text = f"    {where} {violation.describe()}"
+    if violation.schema_path:
+        text += f"\n      schema: {violation.schema_path}"
+    return text
+
+
+# ------------------------------------------------------------------------------------------- JSON
+
+
+def render_json(results: Results) -> str:
+    document = {
+        "tool": "hume-contracts validate",
+        "version": REPORT_VERSION,
+        "summary": _json_summary(results),
+        "files": [_json_file(entry) for entry in results.files.values()],
+        "findings": [_json_finding(f) for entry in results.files.values() for f in entry.findings if not f.ok],
+        "read_errors": [_json_place(error) for error in results.errors],
+        "notes": [_json_place(note) for note in results.notes],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _json_summary(results: Results) -> dict[str, Any]:
+    return {
+        "files": results.files_read,
+        "bodies": results.bodies,
+        "conforming": results.bodies - results.failing,
+        "failing": results.failing,
+        "violations": sum(results.by_code.values()),
+        "by_code": dict(_ranked(results.by_code)),
+        "read_errors": len(results.errors),
+        "unreadable_files": sum(1 for entry in results.files.values() if entry.unreadable),
+        "exit_code": results.exit_code,
+        "line": summary_line(results),
+    }
+
+
+def _json_file(entry: FileResults) -> dict[str, Any]:
+    return {
+        "source": entry.source,
+        "bodies": entry.bodies,
+        "conforming": entry.bodies - entry.failing,
+        "failing": entry.failing,
+        "violations": entry.violations,
+        "by_code": dict(_ranked(entry.by_code)),
+        "read_errors": len(entry.errors),
+    }
+
+
+def _json_finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "source": finding.source,
+        "location": finding.location,
+        "kind": finding.kind,
+        "violations": [violation.to_dict() for violation in finding.violations],
+    }
+
+
+def _json_place(place: ReadError | Note) -> dict[str, str]:
+    return {"source": place.source, "location": place.location, "message": place.message}
+
+
+# ------------------------------------------------------------------------------------------ JUnit
+
+# Characters XML 1.0 forbids even when escaped; a binary file's junk must not make the report invalid.
+_XML_FORBIDDEN = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    return _XML_FORBIDDEN.sub("\ufffd", text)
+
+
+def render_junit(results: Results) -> str:
+    suites = ET.Element("testsuites", name="hume-contracts validate")
+    for entry in results.files.values():
+        if entry.bodies or entry.errors:
+            suites.append(_junit_suite(entry))
+    _set_counts(suites, results.bodies + len(results.errors), results.failing, len(results.errors))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _junit_suite(entry: FileResults) -> ET.Element:
+    suite = ET.Element("testsuite", name=xml_text(entry.source))
+    _set_counts(suite, entry.bodies + len(entry.errors), entry.failing, len(entry.errors))
+    for finding in entry.findings:
+        suite.append(_junit_case(entry.source, finding))
+    for error in entry.errors:
+        case = ET.SubElement(suite, "testcase", classname=xml_text(entry.source))
+        case.set("name", xml_text(error.location or "(read)"))
+        failure = ET.SubElement(case, "error", type="read-error", message=xml_text(error.message))
+        failure.text = xml_text(error.describe())
+    return suite
+
+
+def _junit_case(source: str, finding: Finding) -> ET.Element:
+    name = f"{finding.location} [{finding.kind}]" if finding.location else f"[{finding.kind}]"
+    case = ET.Element("testcase", classname=xml_text(source), name=xml_text(name))
+    if finding.violations:
+        codes = Counter(violation.code for violation in finding.violations)
+        message = f"{plural(len(finding.violations), 'violation')}: " + ", ".join(
+            f"{count} {code}" for code, count in _ranked(codes)
+        )
+        failure = ET.SubElement(case, "failure", type="contract-violation", message=message)
+        failure.text = xml_text("\n".join(_violation_text(finding, v).strip() for v in finding.violations))
+    return case
+
+
+def _set_counts(element: ET.Element, tests: int, failures: int, errors: int) -> None:
+    element.set("tests", str(tests))
+    element.set("failures", str(failures))
+    element.set("errors", str(errors))
+
+
+RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit}

@@ -1,0 +1,221 @@
+"""hume-contracts validate: check recorded bodies and traffic against the contract.
+
+    hume-contracts validate [--kind KIND] [--format text|json|junit] [--output FILE]
+                            [--disable CODE ...] [--list-codes] [--verbose] [--max-file-mib N] PATH...
+
+Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjson .har .yaml .yml):
+
+- .json: one body (its kind detected, or forced with --kind, which also stops a .json file from
+  being read as a HAR or WireMock file), a HAR document, or WireMock stub mappings;
+- .jsonl: a stream transcript, one frame per line, either {"direction": "sent"|"received",
+  "frame": {...}} or a bare frame: a frame with data, models, raw_text, reset_stream or
+  job_details: true was sent (checked as stream-payload), anything else was received
+  (stream-message);
+- .har: HAR 1.2; .yaml/.yml: a schemathesis VCR cassette. HTTP interactions are matched to
+  their operation by method and path and checked for status, content type and body.
+
+Exit status: 0 when every body conforms; 1 when any violation is found; 2 on a usage error, when any
+input (a file, a line, an entry) could not be read, or when nothing at all was found to check. Every
+other input is still checked and reported: 2 wins over 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Collection, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from contracts import report
+from contracts.codes import RULE_CODES, SCHEMA_CODES, TRAFFIC_CODES
+from contracts.readers import (
+    DEFAULT_MAX_BYTES,
+    BodyItem,
+    HttpInteraction,
+    Item,
+    Note,
+    ReadError,
+    ReadOptions,
+    read_path,
+    walk_inputs,
+)
+from contracts.violations import Finding
+
+KINDS = ("job", "jobs", "job-id", "predictions", "job-request", "stream-payload", "stream-message")
+FORMATS = ("text", "json", "junit")
+DISABLEABLE_CODES = {**RULE_CODES, **TRAFFIC_CODES}
+PROG = "hume-contracts validate"
+
+
+class UsageError(Exception):
+    """Arguments that cannot be acted on; reported on stderr with exit status 2."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to validate")
+    parser.add_argument("--kind", choices=KINDS, help="check every .json file as one body of this kind")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE (summary line on stdout)")
+    parser.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="switch off a rule or traffic check by its code (repeatable; see --list-codes)",
+    )
+    parser.add_argument("--list-codes", action="store_true", help="print every violation code and exit")
+    parser.add_argument("--verbose", "-v", action="store_true", help="also list conforming files and notes")
+    parser.add_argument(
+        "--max-file-mib",
+        type=float,
+        default=DEFAULT_MAX_BYTES / 2**20,
+        metavar="N",
+        help="refuse files larger than N MiB (default: %(default)g)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    try:
+        _check_usage(args)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=stderr)
+        return 2
+    if args.list_codes:
+        stdout.write(list_codes())
+        return 0
+    try:
+        checker = BodyChecker(disabled=frozenset(args.disable))
+    except ImportError as error:
+        print(f"{PROG}: error: the validator is not available ({error})", file=stderr)
+        return 2
+    results = report.Results(keep_passing=args.format == "junit")
+    options = ReadOptions(max_bytes=int(args.max_file_mib * 2**20), force_kind=args.kind)
+    for item in _checked_items(args.paths, options, checker):
+        results.add(item)
+    return _emit(results, args, stdout, stderr)
+
+
+def _check_usage(args: argparse.Namespace) -> None:
+    unknown = [code for code in args.disable if code not in DISABLEABLE_CODES]
+    if unknown:
+        schema = [code for code in unknown if code in SCHEMA_CODES]
+        hint = "schema codes cannot be switched off" if schema else "see --list-codes"
+        raise UsageError(f"--disable: unknown or non-switchable code {', '.join(unknown)} ({hint})")
+    if not args.list_codes and not args.paths:
+        raise UsageError("no PATH given (a file or directory of recorded bodies or traffic)")
+    if not args.max_file_mib > 0:
+        raise UsageError("--max-file-mib must be positive")
+
+
+def list_codes() -> str:
+    groups = (
+        ("schema", SCHEMA_CODES),
+        ("rule (switch off with --disable)", RULE_CODES),
+        ("traffic (switch off with --disable)", TRAFFIC_CODES),
+    )
+    width = max(len(code) for _, codes in groups for code in codes)
+    lines = []
+    for title, codes in groups:
+        lines.append(f"{title}:")
+        lines += [f"  {code:<{width}}  {meaning}" for code, meaning in codes.items()]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------- checks
+
+
+class BodyChecker:
+    """Turns read items into findings, using the contract's validators (imported once)."""
+
+    def __init__(self, disabled: Collection[str]) -> None:
+        from contracts import traffic
+        from contracts.validation import detect_kind, validate_body
+
+        self.disabled = disabled
+        self._validate_body: Callable[..., list[Any]] = validate_body
+        self._detect_kind: Callable[[Any], str | None] = detect_kind
+        self._traffic = traffic
+
+    def check(self, item: Item) -> list[Finding | ReadError | Note]:
+        if isinstance(item, BodyItem):
+            return [self.check_body(item)]
+        if isinstance(item, HttpInteraction):
+            return list(self._traffic.check_interaction(item, disabled=self.disabled))
+        return [item]
+
+    def check_body(self, item: BodyItem) -> Finding | ReadError:
+        kind = item.kind or self._detect_kind(item.body)
+        if kind is None:
+            return ReadError(
+                item.source,
+                item.location,
+                f"cannot tell which kind of body this is (expected one of {', '.join(KINDS)}); pass --kind",
+            )
+        violations = self._validate_body(item.body, kind, disabled=self.disabled)
+        return Finding(item.source, item.location, kind, [v for v in violations if v.code not in self.disabled])
+
+
+def _checked_items(paths: Sequence[str], options: ReadOptions, checker: BodyChecker) -> Iterator[Any]:
+    for given in paths:
+        for entry in walk_inputs(Path(given), given):
+            if isinstance(entry, ReadError | Note):
+                yield entry
+            else:
+                yield from _checked_file(*entry, options, checker)
+
+
+def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Iterator[Any]:
+    """Every result of one file; an unexpected failure on one item is reported as a read error of
+    that item (never a traceback), and reading goes on."""
+    for item in read_path(path, source, options):
+        try:
+            yield from checker.check(item)
+        except RecursionError:
+            yield ReadError(source, _location(item), "nested too deeply to check")
+        except Exception as error:  # a checker bug must not hide the rest of the run
+            yield ReadError(source, _location(item), f"could not be checked: {type(error).__name__}: {error}")
+
+
+def _location(item: Item) -> str:
+    return getattr(item, "location", "")
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+def _emit(results: report.Results, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Write the report (stdout or --output) and the diagnostics; return the exit status."""
+    if args.format == "text":
+        rendered = report.render_text(results, verbose=args.verbose)
+    else:
+        rendered = report.RENDERERS[args.format](results)
+    exit_code = results.exit_code
+    if args.output:
+        try:
+            Path(args.output).write_text(rendered, encoding="utf-8")
+        except OSError as error:
+            print(f"{PROG}: error: cannot write {args.output}: {error.strerror or error}", file=stderr)
+            exit_code = 2
+        stdout.write(report.summary_line(results) + "\n")
+    else:
+        stdout.write(rendered)
+    if args.output or args.format != "text":  # the errors are not on the terminal otherwise
+        for error in results.errors:
+            print(f"{PROG}: error: {error.describe()}", file=stderr)
+    if args.verbose and (args.output or args.format != "text"):
+        for note in results.notes:
+            print(f"{PROG}: note: {note.describe()}", file=stderr)
+    return exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,230 @@
+"""``hume-contracts validate`` end to end: real corpus, hand-made traffic, hostile inputs, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from contracts.codes import ALL_CODES
+from contracts.validate_command import main
+
+DATA = Path(__file__).parent / "data"
+CORPUS = DATA / "corpus"
+TRAFFIC = DATA / "traffic"
+SECRET = "SECRET-KEY-DO-NOT-PRINT-1234"  # the API key recorded in batch.har and batch-cassette.yaml
+CONSOLE_SCRIPT = Path(sys.executable).parent / "hume-contracts"
+
+
+def validate(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def codes_by_location(capsys, *argv: str) -> tuple[int, dict[str, list[str]]]:
+    code, out, _ = validate(capsys, "--format", "json", *argv)
+    findings = json.loads(out)["findings"]
+    return code, {f["location"]: [v["code"] for v in f["violations"]] for f in findings}
+
+
+# ------------------------------------------------------------------------------------- real corpus
+
+
+def test_every_recorded_response_conforms(capsys):
+    code, out, err = validate(capsys, CORPUS / "recorded")
+    assert (code, err) == (0, "")
+    assert out.strip() == "validated 4 bodies in 4 files: 4 conform, none with violations"
+
+
+def test_doc_examples_and_wiremock_stubs_conform_apart_from_placeholder_ids(capsys):
+    code, out, _ = validate(capsys, "--disable", "job-id-uuid", CORPUS / "doc-examples")
+    assert code == 0, out
+    assert "validated 18 bodies in 14 files" in out  # 13 bodies + 5 WireMock stubs
+    code, by_location = codes_by_location(capsys, CORPUS / "doc-examples")
+    assert code == 1 and {c for codes in by_location.values() for c in codes} == {"job-id-uuid"}
+
+
+def test_legacy_fixtures_fail_with_messages_naming_the_missing_fields(capsys):
+    code, out, _ = validate(capsys, CORPUS / "legacy")
+    assert code == 1
+    assert "validated 6 bodies in 6 files: 0 conform, 6 with" in out
+    assert "[job] /job_id: required field 'job_id' is missing" in out
+    assert "schema-required" in out and "discriminator-missing" in out
+
+
+# ----------------------------------------------------------------------------------- traffic files
+
+
+def test_har_gives_each_failing_entry_its_code(capsys):
+    code, by_location = codes_by_location(capsys, TRAFFIC / "batch.har")
+    assert code == 1
+    assert by_location == {
+        "entries[1] GET /v0/batch/jobs/{id} -> 418": ["undeclared-status"],
+        "entries[2] GET /v0/batch/jobs/{id}/predictions -> 200": ["wrong-content-type"],
+        "entries[5] GET /v1/unknown": ["unknown-operation"],
+        "entries[6] GET /v0/batch/jobs/{id} -> 200": ["unparsable-body"],
+        "entries[7] GET /v0/batch/jobs/{id} -> 200": ["schema-required"],
+    }
+
+
+def test_cassette_gives_each_failing_interaction_its_code(capsys):
+    code, by_location = codes_by_location(capsys, TRAFFIC / "batch-cassette.yaml")
+    assert code == 1
+    assert by_location == {
+        "http_interactions[2] POST /v0/batch/jobs (request)": ["schema-type"],
+        "http_interactions[3] GET /v0/batch/jobs/{id} -> 500": ["undeclared-status"],
+        "http_interactions[4] GET /v0/batch/jobs/{id} -> 404": ["wrong-content-type"],
+    }
+
+
+def test_stream_transcripts(capsys):
+    code, out, _ = validate(capsys, TRAFFIC / "stream-good.jsonl")
+    assert code == 0 and "validated 8 bodies in 1 file: 8 conform" in out
+    code, by_location = codes_by_location(capsys, TRAFFIC / "stream-bad.jsonl")
+    assert code == 1
+    assert by_location == {
+        "line 1 (sent)": ["schema-range"],
+        "line 2 (received)": ["probability-range", "box-size"],
+    }
+
+
+def test_disable_switches_off_a_rule(capsys):
+    _, by_location = codes_by_location(capsys, "--disable", "box-size", TRAFFIC / "stream-bad.jsonl")
+    assert by_location["line 2 (received)"] == ["probability-range"]
+
+
+def test_kind_forces_how_a_body_is_read(capsys):
+    job = CORPUS / "legacy" / "legacy-pysdk_details-response-queued.json"
+    code, out, _ = validate(capsys, "--kind", "predictions", job)
+    assert code == 1 and "[predictions]" in out
+
+
+@pytest.mark.parametrize("report_format", ["text", "json", "junit"])
+def test_the_api_key_never_reaches_any_report(capsys, tmp_path, report_format):
+    inputs = [TRAFFIC / "batch.har", TRAFFIC / "batch-cassette.yaml"]
+    assert all(SECRET in path.read_text() for path in inputs)
+    output = tmp_path / "report"
+    _, out, err = validate(capsys, "--format", report_format, "-v", *inputs)
+    _, out2, err2 = validate(capsys, "--format", report_format, "--output", output, "-v", *inputs)
+    assert SECRET not in out + err + out2 + err2 + output.read_text()
+
+
+# ------------------------------------------------------------------------------- outputs and usage
+
+
+def test_output_file_gets_the_report_and_stdout_the_summary(capsys, tmp_path):
+    output = tmp_path / "report.xml"
+    code, out, _ = validate(capsys, "--format", "junit", "--output", output, TRAFFIC)
+    assert code == 1
+    assert out.startswith("validated ") and out.count("\n") == 1
+    root = ET.parse(output).getroot()
+    assert root.tag == "testsuites" and int(root.get("failures")) == 10
+    assert {suite.get("name") for suite in root} == {str(path) for path in sorted(TRAFFIC.glob("*.*"))} - {
+        str(TRAFFIC / "README.md")
+    }
+
+
+def test_list_codes_prints_every_code_with_its_meaning(capsys):
+    code, out, _ = validate(capsys, "--list-codes")
+    assert code == 0
+    for name, meaning in ALL_CODES.items():
+        assert f"{name}  " in out and meaning in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "no PATH given"),
+        (["--disable", "no-such-code", "x.json"], "no-such-code"),
+        (["--disable", "schema-required", "x.json"], "schema codes cannot be switched off"),
+        (["--max-file-mib", "0", "x.json"], "must be positive"),
+    ],
+)
+def test_usage_errors_exit_2(capsys, argv, message):
+    code, out, err = validate(capsys, *argv)
+    assert code == 2 and out == "" and message in err
+
+
+def test_nothing_to_validate_is_not_a_pass(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("hi")
+    code, out, _ = validate(capsys, tmp_path)
+    assert code == 2 and "nothing to validate" in out
+
+
+# -------------------------------------------------------------------------------- unreadable input
+
+
+def test_a_directory_mixing_good_bad_and_unreadable_files_exits_2_and_reports_all(capsys, tmp_path):
+    shutil.copy(CORPUS / "recorded" / "twilio-vintel_text-source_language_EXCERPT.json", tmp_path / "good.json")
+    shutil.copy(CORPUS / "legacy" / "legacy-pysdk_details-response-failed.json", tmp_path / "bad.json")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "cut.json").write_text('{"job_id": "')
+    code, out, _ = validate(capsys, tmp_path)
+    assert code == 2
+    assert f"{tmp_path / 'bad.json'}: 1 body, 0 conform, 1 with" in out
+    assert f"{tmp_path / 'sub' / 'cut.json'}: unreadable" in out
+    assert out.rstrip().endswith(
+        "validated 2 bodies in 2 files: 1 conform, 1 with 2 violations "
+        "(1 discriminator-missing, 1 schema-required); 1 unreadable file"
+    )
+
+
+HOSTILE = {
+    "deep.json": b"[" * 100_000,
+    "truncated.json": b'{"job_id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", "state": {',
+    "junk.json": bytes(range(256)) * 16,
+    "empty.json": b"",
+    "number.json": b"42",
+    "deep.yaml": b"- " * 50_000 + b"x",
+    "deep.jsonl": b"[" * 100_000 + b"\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+@pytest.mark.parametrize("report_format", ["text", "json"])
+def test_hostile_input_exits_2_naming_the_file_without_a_traceback(capsys, tmp_path, name, report_format):
+    path = tmp_path / name
+    path.write_bytes(HOSTILE[name])
+    code, out, err = validate(capsys, "--format", report_format, path)
+    assert code == 2
+    assert str(path) in (out if report_format == "text" else err)
+    assert "Traceback" not in out + err
+
+
+def test_a_missing_path_is_reported_and_the_others_still_checked(capsys, tmp_path):
+    code, out, _ = validate(capsys, tmp_path / "missing.json", TRAFFIC / "stream-good.jsonl")
+    assert code == 2
+    assert "missing.json: unreadable\n  unreadable (1)\n    (whole file): no such file or directory" in out
+    assert "validated 8 bodies in 1 file: 8 conform" in out
+
+
+def test_the_installed_console_script(tmp_path):
+    cut = tmp_path / "cut.json"
+    cut.write_text("{")
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "validate", str(TRAFFIC / "stream-good.jsonl"), str(cut)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "8 conform" in done.stdout and "cut.json: unreadable" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unwritable_output_exits_2_after_checking(capsys, tmp_path):
+    code, out, err = validate(capsys, "--output", tmp_path, TRAFFIC / "stream-good.jsonl")
+    assert code == 2
+    assert "validated 8 bodies" in out and f"cannot write {tmp_path}" in err
+
+
+def test_the_kind_choices_are_the_validators_kinds():
+    from contracts import validate_command, validation
+
+    assert set(validate_command.KINDS) == set(validation.KINDS)
