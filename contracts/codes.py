@@ -41,4 +41,35 @@ TRAFFIC_CODES: dict[str, str] = {
     "unparsable-body": "the body is not valid JSON although its content type says it is",
 }
 
-ALL_CODES: dict[str, str] = {**SCHEMA_CODES, **RULE_CODES, **TRAFFIC_CODES}
+LIFECYCLE_CODES: dict[str, str] = {
+    "auth-not-enforced": "a request without (or with a wrong) API key was not refused with 401",
+    "job-not-created": "starting a valid job did not answer 200 with a job id",
+    "job-stuck": "a job did not end (COMPLETED or FAILED) within the time budget",
+    "state-regressed": "a job went back to an earlier status, or skipped to an illegal one",
+    "timestamps-changed": "a job's timestamps shrank or changed between polls",
+    "source-mismatch": "predictions' sources do not match the request (urls, file md5sums, texts)",
+    "prediction-mismatch": "predictions do not follow from the input (positions outside the text, ...)",
+    "artifacts-unreadable": "job artifacts are not a readable zip",
+    "list-missing-job": "list-jobs does not return a job that was created",
+    "list-filter-ignored": "list-jobs returned a job its status or time filter excludes",
+    "list-sort-wrong": "list-jobs is not sorted by sort_by in direction",
+    "list-limit-ignored": "list-jobs returned more jobs than limit",
+}
+
+STREAM_CODES: dict[str, str] = {
+    "stream-handshake-open": "the stream handshake was accepted without a valid API key",
+    "stream-unreachable": "the stream endpoint refused a handshake with a valid key",
+    "stream-no-reply": "a payload got no reply frame within the timeout",
+    "stream-payload-id": "a reply did not echo the payload's payload_id",
+    "stream-model-missing": "a requested model was neither answered nor warned about",
+    "stream-wrong-reply": "a reply of the wrong kind (error for a valid payload, predictions for an invalid one)",
+    "stream-connection-dropped": "the connection closed after a single invalid payload",
+}
+
+ALL_CODES: dict[str, str] = {
+    **SCHEMA_CODES,
+    **RULE_CODES,
+    **TRAFFIC_CODES,
+    **LIFECYCLE_CODES,
+    **STREAM_CODES,
+}

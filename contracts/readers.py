@@ -364,10 +364,29 @@ def read_har(document: Any, source: str, options: ReadOptions) -> Iterator[Item]
         return
     for index, entry in enumerate(entries):
         location = f"entries[{index}]"
+        if isinstance(entry, dict) and isinstance(entry.get("_webSocketMessages"), list):
+            yield from _har_websocket_frames(entry["_webSocketMessages"], source, location)
+            continue
         try:
             yield _har_interaction(entry, source, location)
         except JsonProblem as problem:
             yield ReadError(source, location, str(problem))
+
+
+def _har_websocket_frames(messages: list[Any], source: str, location: str) -> Iterator[Item]:
+    """A WebSocket session recorded the browser way: ``_webSocketMessages`` of ``send``/``receive`` frames."""
+    for index, message in enumerate(messages):
+        where = f"{location}._webSocketMessages[{index}]"
+        if not isinstance(message, dict) or message.get("type") not in ("send", "receive"):
+            yield ReadError(source, where, 'expected a frame with "type" "send" or "receive" and "data"')
+            continue
+        try:
+            frame = parse_json(str(message.get("data", "")).encode("utf-8"))
+        except JsonProblem as problem:
+            yield ReadError(source, where, f"frame data: {problem}")
+            continue
+        kind = "stream-payload" if message["type"] == "send" else "stream-message"
+        yield BodyItem(source, f"{where} ({'sent' if kind == 'stream-payload' else 'received'})", kind, frame)
 
 
 def _har_interaction(entry: Any, source: str, location: str) -> HttpInteraction:

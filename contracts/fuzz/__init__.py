@@ -1,0 +1,1 @@
+"""`hume-contracts fuzz`: the lifecycle, batch (schemathesis) and stream parts, sharing one context and ledger."""

@@ -1,0 +1,196 @@
+"""Batch API, per operation, through schemathesis: generated requests, its built-in checks and ours.
+
+Each operation is fuzzed in positive mode (valid requests: the server must accept them and answer by the
+contract) and negative mode (invalid requests: the server must reject them with a 4xx). Every check runs
+separately on every response, so the report can count passes and failures per check.
+
+`POST /v0/batch/jobs` is fuzzed in negative mode only: a valid body creates a job, and jobs on a real service
+cost money. Valid job creation is the lifecycle's business, under ``--max-jobs``; a negative body the server
+accepts still creates a job, so those count against the same budget and stop the operation when it is spent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from typing import Any
+
+import hypothesis
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS
+from schemathesis.core.failures import Failure, FailureGroup
+
+import contracts.checks  # noqa: F401  (registers the hume_* checks with schemathesis)
+import openapi
+from contracts.checks import ContractViolation
+from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
+from contracts.fuzz.ledger import CheckFailure
+
+COMMON_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "hume_response_conformance",
+    "hume_semantic_rules",
+)
+MODE_CHECKS = {
+    GenerationMode.POSITIVE: ("positive_data_acceptance", "ignored_auth"),
+    GenerationMode.NEGATIVE: ("negative_data_rejection",),
+}
+JOB_CREATION = "POST /v0/batch/jobs"
+KEY_PLACEHOLDER = "$HUME_API_KEY"
+
+
+def operation_labels() -> list[str]:
+    """`METHOD /path` of every operation of the repaired contract, in document order."""
+    paths = openapi.load_repaired()["paths"]
+    return [f"{method.upper()} {path}" for path, item in paths.items() for method in item if method != "parameters"]
+
+
+def run_batch(ctx: FuzzContext, only: Collection[str] | None = None) -> None:
+    """Fuzz every operation of the repaired contract (or those labelled in ``only``) against the target."""
+    schema = schemathesis.openapi.from_dict(openapi.load_repaired(), config=_config(ctx))
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if only is not None and operation.label not in only:
+            continue
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            if operation.label == JOB_CREATION and mode is GenerationMode.POSITIVE:
+                ctx.ledger.note("POST /v0/batch/jobs: valid bodies are sent by the lifecycle only (--max-jobs)")
+                continue
+            try:
+                _fuzz_operation(ctx, operation, mode)
+            except BudgetExhausted:
+                ctx.ledger.note(f"time budget spent during {operation.label} ({mode.value}); later operations skipped")
+                return
+
+
+def _config(ctx: FuzzContext) -> schemathesis.Config:
+    """The key goes in through the security scheme, so negative mode can also generate requests without it.
+
+    Unknown query parameters are not generated: servers ignore them by convention, and Hume's does too.
+    """
+    return schemathesis.Config.from_dict(
+        {
+            "auth": {"openapi": {"api_key": {"api_key": ctx.api_key}}},
+            "generation": {"allow-extra-parameters": False},
+        }
+    )
+
+
+def _fuzz_operation(ctx: FuzzContext, operation: Any, mode: GenerationMode) -> None:
+    checks = [CHECKS.get_one(name) for name in (*COMMON_CHECKS, *MODE_CHECKS[mode])]
+    state = {"examples": 0, "failures": 0, "stopped": None}
+
+    # Network I/O happens inside the test, so Hypothesis's timing health checks say nothing useful here;
+    # schemathesis's strategies filter by design (e.g. negative data must really violate the schema).
+    @hypothesis.seed(ctx.seed)
+    @settings(
+        max_examples=ctx.max_examples,
+        deadline=None,
+        database=None,  # nothing of a run is written to disk, so no secret can be either
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: every example costs a request
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def exercise(case: Any) -> None:
+        if state["stopped"]:
+            return
+        if ctx.remaining() <= 0:
+            state["stopped"] = "time"
+            return
+        reads_a_job = mode is GenerationMode.POSITIVE and "id" in (case.path_parameters or {})
+        if reads_a_job and ctx.known_job_ids and state["examples"] % 2 == 0:
+            # Random UUIDs only ever meet 404s; every other example reads a job that exists instead.
+            case.path_parameters["id"] = ctx.known_job_ids[state["examples"] // 2 % len(ctx.known_job_ids)]
+        response = _call(ctx, case)
+        if response is None:
+            return
+        state["examples"] += 1
+        if operation.label == JOB_CREATION and 200 <= response.status_code < 300 and not ctx.take_job():
+            state["stopped"] = "jobs"
+        for check in checks:
+            state["failures"] += _run_check(ctx, case, response, check, mode)
+
+    exercise()
+    line = f"batch  {operation.label:<40} {mode.value:<8} {state['examples']:>3} examples, {state['failures']} failures"
+    ctx.progress(line)
+    if state["stopped"] == "time":
+        raise BudgetExhausted
+    if state["stopped"] == "jobs":
+        ctx.ledger.note(f"{operation.label}: stopped, the job budget (--max-jobs {ctx.max_jobs}) is spent")
+
+
+def _call(ctx: FuzzContext, case: Any) -> Any:
+    """Send one case under the budgets: rate limit, bounded retries, 429 waited out; None if unreachable."""
+    for attempt in range(ctx.max_retries + 1):
+        ctx.rate.wait()
+        try:
+            response = case.call(base_url=ctx.base_url, timeout=ctx.request_timeout)
+        except requests.RequestException as error:
+            if attempt == ctx.max_retries:
+                label, reason = case.operation.label, type(error).__name__
+                ctx.ledger.note(f"{label}: network error after {attempt + 1} tries: {reason}")
+                return None
+            time.sleep(min(0.2 * 2**attempt, 2.0))
+            continue
+        if ctx.recorder is not None:
+            ctx.recorder.requests_response(response)
+        retry_after = response.headers.get("retry-after", [None])[0]
+        if response.status_code == 429 and attempt < ctx.max_retries:
+            seconds = min(float(retry_after) if retry_after and retry_after.isdigit() else 1.0, 30.0)
+            if seconds < ctx.remaining():
+                ctx.ledger.rate_limited_seconds += seconds
+                ctx.ledger.note(f"rate limited (429) on {case.operation.label}: waited {seconds:.0f} s")
+                time.sleep(seconds)
+                continue
+        return response
+    return None
+
+
+def _run_check(ctx: FuzzContext, case: Any, response: Any, check: Any, mode: GenerationMode) -> int:
+    """Run one check; record the outcome; return 1 on failure."""
+    where = case.operation.label
+    try:
+        case.validate_response(
+            response,
+            checks=[check],
+            headers=dict(case.headers or {}),
+            transport_kwargs={"base_url": ctx.base_url, "timeout": ctx.request_timeout},
+        )
+    except (AssertionError, FailureGroup) as error:
+        for failure in _failures_of(error):
+            ctx.ledger.fail(_describe(ctx, case, check.__name__, failure, mode))
+        return 1
+    except requests.RequestException:  # a check that re-sends the request (ignored_auth) met a network error
+        ctx.ledger.note(f"{where}: {check.__name__} could not re-send its request")
+        return 0
+    ctx.ledger.ok(where, check.__name__)
+    return 0
+
+
+def _failures_of(error: AssertionError | FailureGroup) -> list[AssertionError]:
+    nested = getattr(error, "exceptions", None)
+    return list(nested) if nested else [error]
+
+
+def _describe(ctx: FuzzContext, case: Any, check: str, failure: AssertionError, mode: GenerationMode) -> CheckFailure:
+    redact = ctx.redactor.text
+    curl = case.as_curl_command(headers={API_KEY_HEADER: KEY_PLACEHOLDER}, base_url=ctx.base_url)
+    if isinstance(failure, ContractViolation):
+        first = failure.violations[0]
+        code, title = first.code, f"{first.code} at {first.pointer or '(root)'}"
+        expected, found = first.expected or first.message, first.found or first.message
+    elif isinstance(failure, Failure):
+        code, title = failure.code, failure.title
+        expected = f"{check} ({mode.value} request)"
+        found = " ".join(str(failure.message).split())[:300]
+    else:
+        code, title, expected, found = "assertion", str(failure)[:120], check, str(failure)[:300]
+    return CheckFailure(case.operation.label, check, code, redact(title), redact(expected), redact(found), redact(curl))

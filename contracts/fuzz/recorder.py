@@ -1,0 +1,183 @@
+"""Record every interaction of a fuzz run as a HAR 1.2 file that ``hume-contracts validate`` reads back.
+
+HTTP exchanges are HAR entries; a stream session is one entry (the WebSocket handshake) whose frames sit
+in ``_webSocketMessages``, the convention browsers' developer tools use. Everything is redacted before it
+is kept: the API key value never reaches the file, in headers, URLs (``?apikey=``) or bodies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from contracts.fuzz.context import Redactor
+
+TEXT_TYPES = ("json", "text", "xml", "yaml", "x-www-form-urlencoded")
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _headers(headers: dict[str, str], redactor: Redactor) -> list[dict[str, str]]:
+    return [{"name": k, "value": redactor.text(v)} for k, v in headers.items()]
+
+
+def _header(headers: dict[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name), "")
+
+
+def _content(data: bytes, content_type: str, redactor: Redactor) -> dict[str, Any]:
+    content: dict[str, Any] = {"size": len(data), "mimeType": content_type}
+    if any(t in content_type for t in TEXT_TYPES):
+        content["text"] = redactor.text(data.decode("utf-8", errors="replace"))
+    else:
+        content["text"] = base64.b64encode(data).decode("ascii")
+        content["encoding"] = "base64"
+    return content
+
+
+class Recorder:
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+        self._entries: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def http(self, response: httpx.Response) -> None:
+        """Record an exchange made with httpx (lifecycle, probes)."""
+        request = response.request
+        body = request.content if isinstance(request.stream, httpx.ByteStream) else b""
+        self._add_http(
+            request.method,
+            str(request.url),
+            dict(request.headers),
+            body,
+            response.status_code,
+            response.reason_phrase,
+            dict(response.headers),
+            response.content,
+        )
+
+    def requests_response(self, response: Any) -> None:
+        """Record an exchange made by schemathesis (its ``Response`` wraps a ``requests`` request)."""
+        request = response.request
+        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode("utf-8")
+        headers = {name: values[0] for name, values in response.headers.items() if values}
+        self._add_http(
+            request.method,
+            request.url,
+            dict(request.headers),
+            body,
+            response.status_code,
+            response.message,
+            headers,
+            response.content,
+        )
+
+    def _add_http(
+        self,
+        method: str,
+        url: str,
+        request_headers: dict[str, str],
+        request_body: bytes,
+        status: int,
+        reason: str,
+        response_headers: dict[str, str],
+        response_body: bytes,
+    ) -> None:
+        r = self._redactor
+        query = [{"name": r.text(k), "value": r.text(v)} for k, v in httpx.URL(url).params.multi_items()]
+        entry: dict[str, Any] = {
+            "startedDateTime": _iso(time.time()),
+            "time": 0,
+            "request": {
+                "method": method,
+                "url": r.text(url),
+                "httpVersion": "HTTP/1.1",
+                "headers": _headers(request_headers, r),
+                "queryString": query,
+                "cookies": [],
+                "headersSize": -1,
+                "bodySize": len(request_body),
+            },
+            "response": {
+                "status": status,
+                "statusText": reason,
+                "httpVersion": "HTTP/1.1",
+                "headers": _headers(response_headers, r),
+                "cookies": [],
+                "content": _content(response_body, _header(response_headers, "content-type"), r),
+                "redirectURL": "",
+                "headersSize": -1,
+                "bodySize": len(response_body),
+            },
+            "cache": {},
+            "timings": {"send": 0, "wait": 0, "receive": 0},
+        }
+        if request_body:
+            content_type = _header(request_headers, "content-type")
+            entry["request"]["postData"] = {"mimeType": content_type, **_post_text(request_body, content_type, r)}
+        with self._lock:
+            self._entries.append(entry)
+
+    def stream_session(self, url: str, frames: list[tuple[str, float, str]], status: int = 101) -> None:
+        """One WebSocket session: ``frames`` are (``send``|``receive``, unix time, text)."""
+        r = self._redactor
+        entry = {
+            "startedDateTime": _iso(frames[0][1] if frames else time.time()),
+            "time": 0,
+            "request": {
+                "method": "GET",
+                "url": r.text(url),
+                "httpVersion": "HTTP/1.1",
+                "headers": [],
+                "queryString": [],
+                "cookies": [],
+                "headersSize": -1,
+                "bodySize": 0,
+            },
+            "response": {
+                "status": status,
+                "statusText": "Switching Protocols" if status == 101 else "",
+                "httpVersion": "HTTP/1.1",
+                "headers": [],
+                "cookies": [],
+                "content": {"size": 0, "mimeType": ""},
+                "redirectURL": "",
+                "headersSize": -1,
+                "bodySize": 0,
+            },
+            "cache": {},
+            "timings": {"send": 0, "wait": 0, "receive": 0},
+            "_resourceType": "websocket",
+            "_webSocketMessages": [
+                {"type": direction, "time": at, "opcode": 1, "data": r.text(text)} for direction, at, text in frames
+            ],
+        }
+        with self._lock:
+            self._entries.append(entry)
+
+    def write(self, path: Path) -> int:
+        har = {
+            "log": {
+                "version": "1.2",
+                "creator": {"name": "hume-contracts", "version": "0.1.0"},
+                "entries": self._entries,
+            }
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(har, indent=1, ensure_ascii=False), encoding="utf-8")
+        return len(self._entries)
+
+
+def _post_text(body: bytes, content_type: str, redactor: Redactor) -> dict[str, str]:
+    if "multipart" in content_type:  # media bytes: keep the part structure readable, not the binary
+        return {"text": f"(multipart body, {len(body)} bytes)"}
+    return {"text": redactor.text(body.decode("utf-8", errors="replace"))}

@@ -1,0 +1,118 @@
+"""One fuzz run: pick the target (a base URL, or the embedded mock), run the parts in order, report.
+
+Order matters: the lifecycle first (it creates the jobs, under ``--max-jobs``, that the batch part then
+reads through schemathesis), then the batch operations, then the stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext, RateLimiter
+from contracts.fuzz.ledger import Ledger
+from contracts.fuzz.recorder import Recorder
+
+PARTS = ("lifecycle", "batch", "stream")
+
+
+class TargetUnreachable(Exception):
+    """The target does not answer at all: a usage problem (exit 2), not a contract failure."""
+
+
+@dataclass
+class FuzzOptions:
+    base_url: str | None = None
+    api_key: str | None = None
+    max_examples: int = 25
+    max_jobs: int = 3
+    time_budget: float = 100.0
+    rate_limit: float | None = None
+    seed: int | None = None
+    only: str | None = None  # "batch" (lifecycle + operations) or "stream"
+    record: Path | None = None
+    request_timeout: float = 10.0
+    drifts: frozenset[str] = field(default_factory=frozenset)  # only for the embedded mock: test the suite itself
+
+
+@dataclass
+class FuzzResult:
+    ledger: Ledger
+    target: str
+    seed: int
+    seconds: float
+    jobs_created: int
+    recorded: int = 0
+
+
+@contextlib.contextmanager
+def target(options: FuzzOptions) -> Iterator[tuple[str, str, str, str]]:
+    """(base URL, stream URL, api key, description); the embedded mock is started and stopped here."""
+    if options.base_url:
+        base = options.base_url.rstrip("/")
+        stream = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/v0/stream/models"
+        yield base, stream, options.api_key or "", base
+        return
+    from mockserver.config import MockConfig
+    from mockserver.server import running_mock
+
+    key = options.api_key or "mock-" + secrets.token_hex(8)
+    with running_mock(MockConfig(api_key=key, drifts=options.drifts)) as mock:
+        yield mock.base_url, mock.stream_url, key, f"{mock.base_url} (embedded mock)"
+
+
+def probe(base_url: str, api_key: str, timeout: float) -> None:
+    """Fail fast, with a clear message, when nothing answers at the base URL."""
+    try:
+        httpx.get(f"{base_url}/v0/batch/jobs", params={"limit": 1}, headers={API_KEY_HEADER: api_key}, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise TargetUnreachable(f"cannot reach {base_url}: {type(error).__name__}: {error}") from None
+
+
+def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> FuzzResult:
+    seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
+    ledger = Ledger()
+    started = time.monotonic()
+    with target(options) as (base_url, stream_url, api_key, description):
+        probe(base_url, api_key, options.request_timeout)
+        ctx = FuzzContext(
+            base_url=base_url,
+            stream_url=stream_url,
+            api_key=api_key,
+            ledger=ledger,
+            max_examples=options.max_examples,
+            max_jobs=options.max_jobs,
+            time_budget=options.time_budget,
+            request_timeout=options.request_timeout,
+            seed=seed,
+            rate=RateLimiter(options.rate_limit),
+        )
+        ctx.recorder = Recorder(ctx.redactor) if options.record else None
+        ctx.progress = lambda line: progress(ctx.redactor.text(line))
+        ctx.progress(f"fuzzing {description} with seed {seed}")
+        for part in selected_parts(options.only):
+            run_part(ctx, part)
+        recorded = ctx.recorder.write(options.record) if ctx.recorder and options.record else 0
+        return FuzzResult(ledger, description, seed, time.monotonic() - started, ctx.jobs_created, recorded)
+
+
+def selected_parts(only: str | None) -> tuple[str, ...]:
+    return {"batch": ("lifecycle", "batch"), "stream": ("stream",)}.get(only or "", PARTS)
+
+
+RUNNERS = {"lifecycle": "run_lifecycle", "batch": "run_batch", "stream": "run_stream"}
+
+
+def run_part(ctx: FuzzContext, part: str) -> None:
+    module = importlib.import_module(f"contracts.fuzz.{part}")
+    try:
+        getattr(module, RUNNERS[part])(ctx)
+    except BudgetExhausted:
+        ctx.ledger.note(f"time budget spent during the {part} part")

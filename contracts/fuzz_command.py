@@ -1,0 +1,110 @@
+"""Property-based contract testing of a Hume-compatible server: staging, your service, or the embedded mock.
+
+Without --base-url it starts the embedded mock on a free loopback port, tests it, and stops it.
+Parts: the job lifecycle (create jobs with JSON and with generated media, poll them, read predictions and
+artifacts, list them with filters), every batch operation through schemathesis (its built-in checks plus
+this suite's discriminator-aware schema check and semantic rules), and Hypothesis-driven stream sessions.
+
+Everything is bounded: examples per operation, jobs created (they cost money on a real service), a time
+budget for the run, per-request timeouts, bounded retries; 429 answers are waited out and reported apart.
+The API key (--api-key or env HUME_API_KEY) is redacted from everything printed or written.
+
+exit codes: 0 no contract failure, 1 contract failures found, 2 usage error or unreachable target
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from contracts.fuzz.report import render_text, write_reports
+from contracts.fuzz.runner import FuzzOptions, TargetUnreachable, run_fuzz
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text.removesuffix("/s"))
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="server under test, e.g. https://staging.example.com (default: the mock)")
+    parser.add_argument("--api-key", help="API key (default: env HUME_API_KEY); never printed or written")
+    parser.add_argument("--max-examples", type=_positive_int, default=25, help="examples per operation and mode (25)")
+    parser.add_argument(
+        "--max-jobs", type=_positive_int, default=3, help="jobs the run may create (3): they cost money"
+    )
+    parser.add_argument("--time-budget", type=_positive_float, default=100.0, help="seconds for the whole run (100)")
+    parser.add_argument("--rate-limit", type=_positive_float, metavar="R/s", help="at most R requests a second")
+    parser.add_argument("--seed", type=int, help="make the run repeatable (the seed is always printed)")
+    parser.add_argument("--only", choices=("batch", "stream"), help="test only the batch API or only the stream")
+    parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json and report.md here")
+    parser.add_argument("--record", type=Path, metavar="CASSETTE", help="record every interaction as a HAR file")
+    parser.add_argument(
+        "--drift",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with the embedded mock only: make it break the contract this way (tests the suite)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    api_key = args.api_key or os.environ.get("HUME_API_KEY")
+    if args.base_url and not api_key:
+        print("hume-contracts fuzz: --base-url needs an API key (--api-key or env HUME_API_KEY)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.base_url and args.drift:
+        print("hume-contracts fuzz: --drift applies to the embedded mock only (drop --base-url)", file=sys.stderr)
+        return EXIT_USAGE
+    unknown = _unknown_drifts(args.drift)
+    if unknown:
+        print(
+            f"hume-contracts fuzz: unknown drift {', '.join(unknown)} (see `hume-contracts mock --list-drifts`)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    options = FuzzOptions(
+        base_url=args.base_url,
+        api_key=api_key,
+        max_examples=args.max_examples,
+        max_jobs=args.max_jobs,
+        time_budget=args.time_budget,
+        rate_limit=args.rate_limit,
+        seed=args.seed,
+        only=args.only,
+        record=args.record,
+        drifts=frozenset(args.drift),
+    )
+    try:
+        result = run_fuzz(options, progress=lambda line: print(line, flush=True))
+    except TargetUnreachable as error:
+        print(f"hume-contracts fuzz: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(render_text(result))
+    if args.report:
+        for path in write_reports(result, args.report):
+            print(f"wrote {path}")
+    if args.record:
+        print(f"recorded {result.recorded} interactions to {args.record} (check them with `hume-contracts validate`)")
+    return EXIT_FAILURES if result.ledger.has_failures else EXIT_OK
+
+
+def _unknown_drifts(names: list[str]) -> list[str]:
+    if not names:
+        return []
+    from mockserver.drifts import CATALOGUE
+
+    return [name for name in names if name not in CATALOGUE]
