@@ -72,7 +72,8 @@ def response_violations(method: str, url: str, status: int, content_type: str | 
 def _violations_of(response: Any, case: Any) -> list[Violation]:
     content_type = (response.headers.get("content-type") or [None])[0]  # lowercase keys, list values
     url, status = response.request.url, response.status_code
-    return response_violations(case.method, url, status, content_type, response.text or "")
+    text = response.content.decode("utf-8", errors="replace")  # a zip body is only checked for status and type
+    return response_violations(case.method, url, status, content_type, text)
 
 
 @schemathesis.check

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from contracts import report
-from contracts.codes import RULE_CODES, SCHEMA_CODES, TRAFFIC_CODES
+from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
     BodyItem,
@@ -121,6 +121,8 @@ def list_codes() -> str:
         ("schema", SCHEMA_CODES),
         ("rule (switch off with --disable)", RULE_CODES),
         ("traffic (switch off with --disable)", TRAFFIC_CODES),
+        ("fuzz: job lifecycle (hume-contracts fuzz)", LIFECYCLE_CODES),
+        ("fuzz: stream sessions (hume-contracts fuzz)", STREAM_CODES),
     )
     width = max(len(code) for _, codes in groups for code in codes)
     lines = []

@@ -1,0 +1,62 @@
+"""The artifacts zip of a completed job: the predictions JSON plus one CSV of scores per model."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+
+def build_artifacts(predictions: list[dict[str, Any]]) -> bytes:
+    """``predictions.json`` (the GET .../predictions body) and ``csv/<model>.csv`` for every model present."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("predictions.json", json.dumps(predictions, indent=2))
+        for model, rows in _rows_by_model(predictions).items():
+            archive.writestr(f"csv/{model}.csv", _csv(rows))
+    return buffer.getvalue()
+
+
+def _rows_by_model(predictions: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for file, model, group, item in _items(predictions):
+        row: dict[str, Any] = {"file": file, "id": group}
+        row.update(_where(item))
+        row.update({e["name"]: e["score"] for e in item.get("emotions") or []})
+        tables.setdefault(model, []).append(row)
+    return tables
+
+
+def _items(predictions: list[dict[str, Any]]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    for source in predictions:
+        for prediction in (source.get("results") or {}).get("predictions", []):
+            for model, output in prediction.get("models", {}).items():
+                for group in output.get("grouped_predictions", []):
+                    for item in group.get("predictions", []):
+                        yield prediction["file"], model, group["id"], item
+
+
+def _where(item: dict[str, Any]) -> dict[str, Any]:
+    """Frame/time for faces, begin/end for intervals, text for language and entities."""
+    where: dict[str, Any] = {}
+    if "frame" in item:
+        where.update(frame=item["frame"], time=item["time"])
+    elif isinstance(item.get("time"), dict):
+        where.update(begin=item["time"]["begin"], end=item["time"]["end"])
+    if "text" in item or "entity" in item:
+        where["text"] = item.get("text", item.get("entity"))
+    return where
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,243 @@
+"""HTTP handlers of the batch API (``/v0/batch/jobs...``).
+
+Every error answer has one shape: ``{"status_code": <int>, "message": "<what was wrong>"}`` (400, 404, 429;
+401 uses the gateway's own body, see ``mockserver.app``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mockserver.artifacts import build_artifacts
+from mockserver.config import MockConfig
+from mockserver.drifts import apply_body_drifts
+from mockserver.job_request import MAX_SOURCES, BadRequest, parse_request
+from mockserver.jobs import JobRunner, UploadedFile, details_view, list_item_view, now_ms
+from mockserver.store import JobRecord, ListQuery, Store
+
+STATUSES = ("QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED")
+
+
+@dataclass(frozen=True)
+class MockState:
+    """Everything a handler needs, hung on ``app.state.mock``."""
+
+    config: MockConfig
+    store: Store
+    runner: JobRunner
+
+
+def mock_state(request: Request) -> MockState:
+    return request.app.state.mock
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"status_code": status, "message": message}, status_code=status, headers=headers)
+
+
+# -- POST /v0/batch/jobs --------------------------------------------------------------------------------
+
+
+async def start_job(request: Request) -> Response:
+    state = mock_state(request)
+    try:
+        parsed, files = await _read_job_request(request, state.config)
+    except BadRequest as exc:
+        return error_response(400, exc.message)
+    job_id = await run_in_threadpool(state.runner.submit, parsed, files)
+    return JSONResponse(apply_body_drifts("start", {"job_id": job_id}, state.config.drifts))
+
+
+async def _read_job_request(request: Request, config: MockConfig) -> tuple[dict[str, Any], list[UploadedFile]]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        body = await _read_capped(request.stream(), config.max_json_bytes, request.headers.get("content-length"))
+        return parse_request(_json(body, "body")), []
+    if content_type == "multipart/form-data":
+        return await _read_multipart(request, config)
+    raise BadRequest(
+        f"unsupported content type {content_type or '(none)'!r}: send application/json or multipart/form-data"
+    )
+
+
+def _json(raw: bytes | str, where: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadRequest(f"{where}: not valid JSON") from None
+
+
+async def _read_capped(stream: AsyncIterator[bytes], limit: int, declared: str | None = None) -> bytes:
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(f"body of {declared} bytes exceeds the {limit} byte limit")
+    chunks = [chunk async for chunk in _capped(stream, limit)]
+    return b"".join(chunks)
+
+
+async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in stream:
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(f"body exceeds the {limit} byte limit")
+        yield chunk
+
+
+async def _read_multipart(request: Request, config: MockConfig) -> tuple[dict[str, Any], list[UploadedFile]]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > config.max_upload_bytes:
+        raise BadRequest(f"upload of {declared} bytes exceeds the {config.max_upload_bytes} byte limit")
+    parser = MultiPartParser(
+        request.headers,
+        _capped(request.stream(), config.max_upload_bytes),
+        max_files=MAX_SOURCES + 1,
+        max_fields=10,
+        max_part_size=config.max_json_bytes,
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise BadRequest(f"multipart body: {exc.message}") from None
+    try:
+        files, request_json = [], None
+        for name, value in form.multi_items():
+            if name == "file" and isinstance(value, UploadFile):
+                files.append(UploadedFile(value.filename or "upload", value.content_type, await value.read()))
+            elif name == "json" and request_json is None:
+                raw = await value.read() if isinstance(value, UploadFile) else value
+                request_json = _json(raw, "json part")
+            else:
+                raise BadRequest(f"multipart part {name!r:.40}: expected repeated 'file' parts and one 'json' part")
+    finally:
+        await form.close()
+    return parse_request({} if request_json is None else request_json, file_count=len(files)), files
+
+
+# -- GET /v0/batch/jobs ---------------------------------------------------------------------------------
+
+
+async def list_jobs(request: Request) -> Response:
+    state = mock_state(request)
+    try:
+        query = _list_query(request, state.config)
+    except BadRequest as exc:
+        return error_response(400, exc.message)
+    await run_in_threadpool(state.runner.advance)
+    jobs = await run_in_threadpool(state.store.list, query)
+    body = [list_item_view(job) for job in jobs]
+    return JSONResponse(apply_body_drifts("list", body, state.config.drifts))
+
+
+def _list_query(request: Request, config: MockConfig) -> ListQuery:
+    params = request.query_params
+    limit = _int_param(params.get("limit", "50"), "limit")
+    if limit < 1:
+        raise BadRequest(f"limit: must be >= 1, got {limit}")
+    statuses = tuple(params.getlist("status"))
+    for status in statuses:
+        _choice(status, "status", STATUSES)
+    when = params.get("when")
+    if when is not None:
+        _choice(when, "when", ("created_before", "created_after"))
+    timestamp = _int_param(params["timestamp_ms"], "timestamp_ms") if "timestamp_ms" in params else now_ms()
+    sort_by = _choice(params.get("sort_by", "created"), "sort_by", ("created", "started", "ended"))
+    direction = _choice(params.get("direction", "desc"), "direction", ("asc", "desc"))
+    return ListQuery(
+        limit=None if config.drifted("limit-ignored") else limit,
+        statuses=() if config.drifted("status-filter-ignored") else statuses,
+        created_before_ms=timestamp if when == "created_before" else None,
+        created_after_ms=timestamp if when == "created_after" else None,
+        sort_by=sort_by,
+        descending=True if config.drifted("sort-direction-ignored") else direction == "desc",
+    )
+
+
+def _int_param(value: str, name: str) -> int:
+    if not re.fullmatch(r"-?[0-9]{1,18}", value):
+        raise BadRequest(f"{name}: expected an integer, got {value!r:.40}")
+    return int(value)
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise BadRequest(f"{name}: expected one of {', '.join(allowed)}; got {value!r:.40}")
+    return value
+
+
+# -- GET /v0/batch/jobs/{id}[/predictions|/artifacts] ---------------------------------------------------
+
+
+async def _find_job(request: Request) -> JobRecord | Response:
+    """The job named by the path, advanced to now; or the 400/404 answer."""
+    state = mock_state(request)
+    job_id = request.path_params["id"]
+    if not _is_uuid(job_id):
+        return error_response(400, f"id: expected a job id (UUID), got {job_id!r:.60}")
+    await run_in_threadpool(state.runner.advance)
+    job = await run_in_threadpool(state.store.get, job_id.lower())
+    return job if job is not None else error_response(404, f"Job {job_id} not found.")
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
+
+
+async def get_job(request: Request) -> Response:
+    found = await _find_job(request)
+    if isinstance(found, Response):
+        return found
+    config = mock_state(request).config
+    body = apply_body_drifts("details", details_view(found), config.drifts)
+    if config.drifted("details-status-418"):
+        return JSONResponse(body, status_code=418)
+    if config.drifted("details-text-plain"):
+        return Response(json.dumps(body), media_type="text/plain")
+    return JSONResponse(body)
+
+
+def _not_ready(job: JobRecord) -> Response | None:
+    if job.status == "COMPLETED":
+        return None
+    if job.status == "FAILED":
+        return error_response(400, f"Job {job.job_id} failed: {job.message}")
+    return error_response(400, f"Job {job.job_id} is {job.status}; results are available once it is COMPLETED.")
+
+
+async def get_predictions(request: Request) -> Response:
+    found = await _find_job(request)
+    if isinstance(found, Response):
+        return found
+    if refusal := _not_ready(found):
+        return refusal
+    state = mock_state(request)
+    body = await run_in_threadpool(state.store.predictions, found.job_id)
+    return JSONResponse(apply_body_drifts("predictions", body, state.config.drifts))
+
+
+async def get_artifacts(request: Request) -> Response:
+    found = await _find_job(request)
+    if isinstance(found, Response):
+        return found
+    if refusal := _not_ready(found):
+        return refusal
+    predictions = await run_in_threadpool(mock_state(request).store.predictions, found.job_id)
+    archive = await run_in_threadpool(build_artifacts, predictions)
+    return Response(
+        archive,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f'attachment; filename="{found.job_id}-artifacts.zip"'},
+    )

@@ -1,0 +1,48 @@
+"""The mock's settings, in one dataclass shared by the app, the store and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mockserver.drifts import unknown_drifts
+
+DEFAULT_API_KEY = "mock-key"
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """How one mock instance behaves.
+
+    ``data_dir`` None means a fresh temporary directory (removed when the app shuts down); ``drifts`` names
+    catalogue entries of ``mockserver.drifts`` to break the contract on purpose. The two ``*_seconds`` knobs
+    say how long a job stays QUEUED and then IN_PROGRESS; ``tick_seconds`` is how often the background
+    worker advances jobs and sends callbacks.
+    """
+
+    api_key: str = DEFAULT_API_KEY
+    data_dir: Path | None = None
+    drifts: frozenset[str] = frozenset()
+    queued_seconds: float = 0.2
+    in_progress_seconds: float = 0.2
+    tick_seconds: float = 0.05
+    # Hostile-input bounds.
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_json_bytes: int = 1024 * 1024
+    # None: no rate limit. Otherwise requests per second per key, answered with 429 + Retry-After beyond it.
+    rate_limit_per_second: float | None = None
+    callback_timeout_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        unknown = unknown_drifts(self.drifts)
+        if unknown:
+            raise ValueError(f"unknown drift(s): {', '.join(sorted(unknown))}; see --list-drifts")
+        if min(self.queued_seconds, self.in_progress_seconds) < 0 or self.tick_seconds <= 0:
+            raise ValueError("job timings must be >= 0 and tick_seconds > 0")
+
+    def drifted(self, name: str) -> bool:
+        """True when the drift ``name`` is switched on (the one check every drift site uses)."""
+        return name in self.drifts
+
+    def __repr__(self) -> str:  # never show the key
+        return f"MockConfig(api_key='***', data_dir={self.data_dir!r}, drifts={sorted(self.drifts)!r})"

@@ -1,0 +1,235 @@
+"""Drift injection: named, documented ways the mock breaks the contract on purpose.
+
+Every drift is applied in exactly one place. Body drifts are the functions in ``BODY_DRIFTS``, run by
+``apply_body_drifts(surface, body, drifts)`` on the finished JSON body just before it is sent; behaviour
+drifts (no body function) are a single ``config.drifted(name)`` check at the point named in ``where``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Drift:
+    name: str
+    description: str
+    surface: str  # start | details | list | predictions | stream | auth | lifecycle
+    where: str  # the one place it is applied
+
+
+_BODY = "apply_body_drifts (response post-processor)"
+
+CATALOGUE: dict[str, Drift] = {
+    d.name: d
+    for d in (
+        Drift(
+            "job-id-missing", "POST /v0/batch/jobs answers {} without job_id (JobId.job_id required)", "start", _BODY
+        ),
+        Drift("job-id-not-uuid", "job details carry a job_id that is not a UUID", "details", _BODY),
+        Drift("state-missing", "job details lack the required `state`", "details", _BODY),
+        Drift("status-unknown", "a COMPLETED job reports status DONE (unknown discriminator value)", "details", _BODY),
+        Drift("num-predictions-string", "state.num_predictions is a string, not an integer", "details", _BODY),
+        Drift("completed-without-ended", "a COMPLETED state lacks ended_timestamp_ms", "details", _BODY),
+        Drift("timestamps-out-of-order", "ended_timestamp_ms is before started_timestamp_ms", "details", _BODY),
+        Drift("details-status-418", "job details answered with undeclared HTTP 418", "details", "batch.get_job"),
+        Drift("details-text-plain", "job details JSON sent as text/plain", "details", "batch.get_job"),
+        Drift("auth-not-enforced", "a missing or wrong API key is accepted (HTTP and stream)", "auth", "app.auth"),
+        Drift("limit-ignored", "GET /v0/batch/jobs ignores `limit`", "list", "batch.list_jobs"),
+        Drift("status-filter-ignored", "GET /v0/batch/jobs ignores `status`", "list", "batch.list_jobs"),
+        Drift("sort-direction-ignored", "GET /v0/batch/jobs always sorts descending", "list", "batch.list_jobs"),
+        Drift("list-not-array", 'GET /v0/batch/jobs wraps the array in {"jobs": [...]}', "list", _BODY),
+        Drift("never-leaves-queued", "jobs stay QUEUED forever", "lifecycle", "jobs.JobRunner.advance"),
+        Drift("emotions-null", "the first face prediction has emotions: null", "predictions", _BODY),
+        Drift("score-out-of-range", "the first face prediction's detection score `prob` is 1.5", "predictions", _BODY),
+        Drift("unknown-emotion-label", "the first face emotion is named 'Bliss'", "predictions", _BODY),
+        Drift("negative-box-size", "the first face box has a negative width", "predictions", _BODY),
+        Drift(
+            "position-outside-text", "the first language prediction's position lies past the text", "predictions", _BODY
+        ),
+        Drift("wrong-md5sum", "a file source's md5sum does not match the uploaded bytes", "predictions", _BODY),
+        Drift("source-type-unknown", "the first source has type 'blob' (unknown discriminator)", "predictions", _BODY),
+        Drift("results-errors-missing", "results lack the required `errors` list", "predictions", _BODY),
+        Drift("stream-drop-payload-id", "stream replies drop the payload_id they should echo", "stream", _BODY),
+        Drift("stream-missing-model", "a stream reply omits the last requested model", "stream", _BODY),
+        Drift("stream-error-without-code", "stream error frames lack `code`", "stream", _BODY),
+        Drift("stream-job-id-dashed", "stream job_details.job_id is a dashed UUID, not 32 hex", "stream", _BODY),
+        Drift(
+            "stream-bbox-as-box", "stream face predictions use the batch key `box` instead of `bbox`", "stream", _BODY
+        ),
+    )
+}
+
+
+def unknown_drifts(names: Collection[str]) -> set[str]:
+    return set(names) - set(CATALOGUE)
+
+
+def describe_catalogue() -> str:
+    """The catalogue as printed by ``--list-drifts``: one line per drift."""
+    width = max(len(name) for name in CATALOGUE)
+    return "\n".join(f"{d.name:<{width}}  [{d.surface}] {d.description}" for d in CATALOGUE.values())
+
+
+def _matches(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
+    """Every value at ``path`` below ``node``; ``*`` walks every list item."""
+    if not path:
+        yield node
+        return
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(node, list):
+        for item in node:
+            yield from _matches(item, rest)
+    elif isinstance(node, dict) and head in node:
+        yield from _matches(node[head], rest)
+
+
+def _first(node: Any, *path: str) -> Any:
+    return next(_matches(node, path), None)
+
+
+_FACE_PREDICTIONS = ("*", "results", "predictions", "*", "models", "face", "grouped_predictions", "*", "predictions")
+_LANGUAGE_PREDICTIONS = ("*", "results", "predictions", "*", "models", "language", "grouped_predictions", "*")
+_STREAM_MODELS = ("burst", "face", "facemesh", "language", "prosody")
+
+
+def _first_face(body: Any) -> dict | None:
+    return _first(body, *_FACE_PREDICTIONS, "*")
+
+
+def _set_state(body: dict, key: str, change: Callable[[dict], None]) -> dict:
+    state = body.get("state")
+    if isinstance(state, dict) and (key == "" or key in state):
+        change(state)
+    return body
+
+
+def _emotions_null(body: Any) -> Any:
+    if face := _first_face(body):
+        face["emotions"] = None
+    return body
+
+
+def _prob_out_of_range(body: Any) -> Any:
+    # Emotion scores are not probabilities (real ones exceed 1); `prob` is.
+    if face := _first_face(body):
+        face["prob"] = 1.5
+    return body
+
+
+def _unknown_label(body: Any) -> Any:
+    if (face := _first_face(body)) and face.get("emotions"):
+        face["emotions"][0]["name"] = "Bliss"
+    return body
+
+
+def _negative_box(body: Any) -> Any:
+    if face := _first_face(body):
+        face["box"]["w"] = -abs(face["box"]["w"]) - 1.0
+    return body
+
+
+def _position_outside(body: Any) -> Any:
+    if item := _first(body, *_LANGUAGE_PREDICTIONS, "predictions", "*"):
+        item["position"] = {"begin": item["position"]["end"] + 1000, "end": item["position"]["end"] + 1010}
+    return body
+
+
+def _wrong_md5(body: Any) -> Any:
+    for entry in _matches(body, ("*", "source")):
+        if entry.get("type") == "file":
+            entry["md5sum"] = "0" * 32
+            break
+    return body
+
+
+def _source_type_unknown(body: Any) -> Any:
+    if source := _first(body, "*", "source"):
+        source["type"] = "blob"
+    return body
+
+
+def _results_errors_missing(body: Any) -> Any:
+    for results in _matches(body, ("*", "results")):
+        results.pop("errors", None)
+    return body
+
+
+def _stream_missing_model(frame: dict) -> dict:
+    present = [name for name in _STREAM_MODELS if name in frame]
+    if present:
+        frame.pop(present[-1])
+    return frame
+
+
+def _stream_dashed_job_id(frame: dict) -> dict:
+    details = frame.get("job_details")
+    if isinstance(details, dict) and "job_id" in details:
+        details["job_id"] = str(uuid.UUID(hex=details["job_id"]))
+    return frame
+
+
+def _stream_bbox_as_box(frame: dict) -> dict:
+    for item in _matches(frame, ("face", "predictions", "*")):
+        item["box"] = item.pop("bbox")
+    return frame
+
+
+def _pop(key: str) -> Callable[[dict], dict]:
+    def drop(body: dict) -> dict:
+        body.pop(key, None)
+        return body
+
+    return drop
+
+
+def _pop_code_if_error(frame: dict) -> dict:
+    if "error" in frame:
+        frame.pop("code", None)
+    return frame
+
+
+def _timestamps_out_of_order(state: dict) -> None:
+    state["ended_timestamp_ms"] = state["started_timestamp_ms"] - 1000
+
+
+BODY_DRIFTS: dict[str, Callable[[Any], Any]] = {
+    "job-id-missing": _pop("job_id"),
+    "job-id-not-uuid": lambda body: {**body, "job_id": "job_" + str(body.get("job_id", "")).replace("-", "")[:12]},
+    "state-missing": _pop("state"),
+    "status-unknown": lambda body: _set_state(
+        body, "", lambda s: s.update(status="DONE") if s.get("status") == "COMPLETED" else None
+    ),
+    "num-predictions-string": lambda body: _set_state(
+        body, "num_predictions", lambda s: s.update(num_predictions=str(s["num_predictions"]))
+    ),
+    "completed-without-ended": lambda body: _set_state(
+        body, "ended_timestamp_ms", lambda s: s.pop("ended_timestamp_ms")
+    ),
+    "timestamps-out-of-order": lambda body: _set_state(body, "ended_timestamp_ms", _timestamps_out_of_order),
+    "list-not-array": lambda body: {"jobs": body},
+    "emotions-null": _emotions_null,
+    "score-out-of-range": _prob_out_of_range,
+    "unknown-emotion-label": _unknown_label,
+    "negative-box-size": _negative_box,
+    "position-outside-text": _position_outside,
+    "wrong-md5sum": _wrong_md5,
+    "source-type-unknown": _source_type_unknown,
+    "results-errors-missing": _results_errors_missing,
+    "stream-drop-payload-id": _pop("payload_id"),
+    "stream-missing-model": _stream_missing_model,
+    "stream-error-without-code": _pop_code_if_error,
+    "stream-job-id-dashed": _stream_dashed_job_id,
+    "stream-bbox-as-box": _stream_bbox_as_box,
+}
+
+
+def apply_body_drifts(surface: str, body: Any, drifts: Collection[str]) -> Any:
+    """The body after every switched-on drift of ``surface`` has changed it (``body`` may be mutated)."""
+    for name, drift in CATALOGUE.items():  # catalogue order, so several drifts combine reproducibly
+        if name in drifts and drift.surface == surface and name in BODY_DRIFTS:
+            body = BODY_DRIFTS[name](body)
+    return body

@@ -1,0 +1,198 @@
+"""The batch job lifecycle: submission, QUEUED -> IN_PROGRESS -> COMPLETED/FAILED, views, callbacks.
+
+``JobRunner.advance`` moves every due job along; the app calls it from a background ticker and before
+every read (lazy catch-up), so a job is never seen late. Transitions are conditional UPDATEs, so the two
+callers never race. Timestamps are the scheduled times, so created <= started <= ended always holds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from mockserver.config import MockConfig
+from mockserver.inference import ItemBudget, SourceInput, predict_source
+from mockserver.job_request import echo_request
+from mockserver.media import digest
+from mockserver.store import JobRecord, Store
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content_type: str | None
+    data: bytes
+
+
+class JobRunner:
+    def __init__(self, store: Store, config: MockConfig) -> None:
+        self.store = store
+        self.config = config
+
+    # -- submission ------------------------------------------------------------------------------------
+
+    def submit(self, request: dict[str, Any], files: list[UploadedFile]) -> str:
+        """Store a new QUEUED job with its predictions (computed now, revealed when it completes)."""
+        sources = _sources(request, files)
+        budget = ItemBudget()
+        results = [predict_source(source, request["models"], budget) for source in sources]
+        num_predictions = sum(len(r["results"]["predictions"]) for r in results)
+        num_errors = sum(len(r["results"]["errors"]) for r in results)
+        failed = num_predictions == 0
+        message = _failure_message(results) if failed else None
+        files_echo = [
+            {"filename": s.name, "md5sum": s.md5sum, "content_type": s.content_type}
+            for s in sources
+            if s.type == "file"
+        ]
+        record = JobRecord(
+            job_id=str(uuid.uuid4()),
+            seq=0,
+            status="QUEUED",
+            created_ms=now_ms(),
+            started_ms=None,
+            ended_ms=None,
+            queued_ms=round(self.config.queued_seconds * 1000),
+            in_progress_ms=round(self.config.in_progress_seconds * 1000),
+            request=echo_request(request, files_echo),
+            inputs=[_input_summary(s) for s in sources],
+            outcome="FAILED" if failed else "COMPLETED",
+            num_predictions=num_predictions,
+            num_errors=num_errors,
+            message=message,
+            callback_url=request.get("callback_url"),
+            callback=None,
+        )
+        self.store.insert(record, results)
+        return record.job_id
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def advance(self, at_ms: int | None = None) -> None:
+        """Move every job whose time has come: QUEUED -> IN_PROGRESS -> its outcome."""
+        if self.config.drifted("never-leaves-queued"):
+            return
+        current = now_ms() if at_ms is None else at_ms
+        for job in self.store.unfinished():
+            started = job.started_ms
+            if started is None and current >= job.created_ms + job.queued_ms:
+                started = job.created_ms + job.queued_ms
+                self.store.start(job.job_id, started)
+            if started is not None and current >= started + job.in_progress_ms:
+                self.store.finish(job.job_id, started + job.in_progress_ms)
+
+    def recover(self) -> None:
+        """At start-up: finish every job a previous run left QUEUED or IN_PROGRESS (its predictions are stored)."""
+        if self.config.drifted("never-leaves-queued"):
+            return
+        current = now_ms()
+        for job in self.store.unfinished():
+            started = job.started_ms if job.started_ms is not None else min(current, job.created_ms + job.queued_ms)
+            self.store.start(job.job_id, started)
+            self.store.finish(job.job_id, max(started, current))
+
+    # -- callbacks -------------------------------------------------------------------------------------
+
+    def send_callbacks(self) -> None:
+        """POST the outcome of every ended job with a callback_url, once. Only loopback targets are contacted."""
+        for job in self.store.awaiting_callback():
+            self.store.record_callback(job.job_id, self._deliver(job))
+
+    def _deliver(self, job: JobRecord) -> dict[str, Any]:
+        url = job.callback_url or ""
+        if not is_loopback_url(url):
+            return {"url": url, "error": "not sent: the mock only calls back to loopback addresses"}
+        body: dict[str, Any] = {"job_id": job.job_id, "status": job.status}
+        if job.status == "COMPLETED":
+            body["predictions"] = self.store.predictions(job.job_id)
+        else:
+            body["message"] = job.message
+        try:
+            # No redirects: a redirect could lead away from loopback.
+            response = httpx.post(url, json=body, timeout=self.config.callback_timeout_seconds, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            return {"url": url, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        return {"url": url, "status_code": response.status_code}
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for http(s) URLs whose host is literally loopback (no DNS lookup, so no rebinding)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https"):
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _sources(request: dict[str, Any], files: list[UploadedFile]) -> list[SourceInput]:
+    """Files first, then URLs, then texts: one source each."""
+    sources = [
+        SourceInput(type="file", name=f.filename, data=f.data, content_type=f.content_type, md5sum=digest(f.data))
+        for f in files
+    ]
+    sources += [SourceInput(type="url", name=url, url=url) for url in request["urls"]]
+    sources += [SourceInput(type="text", name=str(i), data=text.encode()) for i, text in enumerate(request["text"])]
+    return sources
+
+
+def _input_summary(source: SourceInput) -> dict[str, Any]:
+    summary: dict[str, Any] = {"type": source.type, "name": source.name}
+    if source.type == "file":
+        summary.update(md5sum=source.md5sum, content_type=source.content_type, size=len(source.data))
+    elif source.type == "url":
+        summary["url"] = source.url
+    else:
+        summary["text"] = source.data.decode()
+    return summary
+
+
+def _failure_message(results: list[dict[str, Any]]) -> str:
+    errors = [e for r in results for e in r["results"]["errors"]]
+    if not errors:
+        return "The job produced no predictions."
+    first = errors[0]
+    return f"Every input failed; first error: {first['file']}: {first['message']}"[:500]
+
+
+# -- views ----------------------------------------------------------------------------------------------
+
+
+def state_view(job: JobRecord) -> dict[str, Any]:
+    """The ``state`` object for the job's status, keys sorted as the API sends them."""
+    state: dict[str, Any] = {"created_timestamp_ms": job.created_ms}
+    if job.status in ("COMPLETED", "FAILED"):
+        state["ended_timestamp_ms"] = job.ended_ms
+    if job.status == "FAILED":
+        state["message"] = job.message
+    if job.status == "COMPLETED":
+        state["num_errors"] = job.num_errors
+        state["num_predictions"] = job.num_predictions
+    if job.status != "QUEUED":
+        state["started_timestamp_ms"] = job.started_ms
+    state["status"] = job.status
+    return state
+
+
+def details_view(job: JobRecord) -> dict[str, Any]:
+    """GET /v0/batch/jobs/{id}: keys in the order of Hume's job-details examples."""
+    return {"type": "INFERENCE", "job_id": job.job_id, "request": job.request, "state": state_view(job)}
+
+
+def list_item_view(job: JobRecord) -> dict[str, Any]:
+    """One item of GET /v0/batch/jobs: keys in the order of Hume's list-jobs examples."""
+    return {"job_id": job.job_id, "request": job.request, "state": state_view(job), "type": "INFERENCE"}

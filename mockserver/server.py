@@ -1,0 +1,176 @@
+"""Running the mock: in a background thread for tests (``running_mock``) or in the foreground for the CLI.
+
+The CLI registers ``hume-contracts mock`` with ``add_arguments(parser)`` and ``run(args)``. The API key is
+never printed: only where it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from mockserver.app import close_app, create_app
+from mockserver.config import DEFAULT_API_KEY, MockConfig
+from mockserver.drifts import CATALOGUE, describe_catalogue
+
+KEY_ENV = "HUME_API_KEY"
+STARTUP_TIMEOUT_SECONDS = 10.0
+STREAM_PATH = "/v0/stream/models"
+
+
+@dataclass(frozen=True)
+class MockHandle:
+    app: Starlette
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def stream_url(self) -> str:
+        return f"ws://{self.host}:{self.port}{STREAM_PATH}"
+
+    @property
+    def stream_base(self) -> str:
+        """What the SDK's environment calls ``stream`` (it appends ``/models``)."""
+        return f"ws://{self.host}:{self.port}/v0/stream"
+
+
+class _DenialIsNotAnError(logging.Filter):
+    """uvicorn's websockets-sansio logs a completed handshake denial (our 401) as an unfinished handshake."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing handshake."
+
+
+logging.getLogger("uvicorn.error").addFilter(_DenialIsNotAnError())
+
+
+def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
+    # websockets-sansio: the legacy websockets implementation is deprecated in websockets >= 14.
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on")
+
+
+@contextlib.contextmanager
+def running_mock(config: MockConfig | None = None, host: str = "127.0.0.1") -> Iterator[MockHandle]:
+    """A mock serving on a free loopback port in a background thread, stopped on exit."""
+    app = create_app(config or MockConfig())
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    server = uvicorn.Server(_uvicorn_config(app, host, listener.getsockname()[1]))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="hume-mock", daemon=True)
+    thread.start()
+    try:
+        _wait_started(server, thread)
+        yield MockHandle(app=app, host=host, port=listener.getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
+        listener.close()
+        close_app(app)
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the mock server did not start (see the log above)")
+        time.sleep(0.01)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)") -> None:
+    """Serve in the foreground until interrupted. Prints the URLs, never the key."""
+    app = create_app(config)
+    print(f"Hume mock API on http://{host}:{port}  stream ws://{host}:{port}{STREAM_PATH}", flush=True)
+    print(f"key: {key_source}; drifts: {', '.join(sorted(config.drifts)) or 'none'}", flush=True)
+    if config.data_dir is not None:
+        print(f"jobs stored in {config.data_dir}", flush=True)
+    uvicorn.Server(_uvicorn_config(app, host, port)).run()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="port (default 8787)")
+    parser.add_argument(
+        "--api-key", default=None, help=f"key clients must send (default: ${KEY_ENV}, else '{DEFAULT_API_KEY}')"
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="keep jobs here (default: a temporary dir)")
+    parser.add_argument(
+        "--drift", action="append", default=[], metavar="NAME", help="break the contract on purpose (repeatable)"
+    )
+    parser.add_argument("--list-drifts", action="store_true", help="print the drift catalogue and exit")
+    parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")
+    parser.add_argument("--queued-seconds", type=float, default=2.0, help="how long jobs stay QUEUED (default 2)")
+    parser.add_argument(
+        "--in-progress-seconds", type=float, default=2.0, help="how long jobs stay IN_PROGRESS (default 2)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``mock`` command. Returns the exit status."""
+    if args.list_drifts:
+        print(describe_catalogue())
+        return 0
+    unknown = sorted(set(args.drift) - set(CATALOGUE))
+    if unknown:
+        print(f"error: unknown drift(s): {', '.join(unknown)}; see --list-drifts", file=sys.stderr)
+        return 2
+    if not args.allow_remote and not is_loopback_host(args.host):
+        print(f"error: refusing to bind {args.host}: not loopback (pass --allow-remote to insist)", file=sys.stderr)
+        return 2
+    key, key_source = _api_key(args.api_key)
+    try:
+        config = MockConfig(
+            api_key=key,
+            data_dir=args.data_dir,
+            drifts=frozenset(args.drift),
+            queued_seconds=args.queued_seconds,
+            in_progress_seconds=args.in_progress_seconds,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(args.host, args.port, config, key_source=key_source)
+    return 0
+
+
+def _api_key(explicit: str | None) -> tuple[str, str]:
+    """The key and a printable description of where it came from (never the key itself)."""
+    if explicit:
+        return explicit, "(set from --api-key)"
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV], f"(set from ${KEY_ENV})"
+    return DEFAULT_API_KEY, "(the default; see --help)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mockserver``: the same command without the lead's CLI."""
+    parser = argparse.ArgumentParser(prog="hume-mock", description="Reference mock of Hume's Expression API")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
