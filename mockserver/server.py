@@ -1,7 +1,12 @@
-"""Running the mock: in a background thread for tests (``running_mock``) or in the foreground for the CLI.
+"""Run the reference mock of Hume's Expression Measurement API: batch REST and the stream WebSocket on one port.
 
-The CLI registers ``hume-contracts mock`` with ``add_arguments(parser)`` and ``run(args)``. The API key is
-never printed: only where it came from.
+Jobs really progress (QUEUED, IN_PROGRESS, COMPLETED or FAILED) and live in SQLite under --data-dir, so a
+restarted mock still knows them. Predictions follow deterministically from the input. Clients authenticate
+with the X-Hume-Api-Key header (the stream also takes ?apikey=); the key is never printed, only where it
+came from. --drift NAME makes the mock break the contract one way, to test a contract suite.
+
+From Python and pytest: ``mockserver.running_mock(MockConfig(...))`` starts it on a free loopback port in a
+background thread (``add_arguments``/``run`` serve this command).
 """
 
 from __future__ import annotations
