@@ -114,6 +114,10 @@ class SchemaLocator:
         for uri, document in documents.items():
             self._index(document, [], uri)
 
+    def document_of(self, subschema: Any) -> str:
+        """The URI of the contract document holding ``subschema`` (empty if unknown)."""
+        return self._where.get(id(subschema), "").split("#", 1)[0]
+
     def _index(self, node: Any, path: list[Any], uri: str) -> None:
         if isinstance(node, dict):
             self._where.setdefault(id(node), f"{uri}#{pointer(path)}")
@@ -159,6 +163,16 @@ class Contract:
         if error.validator in ("anyOf", "oneOf") and error.context:
             yield from self._translate_union(error)
             return
+        if error.validator == "oneOf":  # no branch failed: the value is valid under several of them
+            yield Violation(
+                "union-no-match",
+                pointer(error.absolute_path),
+                "exactly one matching variant",
+                "several variants match",
+                self.locator.locate(error.schema, "oneOf"),
+                "the value matches several variants of a union that allows exactly one",
+            )
+            return
         keyword = str(error.validator)
         at = list(error.absolute_path)
         schema_path = self.locator.locate(error.schema, keyword) if keyword in _KEYWORD_CODES else keyword
@@ -192,6 +206,10 @@ class Contract:
             depth = {id(errors): max(len(e.relative_path) for e in errors) for errors in meant}
             deepest = max(depth.values())
             meant = [errors for errors in meant if depth[id(errors)] == deepest] if deepest else meant
+        if len(meant) > 1 and isinstance(error.instance, dict):  # still tied: the branch sharing most keys
+            shared = {id(errors): self._shared_keys(error, errors, error.instance) for errors in meant}
+            most = max(shared.values())
+            meant = [errors for errors in meant if shared[id(errors)] == most] if most else meant
         at = pointer(error.absolute_path)
         if len(meant) == 1:
             for sub in meant[0]:
@@ -210,6 +228,13 @@ class Contract:
         expected = " or ".join(_branch_summary(self, branch) for branch in error.validator_value)
         code = "schema-type" if not meant else "union-no-match"
         yield Violation(code, at, expected, _found(error.instance), self.locator.locate(error.schema, error.validator))
+
+    def _shared_keys(self, error: ValidationError, branch_errors: list[ValidationError], instance: dict) -> int:
+        branch = error.validator_value[branch_errors[0].relative_schema_path[0]]
+        if "$ref" in branch:
+            resolver = self.registry.resolver(base_uri=self.locator.document_of(error.schema))
+            branch = resolver.lookup(branch["$ref"]).contents
+        return len(instance.keys() & branch.get("properties", {}).keys())
 
 
 def _branch_summary(contract: Contract, branch: dict[str, Any]) -> str:
