@@ -334,9 +334,7 @@ def test_text_frames_are_raw_text_for_the_language_model(frame: dict[str, Any]) 
     assert frame["models"]["language"].get("granularity", "word") in stream.STREAM_GRANULARITIES
 
 
-@given(
-    st.booleans().flatmap(lambda b64: st.tuples(st.just(b64), stream.facemesh_payloads(base64_encoded=b64)))
-)
+@given(st.booleans().flatmap(lambda b64: st.tuples(st.just(b64), stream.facemesh_payloads(base64_encoded=b64))))
 @FEW
 def test_facemesh_frames_hold_1_to_2_faces_of_478_landmarks(case: tuple[bool, dict[str, Any]]) -> None:
     base64_encoded, frame = case

@@ -141,9 +141,7 @@ def valid_members(validators: dict[str, Draft202012Validator], frame: Any) -> li
 def test_document_is_valid_asyncapi_2_6(contract: dict[str, Any]) -> None:
     meta = load_json(META_SCHEMA)
     Draft7Validator.check_schema(meta)
-    errors = [
-        f"{pointer(e.absolute_path)}: {e.message[:200]}" for e in Draft7Validator(meta).iter_errors(contract)
-    ]
+    errors = [f"{pointer(e.absolute_path)}: {e.message[:200]}" for e in Draft7Validator(meta).iter_errors(contract)]
     assert errors == []
     assert contract["asyncapi"] == "2.6.0"
 
@@ -173,15 +171,9 @@ def test_schemas_use_plain_json_schema_and_allow_extras(contract: dict[str, Any]
 
 
 def test_every_ref_resolves(contract: dict[str, Any]) -> None:
-    refs = {
-        node["$ref"]
-        for _, node in walk(contract)
-        if isinstance(node, dict) and isinstance(node.get("$ref"), str)
-    }
+    refs = {node["$ref"] for _, node in walk(contract) if isinstance(node, dict) and isinstance(node.get("$ref"), str)}
     assert refs, "the document has no $ref at all"
-    resolver = (
-        Registry().with_resource(DOC_URI, Resource.from_contents(contract, DRAFT202012)).resolver(DOC_URI)
-    )
+    resolver = Registry().with_resource(DOC_URI, Resource.from_contents(contract, DRAFT202012)).resolver(DOC_URI)
     for ref in refs:
         assert ref.startswith("#/components/"), ref
         assert resolver.lookup(ref).contents is not None
@@ -305,9 +297,7 @@ def test_per_model_warning_is_a_model_value(validators: dict[str, Draft202012Val
         assert validators[PREDICTIONS].is_valid({model: {"warning": "No faces detected.", "code": "W0103"}})
 
 
-def test_message_examples_validate(
-    contract: dict[str, Any], validators: dict[str, Draft202012Validator]
-) -> None:
+def test_message_examples_validate(contract: dict[str, Any], validators: dict[str, Draft202012Validator]) -> None:
     checked = 0
     for message in contract["components"]["messages"].values():
         component = message["payload"]["$ref"].rsplit("/", 1)[-1]
@@ -470,9 +460,7 @@ reply_like_frames = st.fixed_dictionaries(
         "warning": st.one_of(st.text(max_size=12), st.none()),
         "code": st.sampled_from(["E0102", "W0103", "I0100", "E12", 102]),
         "payload_id": st.one_of(st.text(max_size=8), st.none()),
-        "job_details": st.sampled_from(
-            [{"job_id": "0f3a9c1e5b7d4a2f8e6c1b0a9d8e7f6a"}, {"job_id": "x"}, None]
-        ),
+        "job_details": st.sampled_from([{"job_id": "0f3a9c1e5b7d4a2f8e6c1b0a9d8e7f6a"}, {"job_id": "x"}, None]),
         "face": st.sampled_from([FACE_PREDICTIONS, FACE_WARNING, {}, {"warning": "x"}]),
     },
 )

@@ -79,9 +79,7 @@ EXPRESSION_EMOTIONS = [
     "Tiredness",
     "Triumph",
 ]
-LANGUAGE_EMOTIONS = sorted(
-    [*EXPRESSION_EMOTIONS, "Annoyance", "Disapproval", "Enthusiasm", "Gratitude", "Sarcasm"]
-)
+LANGUAGE_EMOTIONS = sorted([*EXPRESSION_EMOTIONS, "Annoyance", "Disapproval", "Enthusiasm", "Gratitude", "Sarcasm"])
 FACS = [
     "AU1 Inner Brow Raise",
     "AU2 Outer Brow Raise",
@@ -145,8 +143,7 @@ DESCRIPTIONS = [
     "Wrinkled nose",
 ]
 E0102_TEXT = (
-    "Streaming payload configured with model type 'prosody', "
-    "which is not supported for the detected file type 'image'."
+    "Streaming payload configured with model type 'prosody', which is not supported for the detected file type 'image'."
 )
 
 rng = random.Random(20260101)
@@ -205,12 +202,7 @@ def wav(seconds: float = 0.1, rate: int = 8000) -> bytes:
 
 def landmarks() -> list[list[list[float]]]:
     """One face of 478 (x, y, z) landmarks, the shape the legacy SDK checked."""
-    return [
-        [
-            [round(rng.random(), 4), round(rng.random(), 4), round(rng.uniform(-0.1, 0.1), 4)]
-            for _ in range(478)
-        ]
-    ]
+    return [[[round(rng.random(), 4), round(rng.random(), 4), round(rng.uniform(-0.1, 0.1), 4)] for _ in range(478)]]
 
 
 def send_file_frame(media: bytes, config: Config, payload_id: str) -> dict[str, Any]:
@@ -224,9 +216,7 @@ def sent_frames() -> dict[str, dict[str, Any]]:
     language = Config(language={"granularity": "sentence", "sentiment": {}})
     face = Config(face={"identify_faces": True, "facs": {}, "descriptions": {}})
     return {
-        "send_text": sdk_frame(
-            "send_text", "I am so happy to see you! This is wonderful.", language, "text-1"
-        ),
+        "send_text": sdk_frame("send_text", "I am so happy to see you! This is wonderful.", language, "text-1"),
         "send_file_image": send_file_frame(png(64, face=True), face, "frame-1"),
         "send_file_image_prosody": send_file_frame(png(64, face=True), Config(prosody={}), "frame-2"),
         "send_file_image_no_face": send_file_frame(png(16, face=False), face, "frame-3"),
@@ -347,9 +337,7 @@ def main() -> None:
     lines = []
     for sent_name, received_name, start in SESSION:
         lines.append({"direction": "sent", "time": start, "frame": sent[sent_name]})
-        lines.append(
-            {"direction": "received", "time": round(start + 0.25, 3), "frame": received[received_name]}
-        )
+        lines.append({"direction": "received", "time": round(start + 0.25, 3), "frame": received[received_name]})
     session = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     (HERE / "session.jsonl").write_text(session, encoding="utf-8")
 
