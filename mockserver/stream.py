@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import uuid
 from collections import Counter
@@ -124,7 +125,8 @@ async def stream_endpoint(websocket: WebSocket) -> None:
             if message["type"] == "websocket.disconnect":
                 return
             reply = await run_in_threadpool(answer, session, message.get("text"))
-            await websocket.send_text(json.dumps(apply_body_drifts("stream", reply, config.drifts)))
+            # Drifts change what is sent, never what the session counts (they may mutate the reply in place).
+            await websocket.send_text(json.dumps(apply_body_drifts("stream", copy.deepcopy(reply), config.drifts)))
             if "error" in reply and _too_many(session, reply):
                 reason = f"Closed after {IDENTICAL_ERRORS_BEFORE_CLOSE} identical errors ({reply['code']})."
                 await websocket.close(code=POLICY_VIOLATION, reason=reason)

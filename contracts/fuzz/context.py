@@ -22,6 +22,37 @@ API_KEY_HEADER = "X-Hume-Api-Key"
 REDACTED = "[REDACTED]"
 
 
+MAX_BODY_BYTES = 256 * 1024 * 1024  # a hostile or broken server cannot make a run hold more than this
+
+
+class BodyTooLarge(httpx.TransportError):
+    """The response body exceeded MAX_BODY_BYTES; it was not read to the end."""
+
+
+def _bounded(client: httpx.Client, request: httpx.Request, limit: int) -> httpx.Response:
+    """Send ``request`` and read at most ``limit`` bytes of the body."""
+    response = client.send(request, stream=True)
+    try:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(f"{request.method} {request.url.path}: body over {limit} bytes", request=request)
+            chunks.append(chunk)
+    finally:
+        response.close()
+    # iter_bytes() already undid any content-encoding: the rebuilt response must not claim it again.
+    drop = ("content-encoding", "content-length")
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=request,
+        extensions=response.extensions,
+    )
+
+
 class Redactor:
     """Replaces secret values (and their URL-encoded forms) wherever text leaves the process."""
 
@@ -118,7 +149,7 @@ class FuzzContext:
             self.check_time()
             self.rate.wait()
             try:
-                response = client.request(method, url, **kwargs)
+                response = _bounded(client, client.build_request(method, url, **kwargs), MAX_BODY_BYTES)
             except httpx.TransportError:
                 if attempt == self.max_retries:
                     raise

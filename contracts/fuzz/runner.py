@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import importlib
 import secrets
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import hypothesis.configuration
 
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext, RateLimiter
 from contracts.fuzz.ledger import Ledger
@@ -68,6 +70,18 @@ def target(options: FuzzOptions) -> Iterator[tuple[str, str, str, str]]:
         yield mock.base_url, mock.stream_url, key, f"{mock.base_url} (embedded mock)"
 
 
+@contextlib.contextmanager
+def private_hypothesis_home() -> Iterator[None]:
+    """Hypothesis keeps caches in ./.hypothesis even without an example database; a run writes nothing there."""
+    previous = getattr(hypothesis.configuration, "__hypothesis_home_directory", None)
+    with tempfile.TemporaryDirectory(prefix="hume-contracts-") as home:
+        hypothesis.configuration.set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            hypothesis.configuration.set_hypothesis_home_dir(previous)
+
+
 def probe(base_url: str, api_key: str, timeout: float) -> None:
     """Fail fast, with a clear message, when nothing answers at the base URL."""
     try:
@@ -80,7 +94,7 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     ledger = Ledger()
     started = time.monotonic()
-    with target(options) as (base_url, stream_url, api_key, description):
+    with private_hypothesis_home(), target(options) as (base_url, stream_url, api_key, description):
         probe(base_url, api_key, options.request_timeout)
         ctx = FuzzContext(
             base_url=base_url,

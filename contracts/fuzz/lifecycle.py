@@ -1,0 +1,727 @@
+"""The job-lifecycle part of ``hume-contracts fuzz``: auth, create, poll, predictions, artifacts, list-jobs.
+
+Jobs cost money on the real service, so this part starts at most ``ctx.max_jobs`` of them (each takes
+``ctx.take_job()``), drawn deterministically from ``ctx.seed`` with the plain media builders. Every response
+is validated as ``hume-contracts validate`` does (``contracts.checks.response_violations``); on top come the
+checks only a run can make: legal state transitions, stable timestamps, sources and text positions that
+follow from the request, readable artifacts, and list-jobs filters, sort and limit that hold.
+
+Failures go to the ledger with a curl command that reproduces them (the key is ``$HUME_API_KEY`` there);
+every text passes through the redactor first. The stream part shares the helpers of the first section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import operator
+import random
+import shlex
+import time
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from contracts.checks import response_violations
+from contracts.codes import RULE_CODES
+from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
+from contracts.fuzz.ledger import CheckFailure
+from contracts.violations import Violation, shorten
+from strategies.media import MediaFile, make_png, make_text, make_wav
+from strategies.requests import MultipartUpload, sdk_json_text
+
+# ---------------------------------------------------------------------------------------------- recording
+
+CONFORMANCE = "hume_response_conformance"
+RULES = "hume_semantic_rules"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One check of a run: its family (``check``), the code it fails with, a stable title, what must hold."""
+
+    check: str
+    code: str
+    title: str
+    expected: str
+
+
+def clip(text: str, limit: int = 160) -> str:
+    """``text`` on one line, at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def record_failure(
+    ctx: FuzzContext, where: str, check: str, code: str, title: str, expected: str, found: str, reproduce: str
+) -> None:
+    """One failure in the ledger, every text redacted (the key value never reaches a report)."""
+    r = ctx.redactor.text
+    ctx.ledger.fail(CheckFailure(where, check, code, r(title), r(expected), r(found), r(reproduce)))
+
+
+def judge(
+    ctx: FuzzContext,
+    where: str,
+    expectation: Expectation,
+    problem: str | None,
+    reproduce: str,
+    title: str = "",
+) -> bool:
+    """Record one check: passed when ``problem`` is None, else a failure whose ``found`` is the problem."""
+    if problem is None:
+        ctx.ledger.ok(where, expectation.check)
+        return True
+    e = expectation
+    record_failure(ctx, where, e.check, e.code, title or e.title, e.expected, problem, reproduce)
+    return False
+
+
+def judge_all(
+    ctx: FuzzContext,
+    where: str,
+    expectation: Expectation,
+    problems: Sequence[tuple[str, str]],
+    reproduce: str,
+) -> None:
+    """Record a check that can fail in several ways at once: ``problems`` are (title, found) pairs."""
+    if not problems:
+        ctx.ledger.ok(where, expectation.check)
+    for title, found in problems:
+        judge(ctx, where, expectation, found, reproduce, title)
+
+
+def record_violations(ctx: FuzzContext, where: str, violations: Sequence[Violation], reproduce: str) -> None:
+    """A body's contract violations as the two families of the schemathesis checks, one failure per code."""
+    for check, rule_family in ((CONFORMANCE, False), (RULES, True)):
+        family = [v for v in violations if (v.code in RULE_CODES) == rule_family]
+        if not family:
+            ctx.ledger.ok(where, check)
+        counts = Counter(v.code for v in family)
+        for code in counts:
+            first = next(v for v in family if v.code == code)
+            found = clip(first.found) + (f" (and {counts[code] - 1} more)" if counts[code] > 1 else "")
+            title = f"{code} at {first.pointer or '(root)'}"
+            record_failure(ctx, where, check, code, title, first.expected, found, reproduce)
+
+
+def parse_json(text: str) -> Any:
+    """The JSON value of ``text``, or None when it is not JSON (deep nesting included)."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def curl_command(
+    ctx: FuzzContext,
+    method: str,
+    path: str,
+    *,
+    params: Sequence[tuple[str, str]] = (),
+    json_body: Any = None,
+    upload: MultipartUpload | None = None,
+    key: str | None = "$HUME_API_KEY",
+) -> str:
+    """A curl command repeating one request; the key is a shell variable, never its value."""
+    url = httpx.URL(ctx.base_url.rstrip("/") + path, params=list(params) or None)
+    parts = ["curl", "-sS", "-X", method, shlex.quote(str(url))]
+    if key is not None:
+        parts += ["-H", f'"{API_KEY_HEADER}: {key}"']
+    if json_body is not None:
+        parts += ["-H", "'Content-Type: application/json'", "--data", shlex.quote(json.dumps(json_body))]
+    if upload is not None:
+        for media in upload.files:  # generated media: save the files under these names to repeat it
+            parts += ["-F", shlex.quote(f"file=@{media.filename};type={media.content_type}")]
+        if upload.json_part is not None:
+            parts += ["-F", shlex.quote(f"json={upload.json_part};type=application/octet-stream")]
+    return ctx.redactor.text(" ".join(parts))
+
+
+def checked_response(ctx: FuzzContext, where: str, response: httpx.Response, reproduce: str) -> Any:
+    """Validate one response as ``validate`` does; return its JSON body, or None when it is not JSON."""
+    content_type = response.headers.get("content-type")
+    is_text = content_type is None or "json" in content_type or "text" in content_type
+    text = response.text if is_text else ""  # binary bodies (artifacts): status and content type only
+    url, status = str(response.url), response.status_code
+    violations = response_violations(response.request.method, url, status, content_type, text)
+    record_violations(ctx, where, violations, reproduce)
+    return parse_json(text)
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+JOBS_PATH = "/v0/batch/jobs"
+WRONG_KEY = "hume-contracts-wrong-key-0000000000000000"
+
+AUTH_REFUSED = Expectation(
+    "auth",
+    "auth-not-enforced",
+    "a request without a valid key was not refused",
+    "401 (the gateway's fault body)",
+)
+JOB_CREATED = Expectation(
+    "lifecycle", "job-not-created", "starting a valid job gave no job id", '200 with {"job_id": "<uuid>"}'
+)
+JOB_ENDS = Expectation(
+    "lifecycle",
+    "job-stuck",
+    "a job did not end in its share of the time budget",
+    "COMPLETED or FAILED within the job's share of the run: min(20 s, half the time left)",
+)
+LEGAL_TRANSITION = Expectation(
+    "lifecycle",
+    "state-regressed",
+    "a job's status went backwards or is not a status",
+    "QUEUED -> IN_PROGRESS -> COMPLETED | FAILED, never backwards",
+)
+STABLE_TIMESTAMPS = Expectation(
+    "lifecycle",
+    "timestamps-changed",
+    "a job's timestamps changed between polls",
+    "each timestamp set once, then kept",
+)
+SOURCES_MATCH = Expectation(
+    "lifecycle",
+    "source-mismatch",
+    "the predictions' sources differ from the request",
+    "one source per url (same url), per uploaded file (same md5sum) and per text",
+)
+PREDICTIONS_FOLLOW = Expectation(
+    "lifecycle",
+    "prediction-mismatch",
+    "predictions do not follow from the input",
+    "text positions that index the input, time intervals within the audio",
+)
+ARTIFACTS_READABLE = Expectation(
+    "lifecycle", "artifacts-unreadable", "the artifacts are not a readable zip", "200 with a readable zip"
+)
+LISTED = Expectation("list-jobs", "list-missing-job", "a created job is not listed", "every created job listed")
+STATUS_FILTERED = Expectation(
+    "list-jobs",
+    "list-filter-ignored",
+    "list-jobs ignored the status filter",
+    "only jobs with a status asked for",
+)
+TIME_FILTERED = Expectation(
+    "list-jobs",
+    "list-filter-ignored",
+    "list-jobs ignored the when/timestamp_ms filter",
+    "only jobs created on the asked side of timestamp_ms",
+)
+SORTED = Expectation(
+    "list-jobs",
+    "list-sort-wrong",
+    "list-jobs is not sorted as asked",
+    "sorted by created in the direction asked",
+)
+LIMITED = Expectation("list-jobs", "list-limit-ignored", "list-jobs returned more jobs than limit", "at most 1 job")
+
+# A job gets at most this long (and never more than half the time left) to end before it counts as stuck.
+JOB_SHARE_SECONDS = 20.0
+MIN_JUDGED_WAIT_SECONDS = 1.0  # with less time left, waiting proves nothing either way
+FIRST_POLL_DELAY = 0.1
+MAX_POLL_DELAY = 2.0
+STATUS_RANK = {"QUEUED": 0, "IN_PROGRESS": 1, "COMPLETED": 2, "FAILED": 2}
+TERMINAL = ("COMPLETED", "FAILED")
+TIMESTAMP_KEYS = ("created_timestamp_ms", "started_timestamp_ms", "ended_timestamp_ms")
+INTERVAL_TOLERANCE_S = 0.25  # predicted intervals may round a little past the end of the audio
+# Artifacts are read fully (every member's CRC checked) within these bounds: no zip bomb gets through.
+MAX_ARTIFACT_MEMBERS = 10_000
+MAX_ARTIFACT_UNCOMPRESSED = 256 * 1024 * 1024
+
+# ---------------------------------------------------------------------------------------------- plans
+
+# Text inputs mix plain and non-ASCII words, so code-point and byte offsets differ.
+WORDS = ("hume", "measures", "voice", "faces", "and", "language", "calm", "joy", "today", "contract", "test")
+UNICODE_WORDS = ("café", "naïve", "über", "日本語", "😀")
+GRANULARITIES = ("word", "sentence", "utterance")
+EXAMPLE_MEDIA_URLS = ("https://example.com/media/clip.mp4", "https://example.com/media/voice.wav")
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """One job to start: what is sent, and so what the answers must reflect."""
+
+    label: str  # json | multipart
+    models: dict[str, Any]
+    texts: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    files: tuple[MediaFile, ...] = ()
+
+    @property
+    def where(self) -> str:
+        return f"lifecycle: create ({self.label})"
+
+    def json_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"models": self.models}
+        if self.texts:
+            body["text"] = list(self.texts)
+        if self.urls:
+            body["urls"] = list(self.urls)
+        return body
+
+    def upload(self) -> MultipartUpload | None:
+        """Files, then the json part as a file (as the SDK sends them); None for a JSON job."""
+        if self.label != "multipart":
+            return None
+        return MultipartUpload(self.files, sdk_json_text(self.json_body()), json_as_file=True)
+
+
+def plan_jobs(seed: int) -> list[JobPlan]:
+    """The jobs a run may start, cheapest first; the same seed always gives the same jobs."""
+    rng = random.Random(seed)
+    texts = tuple(_sentence(rng) for _ in range(rng.randint(1, 3)))
+    side = rng.randint(96, 160)
+    media = (
+        make_png(side, side, face=True, background=(rng.randrange(256), 90, 140), filename="face.png"),
+        make_wav(rng.randint(800, 2000), frequency_hz=rng.choice((220.0, 440.0)), filename="tone.wav"),
+        make_text(_sentence(rng), filename="words.txt"),
+    )
+    return [
+        JobPlan("json", {"language": {"granularity": rng.choice(GRANULARITIES)}, "ner": {}}, texts=texts),
+        JobPlan("multipart", {"face": {}, "prosody": {}, "burst": {}, "language": {}}, files=media),
+        JobPlan("json", {"language": {}}, texts=(_sentence(rng),), urls=(rng.choice(EXAMPLE_MEDIA_URLS),)),
+    ]
+
+
+def _sentence(rng: random.Random) -> str:
+    words = [rng.choice(UNICODE_WORDS if rng.random() < 0.2 else WORDS) for _ in range(rng.randint(3, 9))]
+    return " ".join(words).capitalize() + rng.choice((".", "!", "?"))
+
+
+@dataclass
+class Job:
+    """A started job and what polling learned about it."""
+
+    plan: JobPlan
+    job_id: str
+    reproduce: str  # the curl command that started it
+    status: str | None = None
+    timestamps: dict[str, int] = field(default_factory=dict)
+    done: bool = False  # polling is over (it ended, or was given up)
+
+    def steps(self, ctx: FuzzContext, *more: str) -> str:
+        """How to reproduce a lifecycle finding: start the job, poll it, then ``more``."""
+        poll = curl_command(ctx, "GET", f"{JOBS_PATH}/{self.job_id}")
+        lines = [self.reproduce, f"poll until it ends: {poll}", *more]
+        return "\n".join(f"{number}. {line}" for number, line in enumerate(lines, start=1))
+
+
+# ---------------------------------------------------------------------------------------------- the part
+
+
+def run_lifecycle(ctx: FuzzContext) -> None:
+    """Run the lifecycle part within the job and time budgets; never raises for what the target does."""
+    try:
+        probe_auth(ctx)
+        with ctx.http() as client:
+            jobs = create_jobs(ctx, client, plan_jobs(ctx.seed))
+            poll_jobs(ctx, client, jobs)
+            for job in jobs:
+                if job.status == "COMPLETED":
+                    check_predictions(ctx, client, job)
+                    check_artifacts(ctx, client, job)
+            check_list_jobs(ctx, client, jobs)
+    except BudgetExhausted:
+        ctx.ledger.note("lifecycle: the time budget ran out; the remaining lifecycle checks were not run")
+    except httpx.HTTPError as exc:
+        ctx.ledger.note(ctx.redactor.text(f"lifecycle: stopped: the target did not answer ({type(exc).__name__})"))
+
+
+def probe_auth(ctx: FuzzContext) -> None:
+    """A request without the key and one with a wrong key must both be refused with 401."""
+    for label, headers, shown in (
+        ("no key", {}, None),
+        ("a wrong key", {API_KEY_HEADER: WRONG_KEY}, WRONG_KEY),
+    ):
+        with httpx.Client(base_url=ctx.base_url, headers=headers, timeout=ctx.request_timeout) as client:
+            response = ctx.request(client, "GET", JOBS_PATH)
+        reproduce = curl_command(ctx, "GET", JOBS_PATH, key=shown)
+        checked_response(ctx, "auth", response, reproduce)
+        problem = None if response.status_code == 401 else f"with {label}: answered {response.status_code}"
+        judge(ctx, "auth", AUTH_REFUSED, problem, reproduce)
+    ctx.progress("lifecycle: auth probed")
+
+
+def create_jobs(ctx: FuzzContext, client: httpx.Client, plans: Sequence[JobPlan]) -> list[Job]:
+    jobs: list[Job] = []
+    for started, plan in enumerate(plans):
+        if not ctx.take_job():
+            ctx.ledger.note(
+                f"lifecycle: the job budget (--max-jobs {ctx.max_jobs}) is spent; "
+                f"{len(plans) - started} planned job(s) not started"
+            )
+            break
+        job = create_job(ctx, client, plan)
+        if job is not None:
+            jobs.append(job)
+            ctx.known_job_ids.append(job.job_id)
+            ctx.progress(f"lifecycle: started job {job.job_id} ({plan.label})")
+    return jobs
+
+
+def create_job(ctx: FuzzContext, client: httpx.Client, plan: JobPlan) -> Job | None:
+    upload = plan.upload()
+    if upload is None:
+        reproduce = curl_command(ctx, "POST", JOBS_PATH, json_body=plan.json_body())
+        response = ctx.request(client, "POST", JOBS_PATH, json=plan.json_body())
+    else:
+        reproduce = curl_command(ctx, "POST", JOBS_PATH, upload=upload)
+        response = ctx.request(client, "POST", JOBS_PATH, files=upload.httpx_files(), data=upload.httpx_data())
+    body = checked_response(ctx, plan.where, response, reproduce)
+    job_id = body.get("job_id") if isinstance(body, dict) else None
+    if response.status_code == 200 and isinstance(job_id, str) and job_id:
+        judge(ctx, plan.where, JOB_CREATED, None, reproduce)
+        return Job(plan, job_id, reproduce)
+    shown = shorten(body) if body is not None else clip(response.text)
+    judge(ctx, plan.where, JOB_CREATED, f"answered {response.status_code} with {shown}", reproduce)
+    return None
+
+
+# -- poll ----------------------------------------------------------------------------------------------
+
+
+def poll_jobs(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:
+    """Poll every job with backoff until it ends, or until its fair share of the time budget is spent.
+
+    A job still running after its share is stuck; the run's budget running out first (BudgetExhausted
+    from ``ctx.request``) only ends the part, with a note.
+    """
+    share = min(JOB_SHARE_SECONDS, ctx.remaining() / 2)
+    if jobs and share < MIN_JUDGED_WAIT_SECONDS:
+        ctx.ledger.note("lifecycle: too little time was left to wait for the jobs; they were not judged")
+        return
+    deadline = time.monotonic() + share
+    delay = FIRST_POLL_DELAY
+    while pending := [job for job in jobs if not job.done]:
+        for job in pending:
+            poll_once(ctx, client, job)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if any(not job.done for job in jobs):
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, MAX_POLL_DELAY)
+    for job in jobs:
+        if not job.done:
+            judge(ctx, "lifecycle: poll", JOB_ENDS, f"still {job.status} after {share:.1f} s", job.steps(ctx))
+            job.done = True
+
+
+def poll_once(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
+    path = f"{JOBS_PATH}/{job.job_id}"
+    response = ctx.request(client, "GET", path)
+    body = checked_response(ctx, "lifecycle: poll", response, curl_command(ctx, "GET", path))
+    state = body.get("state") if isinstance(body, dict) else None
+    if response.status_code != 200 or not isinstance(state, dict):
+        ctx.ledger.note(
+            f"lifecycle: stopped polling job {job.job_id}: its details answered "
+            f"{response.status_code} without a readable state"
+        )
+        job.done = True
+        return
+    status = state.get("status")
+    judge(ctx, "lifecycle: poll", LEGAL_TRANSITION, transition_problem(job.status, status), job.steps(ctx))
+    judge(ctx, "lifecycle: poll", STABLE_TIMESTAMPS, _timestamp_changes(job, state), job.steps(ctx))
+    job.status = status if isinstance(status, str) else repr(status)
+    job.done = job.status in TERMINAL or job.status not in STATUS_RANK
+
+
+def transition_problem(before: str | None, status: Any) -> str | None:
+    """What is wrong with going from ``before`` (None: first poll) to ``status``, or None."""
+    if status not in STATUS_RANK:
+        return f"status {shorten(status)} is not a job status"
+    if before is None or before not in STATUS_RANK:
+        return None
+    if STATUS_RANK[status] < STATUS_RANK[before] or (before in TERMINAL and status != before):
+        return f"{before} -> {status}"
+    return None
+
+
+def _timestamp_changes(job: Job, state: dict[str, Any]) -> str | None:
+    """Timestamps that changed since they were first seen (remembering the new ones), or None."""
+    changed = []
+    for key in TIMESTAMP_KEYS:
+        value, seen = state.get(key), job.timestamps.get(key)
+        if seen is not None and value != seen:
+            changed.append(f"{key} {seen} -> {shorten(value)}")
+        elif seen is None and isinstance(value, int) and not isinstance(value, bool):
+            job.timestamps[key] = value
+    return "; ".join(changed) or None
+
+
+# -- predictions and artifacts -------------------------------------------------------------------------
+
+
+def check_predictions(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
+    where, path = "lifecycle: predictions", f"{JOBS_PATH}/{job.job_id}/predictions"
+    reproduce = curl_command(ctx, "GET", path)
+    response = ctx.request(client, "GET", path)
+    body = checked_response(ctx, where, response, reproduce)
+    if response.status_code != 200 or not isinstance(body, list):
+        ctx.ledger.note(
+            f"lifecycle: the predictions of COMPLETED job {job.job_id} answered "
+            f"{response.status_code} without a list; their sources were not checked"
+        )
+        return
+    entries = [entry for entry in body if isinstance(entry, dict)]
+    steps = job.steps(ctx, reproduce)
+    judge_all(ctx, where, SOURCES_MATCH, source_problems(job.plan, entries), steps)
+    judge_all(ctx, where, PREDICTIONS_FOLLOW, list(prediction_problems(job.plan, entries)), steps)
+    _note_missing_faces(ctx, job, entries)
+
+
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _sources(entries: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e["source"] for e in entries if isinstance(e.get("source"), dict) and e["source"].get("type") == kind]
+
+
+def source_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """How the sources differ from the request: urls equal, files by md5sum, one source per text."""
+    problems = []
+    urls = Counter(str(s.get("url")) for s in _sources(entries, "url"))
+    if urls != Counter(plan.urls):
+        problems.append(("url sources differ", f"sent {sorted(plan.urls)}, got {sorted(urls.elements())}"))
+    md5s = Counter(str(s.get("md5sum")) for s in _sources(entries, "file"))
+    uploaded = Counter(md5_hex(media.data) for media in plan.files)
+    if md5s != uploaded:
+        problems.append(("file md5sums differ", f"uploaded {sorted(uploaded)}, got {sorted(md5s.elements())}"))
+    texts = len(_sources(entries, "text"))
+    if texts != len(plan.texts):
+        problems.append(("text sources differ", f"sent {len(plan.texts)} text(s), got {texts} text source(s)"))
+    return [(title, clip(found, 300)) for title, found in problems]
+
+
+def _inputs(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], MediaFile | str]]:
+    """Each entry with the input it answers: the k-th text source is the k-th text; files match by md5sum."""
+    files = {md5_hex(media.data): media for media in plan.files}
+    texts = iter(plan.texts)
+    for entry in entries:
+        source = entry.get("source") if isinstance(entry.get("source"), dict) else {}
+        if source.get("type") == "text" and (text := next(texts, None)) is not None:
+            yield entry, text
+        elif source.get("type") == "file" and str(source.get("md5sum")) in files:
+            yield entry, files[str(source.get("md5sum"))]
+
+
+def _items(entry: dict[str, Any], model: str) -> Iterator[dict[str, Any]]:
+    """Every prediction item of ``model`` in one entry, whatever shape the answer has."""
+
+    def listed(node: Any, key: str) -> list[Any]:
+        value = node.get(key) if isinstance(node, dict) else None
+        return value if isinstance(value, list) else []
+
+    results = entry.get("results")
+    for prediction in listed(results, "predictions"):
+        models = prediction.get("models") if isinstance(prediction, dict) else None
+        for group in listed(models.get(model) if isinstance(models, dict) else None, "grouped_predictions"):
+            yield from (item for item in listed(group, "predictions") if isinstance(item, dict))
+
+
+def prediction_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """(title, found) for every prediction that cannot follow from its input."""
+    for entry, given in _inputs(plan, entries):
+        if isinstance(given, str):
+            yield from _position_problems(entry, given)
+        elif given.content_type.startswith("text/"):
+            yield from _position_problems(entry, given.data.decode("utf-8", errors="replace"))
+        elif given.duration_ms is not None:
+            yield from _interval_problems(entry, given.duration_ms / 1000)
+
+
+def _position_problems(entry: dict[str, Any], text: str) -> Iterator[tuple[str, str]]:
+    for model, key in (("language", "text"), ("ner", "entity")):
+        for item in _items(entry, model):
+            position = item.get("position")
+            if not isinstance(position, dict):
+                continue
+            begin, end = position.get("begin"), position.get("end")
+            if not indexes(text, begin, end, item.get(key)):
+                found = f"[{begin}:{end}] for {shorten(item.get(key))} in {shorten(text, 80)}"
+                yield f"a {model} position does not index the input text", found
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def indexes(text: str, begin: Any, end: Any, expected: Any) -> bool:
+    """True when ``text[begin:end]`` is ``expected``, counting code points or UTF-8 bytes (the contract does
+    not say which)."""
+    if not (_is_number(begin) and _is_number(end) and float(begin).is_integer() and float(end).is_integer()):
+        return False
+    b, e = int(begin), int(end)
+    if not 0 <= b <= e or not isinstance(expected, str):
+        return False
+    return text[b:e] == expected or text.encode()[b:e].decode("utf-8", errors="replace") == expected
+
+
+def _interval_problems(entry: dict[str, Any], duration_s: float) -> Iterator[tuple[str, str]]:
+    for model in ("prosody", "burst"):
+        for item in _items(entry, model):
+            interval = item.get("time")
+            if not isinstance(interval, dict):
+                continue
+            begin, end = interval.get("begin"), interval.get("end")
+            within = _is_number(begin) and _is_number(end) and begin >= 0 and end <= duration_s + INTERVAL_TOLERANCE_S
+            if not within:
+                found = f"[{begin}, {end}] s in {duration_s:.3f} s of audio"
+                yield f"a {model} interval lies outside the audio", found
+
+
+def _note_missing_faces(ctx: FuzzContext, job: Job, entries: Sequence[dict[str, Any]]) -> None:
+    """A drawn face a real detector misses breaks no contract: a missing face is a note, not a failure."""
+    if "face" not in job.plan.models:
+        return
+    for entry, given in _inputs(job.plan, entries):
+        if isinstance(given, MediaFile) and given.has_face and next(_items(entry, "face"), None) is None:
+            ctx.ledger.note(f"lifecycle: no face predicted for the drawn face in {given.filename} (job {job.job_id})")
+
+
+def check_artifacts(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
+    where, path = "lifecycle: artifacts", f"{JOBS_PATH}/{job.job_id}/artifacts"
+    reproduce = curl_command(ctx, "GET", path)
+    response = ctx.request(client, "GET", path)
+    checked_response(ctx, where, response, reproduce)
+    problem = zip_problem(response.content) if response.status_code == 200 else f"answered {response.status_code}"
+    judge(ctx, where, ARTIFACTS_READABLE, problem, reproduce)
+
+
+def zip_problem(data: bytes) -> str | None:
+    """Why ``data`` is not a readable zip (every member read and CRC-checked, within bounds), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            declared = sum(member.file_size for member in members)
+            if len(members) > MAX_ARTIFACT_MEMBERS or declared > MAX_ARTIFACT_UNCOMPRESSED:
+                return f"{len(members)} members declaring {declared} bytes: beyond what is read"
+            for member in members:
+                with archive.open(member) as stream:  # a member yields at most its declared size
+                    while stream.read(1 << 16):
+                        pass
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
+        return f"not a readable zip ({type(exc).__name__}: {clip(str(exc), 100)})"
+    return None
+
+
+# -- list jobs -----------------------------------------------------------------------------------------
+
+WHERE_LIST = "lifecycle: list-jobs"
+Params = list[tuple[str, str]]
+
+
+class UnusableList(Exception):
+    """A list-jobs answer was not a JSON array: the checks built on it cannot run."""
+
+
+def list_jobs(ctx: FuzzContext, client: httpx.Client, params: Params) -> tuple[list[dict[str, Any]], str]:
+    """The items of one list-jobs answer and its curl command; UnusableList (after a note) without them."""
+    reproduce = curl_command(ctx, "GET", JOBS_PATH, params=params)
+    response = ctx.request(client, "GET", JOBS_PATH, params=params)
+    body = checked_response(ctx, WHERE_LIST, response, reproduce)
+    if response.status_code != 200 or not isinstance(body, list):
+        ctx.ledger.note(
+            f"lifecycle: list-jobs ?{httpx.QueryParams(params)} answered {response.status_code} "
+            "without a JSON array; the remaining list-jobs checks were not run"
+        )
+        raise UnusableList
+    return [item for item in body if isinstance(item, dict)], reproduce
+
+
+def _state(item: dict[str, Any], key: str) -> Any:
+    state = item.get("state")
+    return state.get(key) if isinstance(state, dict) else None
+
+
+def _created(item: dict[str, Any]) -> int | None:
+    value = _state(item, "created_timestamp_ms")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def check_list_jobs(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:
+    """Created jobs are listed; status and time filters, sort direction and limit hold."""
+    if len(jobs) < 2:
+        ctx.ledger.note("lifecycle: fewer than 2 jobs were started, so list-jobs sort and limit are checked weakly")
+    try:
+        _check_listed(ctx, client, jobs)
+        _check_status_filters(ctx, client, jobs)
+        _check_time_filters(ctx, client, jobs)
+        for direction in ("asc", "desc"):
+            _check_sorted(ctx, client, direction)
+        items, reproduce = list_jobs(ctx, client, [("limit", "1")])
+        judge(ctx, WHERE_LIST, LIMITED, f"limit=1 gave {len(items)} jobs" if len(items) > 1 else None, reproduce)
+    except UnusableList:
+        return
+
+
+def _check_listed(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:
+    params = [("limit", str(max(10, 2 * len(jobs)))), ("sort_by", "created"), ("direction", "desc")]
+    items, reproduce = list_jobs(ctx, client, params)
+    listed = {item.get("job_id") for item in items}
+    for job in jobs:
+        problem = None if job.job_id in listed else f"job {job.job_id} is not among the newest {params[0][1]}"
+        judge(ctx, WHERE_LIST, LISTED, problem, f"1. {job.reproduce}\n2. {reproduce}")
+
+
+def _check_status_filters(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:
+    """``status=COMPLETED&status=FAILED``, and one leaving out a status a created job is known to have."""
+    filters = [("COMPLETED", "FAILED")]
+    known = next((job.status for job in jobs if job.status in STATUS_RANK), None)
+    if known is not None:
+        filters.append(tuple(status for status in STATUS_RANK if status != known))
+    for statuses in filters:
+        items, reproduce = list_jobs(ctx, client, [("status", status) for status in statuses])
+        outside = [
+            f"{item.get('job_id')} is {_state(item, 'status')}"
+            for item in items
+            if _state(item, "status") not in statuses
+        ]
+        problem = (
+            f"asked for {'|'.join(statuses)}; {len(outside)} job(s) outside, e.g. {outside[0]}" if outside else None
+        )
+        judge(ctx, WHERE_LIST, STATUS_FILTERED, problem, reproduce)
+
+
+def _check_time_filters(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:
+    """Created after the newest job: nothing older is listed; created before the oldest: nothing newer."""
+    created = [job.timestamps["created_timestamp_ms"] for job in jobs if "created_timestamp_ms" in job.timestamps]
+    if not created:
+        ctx.ledger.note("lifecycle: no creation time was read from job details; list-jobs time filters not checked")
+        return
+    for when, at, keeps in (
+        ("created_after", max(created), operator.ge),
+        ("created_before", min(created), operator.le),
+    ):
+        items, reproduce = list_jobs(ctx, client, [("when", when), ("timestamp_ms", str(at))])
+        outside = [item for item in items if (c := _created(item)) is not None and not keeps(c, at)]
+        problem = f"{when} {at}: {len(outside)} job(s) created on the other side" if outside else None
+        judge(ctx, WHERE_LIST, TIME_FILTERED, problem, reproduce)
+
+
+def _check_sorted(ctx: FuzzContext, client: httpx.Client, direction: str) -> None:
+    items, reproduce = list_jobs(ctx, client, [("sort_by", "created"), ("direction", direction), ("limit", "20")])
+    times = [c for c in map(_created, items) if c is not None]
+    wrong = [(a, b) for a, b in zip(times, times[1:], strict=False) if (a > b if direction == "asc" else a < b)]
+    problem = f"direction={direction}: created {wrong[0][0]} listed before {wrong[0][1]}" if wrong else None
+    judge(ctx, WHERE_LIST, SORTED, problem, reproduce)

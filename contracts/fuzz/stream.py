@@ -1,0 +1,459 @@
+"""The stream part of ``hume-contracts fuzz``: handshakes, then Hypothesis-driven frames on the socket.
+
+Handshakes: without a key and with a wrong key the server must refuse (401); with the key in the
+``X-Hume-Api-Key`` header (how the SDK sends it) and in ``?apikey=`` (how Hume's own web example sends it)
+it must accept. If the header key is refused the part stops early: nothing else can be checked.
+
+Frames: four fixed ones first (text asking for ``job_details``, an invalid frame, audio for two models, an
+image with a face: together they reach every check whatever the seed), then valid frames
+(``strategies.stream.stream_payloads``) and invalid ones (``strategies.invalid.broken_stream_payloads``)
+mixed, ``ctx.max_examples`` in all, within the time budget, seeded by ``ctx.seed``. No shrinking: every
+example costs a frame. Each frame gets exactly one reply, validated as a ``stream-message``; then:
+
+- a valid frame must not get an error. The strategies pair each media kind with the models that take it,
+  so even E0102 (model/file-type mismatch) means the server misread the input. Out of credits (E0300) and
+  Hume outages (``I...`` codes) are no contract faults: they end the part with a note;
+- a valid frame's ``payload_id`` is echoed, every requested model answers with predictions or a per-model
+  warning, and ``job_details: true`` brings ``job_details``;
+- an invalid frame gets an error frame (whose ``code`` the schema requires). An error need not echo the
+  ``payload_id`` but may not echo another one. The connection must survive: a ``job_details`` frame follows
+  at once. Closing after ten identical errors is Hume's documented behaviour, not a drop.
+
+After a close or a reply that never came, the part reconnects, at most MAX_RECONNECTS times.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import quote
+
+from hypothesis import Phase, Verbosity, example, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
+from contracts.fuzz.lifecycle import (
+    CONFORMANCE,
+    WRONG_KEY,
+    Expectation,
+    clip,
+    judge,
+    parse_json,
+    record_failure,
+    record_violations,
+)
+from contracts.validation import validate_body
+from strategies.invalid import Break, Broken, apply_break, broken_stream_payloads
+from strategies.media import make_png, make_wav
+from strategies.stream import stream_payloads
+
+CLOSE_TIMEOUT = 2.0
+MAX_RECONNECTS = 5
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+REPRODUCE_LIMIT = 4096  # longer frames are shown with their data abbreviated
+IDENTICAL_ERRORS_BEFORE_CLOSE = 10  # "closed automatically after ten identical configuration errors"
+POLICY_VIOLATION = 1008
+OUT_OF_CREDITS = "E0300"
+STREAM_MODELS = ("burst", "face", "facemesh", "language", "prosody")
+WHERE_HANDSHAKE = "stream: handshake"
+
+KEY_ACCEPTED = Expectation(
+    "stream", "stream-unreachable", "a handshake with the key was refused", "101 Switching Protocols"
+)
+KEYLESS_REFUSED = Expectation(
+    "auth", "stream-handshake-open", "a handshake without a valid key was accepted", "a 401 refusal"
+)
+ONE_REPLY = Expectation("stream", "stream-no-reply", "a frame got no reply", "exactly one reply frame per frame")
+ID_ECHOED = Expectation("stream", "stream-payload-id", "the reply did not echo payload_id", "the payload_id sent")
+MODELS_ANSWERED = Expectation(
+    "stream",
+    "stream-model-missing",
+    "a requested model is missing from the reply",
+    "predictions or a per-model warning for every requested model",
+)
+NO_ERROR = Expectation(
+    "stream",
+    "stream-wrong-reply",
+    "a valid frame was answered with an error",
+    "predictions or per-model warnings",
+)
+AN_ERROR = Expectation(
+    "stream", "stream-wrong-reply", "an invalid frame was not answered with an error", "an error frame"
+)
+DETAILS_GIVEN = Expectation(
+    "stream",
+    "stream-wrong-reply",
+    "job_details was asked for but not returned",
+    'job_details {"job_id": ...}',
+)
+SURVIVES = Expectation(
+    "stream",
+    "stream-connection-dropped",
+    "the connection did not survive one invalid frame",
+    "the connection stays open after an error",
+)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One frame to send; ``broken`` says how an invalid frame was broken (None: the frame is valid)."""
+
+    frame: Any
+    broken: Broken | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.broken is None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came back for one frame: a reply, or the close that came instead (neither: nothing in time)."""
+
+    reply: str | None = None
+    closed: str | None = None  # "1008 (policy violation) reason"
+    close_code: int | None = None
+
+    def missing(self) -> str:
+        return f"the connection closed instead ({self.closed})" if self.closed else "no reply in time"
+
+
+def run_stream(ctx: FuzzContext) -> None:
+    """Run the stream part within the example and time budgets; never raises for what the target does."""
+    try:
+        if not probe_handshakes(ctx):
+            return
+        connection = StreamConnection(ctx)
+        checker = FrameChecker(ctx, connection)
+        try:
+            fuzz_frames(ctx, checker)
+        finally:
+            connection.close()
+        ctx.progress(f"stream: {checker.sent} frames sent, {connection.reconnects} reconnect(s)")
+    except BudgetExhausted:
+        ctx.ledger.note("stream: the time budget ran out; the remaining stream checks were not run")
+
+
+# -- handshakes ----------------------------------------------------------------------------------------
+
+
+def handshake(ctx: FuzzContext, url: str, headers: dict[str, str]) -> int | str:
+    """101 when the server accepts, the HTTP status of its refusal, or why no handshake happened."""
+    ctx.check_time()
+    ctx.rate.wait()
+    try:
+        with connect(url, additional_headers=headers, open_timeout=ctx.request_timeout, close_timeout=CLOSE_TIMEOUT):
+            return 101
+    except InvalidStatus as exc:
+        return exc.response.status_code
+    except (WebSocketException, OSError) as exc:  # OSError covers refused connections and timeouts
+        return ctx.redactor.text(f"{type(exc).__name__}: {clip(str(exc), 200)}")
+
+
+def with_query_key(url: str, key: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}apikey={quote(key, safe='')}"
+
+
+def websocat(url: str, key: str | None) -> str:
+    """The command that repeats a handshake (``key`` None: without the header)."""
+    return f"websocat -H '{API_KEY_HEADER}: {key}' '{url}'" if key else f"websocat '{url}'"
+
+
+def probe_handshakes(ctx: FuzzContext) -> bool:
+    """Check who may open the stream; False when the key itself is refused (nothing else can be checked)."""
+    status = handshake(ctx, ctx.stream_url, ctx.auth_headers)
+    reproduce = websocat(ctx.stream_url, "$HUME_API_KEY")
+    if not judge(ctx, WHERE_HANDSHAKE, KEY_ACCEPTED, None if status == 101 else f"{status}", reproduce):
+        ctx.ledger.note(ctx.redactor.text(f"stream: stopped early: a handshake with the key answered {status}"))
+        return False
+    status = handshake(ctx, with_query_key(ctx.stream_url, ctx.api_key), {})
+    reproduce = websocat(with_query_key(ctx.stream_url, "$HUME_API_KEY"), None)
+    title = "a handshake with the key in ?apikey= was refused"
+    judge(ctx, WHERE_HANDSHAKE, KEY_ACCEPTED, None if status == 101 else f"{status}", reproduce, title)
+    for label, key in (("no key", None), ("a wrong key", WRONG_KEY)):
+        status = handshake(ctx, ctx.stream_url, {API_KEY_HEADER: key} if key else {})
+        problem = f"with {label}: 101 Switching Protocols" if status == 101 else None
+        judge(ctx, WHERE_HANDSHAKE, KEYLESS_REFUSED, problem, websocat(ctx.stream_url, key))
+        if status not in (101, 401):
+            ctx.ledger.note(f"stream: a handshake with {label} was refused with {status}, not 401")
+    return True
+
+
+# -- the connection ------------------------------------------------------------------------------------
+
+
+class StreamConnection:
+    """One live connection at a time, reopened (bounded) after a close; every frame is recorded."""
+
+    def __init__(self, ctx: FuzzContext) -> None:
+        self.ctx = ctx
+        self.socket: ClientConnection | None = None
+        self._opened = contextlib.ExitStack()  # entering the connection says we close it (websockets >= 17)
+        self.frames: list[tuple[str, float, str]] = []
+        self.reconnects = 0
+        self.errors: Counter[tuple[str, str]] = Counter()  # identical errors seen on this connection
+
+    def exchange(self, text: str) -> Outcome:
+        """Send one frame and wait for its one reply (BudgetExhausted when time is up)."""
+        self.ctx.check_time()
+        self.ctx.rate.wait()
+        socket = self.socket or self._open()
+        self.frames.append(("send", time.time(), text))
+        try:
+            socket.send(text)
+            reply = socket.recv(timeout=max(0.1, min(self.ctx.request_timeout, self.ctx.remaining())))
+        except ConnectionClosed as exc:
+            close = exc.rcvd
+            return Outcome(closed=str(close) if close else "no close frame", close_code=close.code if close else None)
+        except TimeoutError:
+            return Outcome()
+        reply_text = reply if isinstance(reply, str) else reply.decode("utf-8", errors="replace")
+        self.frames.append(("receive", time.time(), reply_text))
+        return Outcome(reply=reply_text)
+
+    def closed_on_purpose(self, outcome: Outcome) -> bool:
+        """The documented close: a policy violation after ten identical errors."""
+        repeated = max(self.errors.values(), default=0)
+        return outcome.close_code == POLICY_VIOLATION and repeated >= IDENTICAL_ERRORS_BEFORE_CLOSE
+
+    def reopen(self) -> bool:
+        """Let the next frame open a fresh connection; False when the reconnect budget is spent."""
+        self.close()
+        if self.reconnects >= MAX_RECONNECTS:
+            return False
+        self.reconnects += 1
+        return True
+
+    def close(self) -> None:
+        """Close the connection and record its session (the URL carries no key: it went in a header)."""
+        self._opened.close()
+        self.socket = None
+        if self.frames and self.ctx.recorder is not None:
+            self.ctx.recorder.stream_session(self.ctx.stream_url, self.frames)
+        self.frames = []
+        self.errors.clear()
+
+    def _open(self) -> ClientConnection:
+        connection = connect(
+            self.ctx.stream_url,
+            additional_headers=self.ctx.auth_headers,
+            open_timeout=self.ctx.request_timeout,
+            close_timeout=CLOSE_TIMEOUT,
+            max_size=MAX_REPLY_BYTES,
+        )
+        self.socket = self._opened.enter_context(connection)
+        return self.socket
+
+
+# -- frames --------------------------------------------------------------------------------------------
+
+
+def reply_kind(reply: Any) -> str:
+    """What a reply is, for ``where``: error, warning, predictions, job_details or ack (anything else)."""
+    if not isinstance(reply, dict):
+        return "unexpected"
+    if "error" in reply:
+        return "error"
+    if "warning" in reply:
+        return "warning"
+    if any(model in reply for model in STREAM_MODELS):
+        return "predictions"
+    return "job_details" if "job_details" in reply else "ack"
+
+
+def reproduce_frame(probe: Probe) -> str:
+    """The frame to send (long media data abbreviated); for an invalid frame, what was broken."""
+    text = json.dumps(probe.frame)
+    frame = probe.frame
+    if len(text) > REPRODUCE_LIMIT and isinstance(frame, dict) and isinstance(frame.get("data"), str):
+        data = frame["data"]
+        text = json.dumps({**frame, "data": f"<{len(data)} characters: {data[:40]}…>"}) + " (data abbreviated)"
+    return text if probe.broken is None else f"{text}  (broken: {probe.broken.label})"
+
+
+class FrameChecker:
+    """Sends probes one at a time and checks each reply; once stopped, sends nothing more."""
+
+    def __init__(self, ctx: FuzzContext, connection: StreamConnection) -> None:
+        self.ctx = ctx
+        self.connection = connection
+        self.sent = 0
+        self.stopped = False
+
+    def run(self, probe: Probe) -> None:
+        """Send one probe and check its reply."""
+        if self.stopped:
+            return
+        try:
+            reply = self._exchange(probe)
+            if reply is not None and probe.valid:
+                self._check_valid(probe, reply)
+            elif reply is not None:
+                self._check_invalid(probe, reply)
+        except BudgetExhausted:
+            self.stop("stream: the time budget ran out; no more frames were sent")
+        except (WebSocketException, OSError) as exc:
+            self.stop(self.ctx.redactor.text(f"stream: stopped: could not reconnect ({type(exc).__name__}: {exc})"))
+
+    def stop(self, note: str) -> None:
+        self.ctx.ledger.note(note)
+        self.stopped = True
+
+    def _send(self, probe: Probe) -> Outcome:
+        self.sent += 1
+        return self.connection.exchange(json.dumps(probe.frame))
+
+    def _exchange(self, probe: Probe) -> dict[str, Any] | None:
+        outcome = self._send(probe)
+        if outcome.reply is None:
+            judge(self.ctx, "stream: no reply", ONE_REPLY, outcome.missing(), reproduce_frame(probe))
+            self._reopen()
+            return None
+        return self._validated(outcome.reply, probe)
+
+    def _validated(self, text: str, probe: Probe) -> dict[str, Any] | None:
+        """The reply, validated as a stream message; None (after recording why) if it is not a JSON object."""
+        reply = parse_json(text)
+        if reply is None:
+            record_failure(
+                self.ctx,
+                "stream: unexpected",
+                CONFORMANCE,
+                "unparsable-body",
+                "a reply is not JSON",
+                "a JSON reply frame",
+                clip(text),
+                reproduce_frame(probe),
+            )
+            return None
+        violations = validate_body(reply, "stream-message")
+        record_violations(self.ctx, f"stream: {reply_kind(reply)}", violations, reproduce_frame(probe))
+        return reply if isinstance(reply, dict) else None
+
+    def _reopen(self) -> None:
+        if not self.connection.reopen():
+            self.stop(f"stream: stopped after {MAX_RECONNECTS} reconnects")
+
+    def _judge(self, where: str, expectation: Expectation, problem: str | None, probe: Probe) -> None:
+        judge(self.ctx, where, expectation, problem, reproduce_frame(probe))
+
+    def _check_valid(self, probe: Probe, reply: dict[str, Any]) -> None:
+        where, frame = f"stream: {reply_kind(reply)}", probe.frame
+        if "error" in reply:
+            code, error = str(reply.get("code")), clip(str(reply.get("error")), 160)
+            if code == OUT_OF_CREDITS or code.startswith("I"):
+                self.stop(f"stream: stopped: the service answered {code} ({error})")
+            else:
+                self._judge(where, NO_ERROR, f"{code}: {error}", probe)
+            return
+        self._judge(where, NO_ERROR, None, probe)
+        if isinstance(frame.get("payload_id"), str):
+            echoed = reply.get("payload_id")
+            problem = None if echoed == frame["payload_id"] else f"payload_id {clip(repr(echoed), 80)}"
+            self._judge(where, ID_ECHOED, problem, probe)
+        if "data" in frame:
+            missing = [name for name in frame.get("models") or {} if not _answered(reply.get(name))]
+            self._judge(where, MODELS_ANSWERED, f"no answer for {', '.join(missing)}" if missing else None, probe)
+        if frame.get("job_details") is True:
+            details = reply.get("job_details")
+            given = isinstance(details, dict) and "job_id" in details
+            self._judge(where, DETAILS_GIVEN, None if given else "no job_details in the reply", probe)
+
+    def _check_invalid(self, probe: Probe, reply: dict[str, Any]) -> None:
+        where, kind = f"stream: {reply_kind(reply)}", reply_kind(reply)
+        if "error" not in reply:
+            self._judge(where, AN_ERROR, f"a {kind} reply with keys {sorted(reply)[:6]}", probe)
+            return
+        self._judge(where, AN_ERROR, None, probe)
+        self.connection.errors[(str(reply.get("code")), str(reply.get("error")))] += 1
+        sent_id = probe.frame.get("payload_id") if isinstance(probe.frame, dict) else None
+        echoed = reply.get("payload_id")
+        if isinstance(sent_id, str) and echoed is not None:
+            self._judge(where, ID_ECHOED, None if echoed == sent_id else f"payload_id {clip(repr(echoed), 80)}", probe)
+        self._check_survived(probe)
+
+    def _check_survived(self, after: Probe) -> None:
+        """Right after an error, a job_details frame must still be answered on the same connection."""
+        alive = Probe({"job_details": True, "payload_id": f"hume-contracts-alive-{self.sent}"})
+        outcome = self._send(alive)
+        if outcome.reply is None and self.connection.closed_on_purpose(outcome):
+            self.ctx.ledger.note(f"stream: the server closed the connection after repeated errors ({outcome.closed})")
+        elif outcome.reply is None:
+            self._judge("stream: error", SURVIVES, outcome.missing(), after)
+        else:
+            self._judge("stream: error", SURVIVES, None, after)
+            if (reply := self._validated(outcome.reply, alive)) is not None:
+                self._check_valid(alive, reply)
+            return
+        self._reopen()
+
+
+def _answered(slot: Any) -> bool:
+    """A model's slot in a reply holds its predictions or its warning."""
+    return isinstance(slot, dict) and ("predictions" in slot or "warning" in slot)
+
+
+# -- hypothesis ----------------------------------------------------------------------------------------
+
+
+@cache
+def fixed_probes() -> tuple[Probe, ...]:
+    """Frames that reach every check whatever the seed."""
+    text = {
+        "data": "Hume streams text. Positions index it.",
+        "models": {"language": {}},
+        "raw_text": True,
+        "payload_id": "hume-contracts-text",
+        "job_details": True,
+    }
+    broken = Break("data is a number", ("data",), 123, "schema-type")
+    invalid = apply_break(text, broken)
+    audio = base64.b64encode(make_wav(1000, filename="tone.wav").data).decode("ascii")
+    face = base64.b64encode(make_png(96, 96, face=True).data).decode("ascii")
+    return (
+        Probe(text),
+        Probe(invalid, Broken(broken.label, "stream-payload", broken.expected_code, broken.pointer, invalid)),
+        Probe({"data": audio, "models": {"prosody": {}, "burst": {}}, "payload_id": "hume-contracts-audio"}),
+        Probe({"data": face, "models": {"face": {}}, "raw_text": False, "payload_id": "hume-contracts-face"}),
+    )
+
+
+def probes() -> st.SearchStrategy[Probe]:
+    """Valid and invalid frames, mixed."""
+    return st.one_of(
+        stream_payloads().map(Probe),
+        broken_stream_payloads().map(lambda broken: Probe(broken.value, broken)),
+    )
+
+
+def fuzz_frames(ctx: FuzzContext, checker: FrameChecker) -> None:
+    """The fixed probes, then generated ones: ``ctx.max_examples`` frames in all (plus survival checks)."""
+    fixed = fixed_probes()[: max(1, ctx.max_examples)]
+    generated = ctx.max_examples - len(fixed)
+
+    def exchange(probe: Probe) -> None:
+        checker.run(probe)
+
+    for probe in reversed(fixed):
+        exchange = example(probe=probe)(exchange)
+    run = settings(
+        max_examples=max(1, generated),
+        database=None,  # nothing of a run is written to disk
+        deadline=None,
+        derandomize=False,
+        phases=[Phase.explicit, Phase.generate] if generated > 0 else [Phase.explicit],  # no shrinking
+        verbosity=Verbosity.quiet,
+    )(given(probe=probes())(exchange))
+    try:
+        seed(ctx.seed)(run)()
+    except HypothesisException as exc:  # e.g. a failed health check: the frames already sent still count
+        checker.stop(f"stream: Hypothesis stopped generating frames ({type(exc).__name__}: {clip(str(exc), 200)})")

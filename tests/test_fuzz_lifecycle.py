@@ -1,0 +1,220 @@
+"""The lifecycle part of `hume-contracts fuzz` against the reference mock: clean, each drift, budgets.
+
+Each run starts its own fast mock (jobs end in ~0.1 s) and a small context (two jobs), so a run takes about
+a second; the stuck-job case waits out its share of a 4 s budget.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+import socket
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import API_KEY, fast_config
+
+from contracts.fuzz.context import FuzzContext
+from contracts.fuzz.ledger import Ledger
+from contracts.fuzz.lifecycle import (
+    JobPlan,
+    curl_command,
+    indexes,
+    plan_jobs,
+    run_lifecycle,
+    source_problems,
+    zip_problem,
+)
+from contracts.fuzz.recorder import Recorder
+from mockserver import running_mock
+from strategies.media import make_text
+
+# drift -> the code the lifecycle must report for it
+DRIFT_CODES = {
+    "auth-not-enforced": "auth-not-enforced",
+    "limit-ignored": "list-limit-ignored",
+    "status-filter-ignored": "list-filter-ignored",
+    "sort-direction-ignored": "list-sort-wrong",
+    "list-not-array": "schema-type",
+    "never-leaves-queued": "job-stuck",
+    "timestamps-out-of-order": "state-timestamps-order",
+    "position-outside-text": "prediction-mismatch",
+    "wrong-md5sum": "source-mismatch",
+    "job-id-missing": "job-not-created",
+    "status-unknown": "state-regressed",
+    "details-status-418": "undeclared-status",
+    "source-type-unknown": "discriminator-unknown",
+}
+STUCK_BUDGET = 4.0  # a stuck job is given half of it
+
+
+def context(base_url: str, key: str = API_KEY, **overrides: object) -> FuzzContext:
+    settings: dict[str, object] = {
+        "max_examples": 10,
+        "max_jobs": 2,
+        "time_budget": 20.0,
+        "request_timeout": 5.0,
+    }
+    settings.update(overrides)
+    return FuzzContext(base_url=base_url, stream_url="", api_key=key, ledger=Ledger(), **settings)  # type: ignore[arg-type]
+
+
+def run(drifts: frozenset[str] = frozenset(), **overrides: object) -> FuzzContext:
+    with running_mock(fast_config(drifts=drifts)) as mock:
+        ctx = context(mock.base_url, **overrides)
+        run_lifecycle(ctx)
+    return ctx
+
+
+def codes(ctx: FuzzContext) -> set[str]:
+    return {failure.code for failure in ctx.ledger.failures.values()}
+
+
+def passed(ctx: FuzzContext, where: str, check: str) -> int:
+    return ctx.ledger.passed[(where, check)]
+
+
+def test_the_clean_mock_passes_every_lifecycle_check() -> None:
+    ctx = run()
+    assert codes(ctx) == set(), [f.found for f in ctx.ledger.failures.values()]
+    assert ctx.jobs_created == 2 and len(ctx.known_job_ids) == 2
+    assert passed(ctx, "auth", "auth") == 2
+    assert passed(ctx, "lifecycle: create (json)", "lifecycle") == 1
+    assert passed(ctx, "lifecycle: create (multipart)", "lifecycle") == 1
+    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 4  # sources and predictions of both jobs
+    assert passed(ctx, "lifecycle: artifacts", "lifecycle") == 2
+    assert passed(ctx, "lifecycle: list-jobs", "list-jobs") >= 8
+    assert passed(ctx, "lifecycle: poll", "hume_response_conformance") >= 2
+
+
+@pytest.mark.parametrize("drift", sorted(DRIFT_CODES))
+def test_each_drift_of_the_lifecycle_area_is_reported(drift: str) -> None:
+    budget = STUCK_BUDGET if drift == "never-leaves-queued" else 20.0
+    ctx = run(frozenset({drift}), time_budget=budget)
+    assert DRIFT_CODES[drift] in codes(ctx), sorted(codes(ctx))
+
+
+def test_failures_carry_a_curl_command_with_the_key_as_a_variable() -> None:
+    ctx = run(frozenset({"limit-ignored"}))
+    (failure,) = ctx.ledger.failures.values()
+    assert failure.where == "lifecycle: list-jobs" and failure.check == "list-jobs"
+    assert failure.reproduce.startswith("curl ") and "limit=1" in failure.reproduce
+    assert "$HUME_API_KEY" in failure.reproduce and API_KEY not in failure.reproduce
+
+
+def test_the_job_budget_is_never_exceeded() -> None:
+    with running_mock(fast_config()) as mock:
+        ctx = context(mock.base_url, max_jobs=1)
+        run_lifecycle(ctx)
+        listed = httpx.get(f"{mock.base_url}/v0/batch/jobs", headers={"X-Hume-Api-Key": API_KEY}).json()
+    assert len(listed) == 1 and ctx.jobs_created == 1
+    assert any("job budget" in note for note in ctx.ledger.notes)
+
+
+def test_a_spent_time_budget_ends_the_part_with_a_note() -> None:
+    ctx = run(time_budget=0.0)
+    assert ctx.ledger.failures == {} and ctx.jobs_created == 0
+    assert any("time budget ran out" in note for note in ctx.ledger.notes)
+
+
+def test_an_unreachable_target_ends_the_part_with_a_note() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    ctx = context(f"http://127.0.0.1:{port}", max_retries=0)
+    run_lifecycle(ctx)
+    assert ctx.ledger.failures == {}
+    assert any("did not answer" in note for note in ctx.ledger.notes)
+
+
+def test_the_key_value_never_reaches_the_ledger_or_the_recording(tmp_path: Path) -> None:
+    marker = "SECRET-MARKER-123"
+    drifts = frozenset({"limit-ignored", "wrong-md5sum", "auth-not-enforced"})
+    lines: list[str] = []
+    with running_mock(fast_config(api_key=marker, drifts=drifts)) as mock:
+        ctx = context(mock.base_url, key=marker, progress=lines.append)
+        ctx.recorder = Recorder(ctx.redactor)
+        run_lifecycle(ctx)
+    har = tmp_path / "run.har"
+    assert ctx.recorder.write(har) > 5
+    assert len(ctx.ledger.failures) >= 3  # failures were written, so their texts were exercised
+    texts = [har.read_text(encoding="utf-8"), json.dumps(ctx.ledger.notes), "\n".join(lines)]
+    texts += [json.dumps(failure.__dict__) for failure in ctx.ledger.failures.values()]
+    assert not [text for text in texts if marker in text]
+
+
+def test_plans_are_reproducible_from_the_seed() -> None:
+    assert plan_jobs(5) == plan_jobs(5)
+    assert plan_jobs(5) != plan_jobs(6)
+
+
+def test_positions_may_count_code_points_or_utf8_bytes() -> None:
+    text = "Café au lait"
+    assert indexes(text, 5, 7, "au")  # code points
+    assert indexes(text, 6, 8, "au")  # UTF-8 bytes (é is two)
+    assert not indexes(text, 1005, 1010, "au")
+    assert not indexes(text, 7, 5, "")
+    assert not indexes(text, "5", 7, "au")
+    assert not indexes(text, True, 7, "au")
+
+
+def test_sources_must_match_the_request() -> None:
+    upload = make_text("hello", filename="a.txt")
+    plan = JobPlan(
+        "multipart", {"language": {}}, texts=("one",), urls=("https://example.com/a.mp4",), files=(upload,)
+    )
+    right = [
+        {"source": {"type": "file", "md5sum": "5d41402abc4b2a76b9719d911017c592"}},
+        {"source": {"type": "url", "url": "https://example.com/a.mp4"}},
+        {"source": {"type": "text"}},
+    ]
+    assert source_problems(plan, right) == []
+    wrong = [
+        {"source": {"type": "file", "md5sum": "0" * 32}},
+        {"source": {"type": "url", "url": "https://x.y/"}},
+    ]
+    titles = [title for title, _found in source_problems(plan, wrong)]
+    assert titles == ["url sources differ", "file md5sums differ", "text sources differ"]
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_artifacts_must_be_a_readable_zip(monkeypatch: pytest.MonkeyPatch) -> None:
+    good = _zip({"predictions.csv": b"a,b\n1,2\n"})
+    assert zip_problem(good) is None
+    assert zip_problem(b"not a zip at all") is not None
+    assert zip_problem(good[: len(good) // 2]) is not None  # truncated
+    corrupted = bytearray(good)
+    corrupted[30 + len("predictions.csv") + 1] ^= (
+        0xFF  # inside the compressed data: inflating or the CRC fails
+    )
+    assert zip_problem(bytes(corrupted)) is not None
+    monkeypatch.setattr("contracts.fuzz.lifecycle.MAX_ARTIFACT_UNCOMPRESSED", 1000)
+    assert "beyond what is read" in (zip_problem(_zip({"bomb.bin": bytes(100_000)})) or "")
+
+
+def test_curl_commands_are_one_shell_command_each() -> None:
+    ctx = context("http://127.0.0.1:9", key="SECRET-MARKER-123")
+    plan = plan_jobs(0)[1]
+    command = curl_command(ctx, "POST", "/v0/batch/jobs", upload=plan.upload())
+    words = shlex.split(command)
+    assert words[:4] == ["curl", "-sS", "-X", "POST"]
+    assert "X-Hume-Api-Key: $HUME_API_KEY" in words
+    forms = [words[i + 1] for i, word in enumerate(words) if word == "-F"]
+    assert forms[:3] == [
+        "file=@face.png;type=image/png",
+        "file=@tone.wav;type=audio/wav",
+        "file=@words.txt;type=text/plain",
+    ]
+    assert forms[3].startswith('json={"models": ')
+    query = curl_command(ctx, "GET", "/v0/batch/jobs", params=[("status", "QUEUED"), ("status", "FAILED")])
+    assert shlex.split(query)[4] == "http://127.0.0.1:9/v0/batch/jobs?status=QUEUED&status=FAILED"
