@@ -42,7 +42,7 @@ def _positive_float(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="server under test, e.g. https://staging.example.com (default: the mock)")
     parser.add_argument("--api-key", help="API key (default: env HUME_API_KEY); never printed or written")
-    parser.add_argument("--max-examples", type=_positive_int, default=25, help="examples per operation and mode (25)")
+    parser.add_argument("--max-examples", type=_positive_int, default=100, help="examples per operation and mode (100)")
     parser.add_argument(
         "--max-jobs", type=_positive_int, default=3, help="jobs the run may create (3): they cost money"
     )

@@ -110,18 +110,19 @@ async def _read_multipart(request: Request, config: MockConfig) -> tuple[dict[st
     except MultiPartException as exc:
         raise BadRequest(f"multipart body: {exc.message}") from None
     try:
-        files, request_json = [], None
+        files, json_parts = [], []
         for name, value in form.multi_items():
             if name == "file" and isinstance(value, UploadFile):
                 files.append(UploadedFile(value.filename or "upload", value.content_type, await value.read()))
-            elif name == "json" and request_json is None:
-                raw = await value.read() if isinstance(value, UploadFile) else value
-                request_json = _json(raw, "json part")
+            elif name == "json" and not json_parts:
+                json_parts.append(_json(await value.read() if isinstance(value, UploadFile) else value, "json part"))
             else:
                 raise BadRequest(f"multipart part {name!r:.40}: expected repeated 'file' parts and one 'json' part")
     finally:
         await form.close()
-    return parse_request({} if request_json is None else request_json, file_count=len(files)), files
+    if json_parts and not isinstance(json_parts[0], dict):
+        raise BadRequest("json part: expected a JSON object (an InferenceBaseRequest)")
+    return parse_request(json_parts[0] if json_parts else {}, file_count=len(files)), files
 
 
 # -- GET /v0/batch/jobs ---------------------------------------------------------------------------------
@@ -141,16 +142,16 @@ async def list_jobs(request: Request) -> Response:
 
 def _list_query(request: Request, config: MockConfig) -> ListQuery:
     params = request.query_params
-    limit = _int_param(params.get("limit", "50"), "limit")
-    if limit < 1:
-        raise BadRequest(f"limit: must be >= 1, got {limit}")
+    limit = _int_param(params.get("limit", "50"), "limit", LIMIT_RANGE)
     statuses = tuple(params.getlist("status"))
     for status in statuses:
         _choice(status, "status", STATUSES)
     when = params.get("when")
     if when is not None:
         _choice(when, "when", ("created_before", "created_after"))
-    timestamp = _int_param(params["timestamp_ms"], "timestamp_ms") if "timestamp_ms" in params else now_ms()
+    timestamp = (
+        _int_param(params["timestamp_ms"], "timestamp_ms", INT64_RANGE) if "timestamp_ms" in params else now_ms()
+    )
     sort_by = _choice(params.get("sort_by", "created"), "sort_by", ("created", "started", "ended"))
     direction = _choice(params.get("direction", "desc"), "direction", ("asc", "desc"))
     return ListQuery(
@@ -163,10 +164,18 @@ def _list_query(request: Request, config: MockConfig) -> ListQuery:
     )
 
 
-def _int_param(value: str, name: str) -> int:
-    if not re.fullmatch(r"-?[0-9]{1,18}", value):
+# The contract's bounds: `limit` 1..65535 (uint16 in Hume's 2023 spec), `timestamp_ms` a non-negative int64.
+LIMIT_RANGE = (1, 65535)
+INT64_RANGE = (0, 2**63 - 1)
+
+
+def _int_param(value: str, name: str, bounds: tuple[int, int]) -> int:
+    if not re.fullmatch(r"-?[0-9]{1,19}", value):
         raise BadRequest(f"{name}: expected an integer, got {value!r:.40}")
-    return int(value)
+    number = int(value)
+    if not bounds[0] <= number <= bounds[1]:
+        raise BadRequest(f"{name}: must be between {bounds[0]} and {bounds[1]}, got {number}")
+    return number
 
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:

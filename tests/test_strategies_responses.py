@@ -97,8 +97,9 @@ def test_job_states_have_exactly_the_fields_of_their_variant(status: str, data: 
 def test_detect_kind_recognises_every_telling_body(data: st.DataObject) -> None:
     kind = data.draw(st.sampled_from(responses.RESPONSE_KINDS))
     body = data.draw(responses.valid_responses(kind))
-    # An empty job list, or a stream reply carrying only payload_id (the reply to reset_stream), says nothing.
-    telling = bool(body) and not (kind == "stream-message" and set(body) <= {"payload_id"})
+    # An empty job list, or an empty stream reply (the reply to reset_stream), says nothing. A reply carrying only
+    # payload_id is a stream message: a client payload with nothing but payload_id would ask for nothing.
+    telling = bool(body)
     assert detect_kind(body) == (kind if telling else None)
 
 
