@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from conftest import API_KEY
 
 from mockserver import MockHandle
-from conftest import API_KEY
 
 
 @pytest.fixture
