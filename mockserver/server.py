@@ -64,6 +64,8 @@ class _DenialIsNotAnError(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_DenialIsNotAnError())
+# A malformed multipart body is answered with a 400; the parser's own warning about it is noise on stderr.
+logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 
 def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
