@@ -211,7 +211,7 @@ def labels_in_model_set(item: Any, at: Path, model: str) -> Iterator[Violation]:
                 [*at, field],
                 f"names from {description}",
                 ", ".join(unknown),
-                f"{model} {field}: {len(unknown)} label(s) outside {description}: {shorten(unknown, 80)}",
+                f"{model} {field}: {len(unknown)} label(s) outside {description}: {shorten(', '.join(unknown), 80)}",
             )
 
 

@@ -1,7 +1,8 @@
 """hume-contracts validate: check recorded bodies and traffic against the contract.
 
     hume-contracts validate [--kind KIND] [--format text|json|junit] [--output FILE]
-                            [--disable CODE ...] [--list-codes] [--verbose] [--max-file-mib N] PATH...
+                            [--disable CODE ...] [--list-codes] [--verbose] [--max-file-mib N]
+                            [--jobs N] PATH...
 
 Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjson .har .yaml .yml):
 
@@ -14,6 +15,9 @@ Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjso
 - .har: HAR 1.2; .yaml/.yml: a schemathesis VCR cassette. HTTP interactions are matched to
   their operation by method and path and checked for status, content type and body.
 
+A predictions body of 8 MiB or more is read item by item (``contracts.incremental``), never whole;
+with --jobs N, the files are checked in N processes (0: one per CPU), the report in the same order.
+
 Exit status: 0 when every body conforms; 1 when any violation is found; 2 on a usage error, when any
 input (a file, a line, an entry) could not be read, or when nothing at all was found to check. Every
 other input is still checked and reported: 2 wins over 1.
@@ -22,8 +26,10 @@ other input is still checked and reported: 2 wins over 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,6 +37,8 @@ from contracts import report
 from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
+    JSON_EXTENSIONS,
+    MAX_DEPTH,
     BodyItem,
     HttpInteraction,
     Item,
@@ -46,6 +54,7 @@ KINDS = ("job", "jobs", "job-id", "predictions", "job-request", "stream-payload"
 FORMATS = ("text", "json", "junit")
 DISABLEABLE_CODES = {**RULE_CODES, **TRAFFIC_CODES}
 PROG = "hume-contracts validate"
+STREAM_FROM_BYTES = 8 * 2**20  # a body this big is read item by item: whole, it would take ~10x its size
 
 
 class UsageError(Exception):
@@ -73,6 +82,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="refuse files larger than N MiB (default: %(default)g)",
     )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="N",
+        help="check files in N processes; 0: one per CPU (default: 1)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,7 +116,9 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
         return 2
     results = report.Results(keep_passing=args.format == "junit")
     options = ReadOptions(max_bytes=int(args.max_file_mib * 2**20), force_kind=args.kind)
-    for item in _checked_items(args.paths, options, checker):
+    jobs = args.jobs or os.cpu_count() or 1
+    checked = _checked_items(args.paths, options, checker, jobs)
+    for item in checked:
         results.add(item)
     return _emit(results, args, stdout, stderr)
 
@@ -114,6 +133,8 @@ def _check_usage(args: argparse.Namespace) -> None:
         raise UsageError("no PATH given (a file or directory of recorded bodies or traffic)")
     if not args.max_file_mib > 0:
         raise UsageError("--max-file-mib must be positive")
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (one per CPU) or more")
 
 
 def list_codes() -> str:
@@ -166,18 +187,52 @@ class BodyChecker:
         return Finding(item.source, item.location, kind, [v for v in violations if v.code not in self.disabled])
 
 
-def _checked_items(paths: Sequence[str], options: ReadOptions, checker: BodyChecker) -> Iterator[Any]:
-    for given in paths:
-        for entry in walk_inputs(Path(given), given):
+def _checked_items(paths: Sequence[str], options: ReadOptions, checker: BodyChecker, jobs: int = 1) -> Iterator[Any]:
+    entries = (entry for given in paths for entry in walk_inputs(Path(given), given))
+    if jobs > 1:
+        yield from _checked_in_parallel(list(entries), options, checker, jobs)
+        return
+    for entry in entries:
+        if isinstance(entry, ReadError | Note):
+            yield entry
+        else:
+            yield from _checked_file(*entry, options, checker)
+
+
+def _checked_in_parallel(entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int) -> Iterator[Any]:
+    """The results of every file, checked in ``jobs`` processes, in the order of ``entries``."""
+    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(checker.disabled,)) as pool:
+        pending = [
+            entry if isinstance(entry, ReadError | Note) else pool.submit(_check_in_worker, *entry, options)
+            for entry in entries
+        ]
+        for entry in pending:
             if isinstance(entry, ReadError | Note):
                 yield entry
             else:
-                yield from _checked_file(*entry, options, checker)
+                yield from entry.result()
+
+
+_WORKER_CHECKER: BodyChecker | None = None
+
+
+def _start_worker(disabled: Collection[str]) -> None:
+    global _WORKER_CHECKER
+    _WORKER_CHECKER = BodyChecker(disabled)
+
+
+def _check_in_worker(path: Path, source: str, options: ReadOptions) -> list[Any]:
+    assert _WORKER_CHECKER is not None
+    return list(_checked_file(path, source, options, _WORKER_CHECKER))
 
 
 def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Iterator[Any]:
     """Every result of one file; an unexpected failure on one item is reported as a read error of
     that item (never a traceback), and reading goes on."""
+    streamed = _checked_item_by_item(path, source, options, checker)
+    if streamed is not None:
+        yield streamed
+        return
     for item in read_path(path, source, options):
         try:
             yield from checker.check(item)
@@ -185,6 +240,26 @@ def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyCh
             yield ReadError(source, _location(item), "nested too deeply to check")
         except Exception as error:  # a checker bug must not hide the rest of the run
             yield ReadError(source, _location(item), f"could not be checked: {type(error).__name__}: {error}")
+
+
+def _checked_item_by_item(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Any | None:
+    """The finding of a big predictions body read item by item; None for any other file (read it whole)."""
+    from contracts import incremental
+
+    try:
+        size = path.stat().st_size
+        if path.suffix.lower() not in JSON_EXTENSIONS or not STREAM_FROM_BYTES <= size <= options.max_bytes:
+            return None
+        with path.open("rb") as handle:
+            kind = options.force_kind or incremental.streamable_kind(handle)
+            if kind not in incremental.ITEM_PATTERNS:
+                return None
+            violations = incremental.validate_file(handle, kind, disabled=checker.disabled, max_depth=MAX_DEPTH)
+    except OSError as error:
+        return ReadError(source, "", f"cannot read: {error.strerror or error}")
+    except incremental.UnreadableJson as error:
+        return ReadError(source, "", str(error))
+    return Finding(source, "", kind, violations)
 
 
 def _location(item: Item) -> str:

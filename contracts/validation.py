@@ -11,8 +11,9 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from contracts.fast import schema_violations
 from contracts.rules import check_rules
-from contracts.schema import OPENAPI_URI, STREAM_URI, default_contract
+from contracts.schema import OPENAPI_URI, STREAM_URI
 from contracts.violations import Violation
 
 _JOBS = "/paths/~1v0~1batch~1jobs/get/responses/200/content/application~1json/schema"
@@ -72,10 +73,12 @@ def validate_against(
     """Schema violations of ``body`` against any schema of the contract, then the rules of ``kind``.
 
     ``schema_ref`` is a JSON pointer into the repaired OpenAPI document (``/components/schemas/JobId``)
-    or an absolute reference (``urn:hume-contracts:stream#/components/schemas/StreamReply``).
+    or an absolute reference (``urn:hume-contracts:stream#/components/schemas/StreamReply``). A compiled
+    validator judges the body first; only a body it rejects goes through the detailed validator
+    (``contracts.fast``): same violations, a fraction of the time.
     """
     ref = schema_ref if ":" in schema_ref.split("#", 1)[0] else f"{OPENAPI_URI}#{schema_ref}"
-    found = default_contract().violations(body, ref)
+    found = schema_violations(body, ref)
     if kind is not None:
         found.extend(check_rules(body, kind, disabled))
     return _capped([v for v in found if v.code not in disabled])
