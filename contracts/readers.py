@@ -52,8 +52,8 @@ SENT_FRAME_KEYS = frozenset({"data", "models", "raw_text", "reset_stream"})
 
 
 @dataclass(frozen=True)
-class ReadError:
-    """A place in the input that could not be read. ``location`` is "" when the whole file failed."""
+class _Remark:
+    """A message about a place in the input. ``location`` is "" when it concerns the whole file."""
 
     source: str
     location: str
@@ -65,16 +65,13 @@ class ReadError:
 
 
 @dataclass(frozen=True)
-class Note:
+class ReadError(_Remark):
+    """A place in the input that could not be read."""
+
+
+@dataclass(frozen=True)
+class Note(_Remark):
     """Something skipped on purpose (a file with an unknown extension, a stub with a regex URL)."""
-
-    source: str
-    location: str
-    message: str
-
-    def describe(self) -> str:
-        where = f"{self.source}: {self.location}" if self.location else self.source
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,3 +47,13 @@ class MockConfig:
 
     def __repr__(self) -> str:  # never show the key
         return f"MockConfig(api_key='***', data_dir={self.data_dir!r}, drifts={sorted(self.drifts)!r})"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and literal loopback addresses (no DNS lookup, so no rebinding)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

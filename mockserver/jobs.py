@@ -7,7 +7,6 @@ callers never race. Timestamps are the scheduled times, so created <= started <=
 
 from __future__ import annotations
 
-import ipaddress
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mockserver.config import MockConfig
+from mockserver.config import MockConfig, is_loopback_host
 from mockserver.inference import ItemBudget, SourceInput, predict_source
 from mockserver.job_request import echo_request
 from mockserver.media import digest
@@ -131,12 +130,7 @@ def is_loopback_url(url: str) -> bool:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https"):
         return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def _sources(request: dict[str, Any], files: list[UploadedFile]) -> list[SourceInput]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import logging
 import os
 import socket
@@ -28,7 +27,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mockserver.app import close_app, create_app
-from mockserver.config import DEFAULT_API_KEY, MockConfig
+from mockserver.config import DEFAULT_API_KEY, MockConfig, is_loopback_host
 from mockserver.drifts import CATALOGUE, describe_catalogue
 
 KEY_ENV = "HUME_API_KEY"
@@ -99,15 +98,6 @@ def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the mock server did not start (see the log above)")
         time.sleep(0.01)
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)") -> None:
