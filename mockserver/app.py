@@ -123,8 +123,8 @@ def create_app(config: MockConfig | None = None) -> Starlette:
                 await ticker
 
     routes = [
-        Route("/v0/batch/jobs", batch.start_job, methods=["POST"]),
-        Route("/v0/batch/jobs", batch.list_jobs, methods=["GET"]),
+        # One route per path, so a 405 lists every method of the resource in `Allow`.
+        Route("/v0/batch/jobs", batch.jobs_collection, methods=["GET", "POST"]),
         Route("/v0/batch/jobs/{id}", batch.get_job, methods=["GET"]),
         Route("/v0/batch/jobs/{id}/predictions", batch.get_predictions, methods=["GET"]),
         Route("/v0/batch/jobs/{id}/artifacts", batch.get_artifacts, methods=["GET"]),

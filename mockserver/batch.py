@@ -114,10 +114,13 @@ async def _read_multipart(request: Request, config: MockConfig) -> tuple[dict[st
         for name, value in form.multi_items():
             if name == "file" and isinstance(value, UploadFile):
                 files.append(UploadedFile(value.filename or "upload", value.content_type, await value.read()))
+            elif name == "file":  # a part without a filename is still the file's bytes
+                files.append(UploadedFile("upload", None, value.encode("utf-8")))
             elif name == "json" and not json_parts:
                 json_parts.append(_json(await value.read() if isinstance(value, UploadFile) else value, "json part"))
-            else:
-                raise BadRequest(f"multipart part {name!r:.40}: expected repeated 'file' parts and one 'json' part")
+            elif name == "json":
+                raise BadRequest("multipart body: more than one 'json' part")
+            # Other parts are not part of the contract (it does not forbid them): ignored, as servers do.
     finally:
         await form.close()
     if json_parts and not isinstance(json_parts[0], dict):
@@ -250,3 +253,8 @@ async def get_artifacts(request: Request) -> Response:
         media_type="application/octet-stream",
         headers={"content-disposition": f'attachment; filename="{found.job_id}-artifacts.zip"'},
     )
+
+
+async def jobs_collection(request: Request) -> Response:
+    """`/v0/batch/jobs`: GET lists jobs, POST starts one."""
+    return await (start_job(request) if request.method == "POST" else list_jobs(request))
