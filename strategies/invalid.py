@@ -186,9 +186,7 @@ def _unparsable_json_parts(draw: st.DrawFn) -> Broken:
 
 
 def _stringified(broken: Broken) -> Broken:
-    return Broken(
-        broken.label, "multipart-json", broken.expected_code, broken.pointer, json.dumps(broken.value)
-    )
+    return Broken(broken.label, "multipart-json", broken.expected_code, broken.pointer, json.dumps(broken.value))
 
 
 def broken_multipart_json_parts() -> st.SearchStrategy[Broken]:

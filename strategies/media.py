@@ -79,9 +79,7 @@ def _draw_face(draw: ImageDraw.ImageDraw, box: Box) -> None:
     for centre_x in (x + w * 0.33, x + w * 0.67):
         centre_y = y + h * 0.4
         draw.ellipse((centre_x - eye, centre_y - eye, centre_x + eye, centre_y + eye), fill=(20, 20, 20))
-    draw.arc(
-        (x + w * 0.3, y + h * 0.5, x + w * 0.7, y + h * 0.8), start=20, end=160, fill=(120, 30, 30), width=3
-    )
+    draw.arc((x + w * 0.3, y + h * 0.5, x + w * 0.7, y + h * 0.8), start=20, end=160, fill=(120, 30, 30), width=3)
 
 
 def _render_image(width: int, height: int, face: bool, background: tuple[int, int, int], fmt: str) -> bytes:
@@ -244,9 +242,7 @@ def wav_audio(draw: st.DrawFn, min_ms: int = 100, max_ms: int = MAX_AUDIO_MS) ->
 
 def texts(max_size: int = 200) -> st.SearchStrategy[str]:
     """Non-blank Unicode text that UTF-8 can encode (no lone surrogates)."""
-    return st.text(st.characters(codec="utf-8"), min_size=1, max_size=max_size).filter(
-        lambda text: text.strip()
-    )
+    return st.text(st.characters(codec="utf-8"), min_size=1, max_size=max_size).filter(lambda text: text.strip())
 
 
 @st.composite

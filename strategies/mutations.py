@@ -166,9 +166,7 @@ def _m(label: str, code: str, at: Path, change: Callable[[Any], Any], **extra: A
     return Mutation(label, code, "", at, change, **extra)
 
 
-def _for_kind(
-    kind: str, templates: list[Mutation], defaults: Mapping[str, Any], prefix: Path = ()
-) -> list[Mutation]:
+def _for_kind(kind: str, templates: list[Mutation], defaults: Mapping[str, Any], prefix: Path = ()) -> list[Mutation]:
     return [replace(t, kind=kind, at=prefix + t.at, needs={**defaults, **t.needs}) for t in templates]
 
 

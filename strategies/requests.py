@@ -208,9 +208,7 @@ def multipart_uploads(
     (file part as the SDK helper does, or plain field as the raw Fern client does); ``None`` lets either vary.
     """
     uploads = draw(
-        st.lists(
-            files or media_files(), min_size=min_files, max_size=max_files, unique_by=lambda f: f.filename
-        )
+        st.lists(files or media_files(), min_size=min_files, max_size=max_files, unique_by=lambda f: f.filename)
     )
     include_json = draw(st.booleans()) if with_json is None else with_json
     json_part = sdk_json_text(draw(job_requests())) if include_json else None

@@ -326,9 +326,9 @@ def named_scores(names: Sequence[str]) -> st.SearchStrategy[list[Json]]:
     """FACS or description scores: a few names, each an embedding value."""
     picked = st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True).map(sorted)
     return picked.flatmap(
-        lambda chosen: st.lists(
-            st.floats(0, 1, allow_nan=False), min_size=len(chosen), max_size=len(chosen)
-        ).map(lambda values: scores(chosen, values))
+        lambda chosen: st.lists(st.floats(0, 1, allow_nan=False), min_size=len(chosen), max_size=len(chosen)).map(
+            lambda values: scores(chosen, values)
+        )
     )
 
 
@@ -381,9 +381,7 @@ def file_stems() -> st.SearchStrategy[str]:
 def face_predictions(draw: st.DrawFn, full: bool = False) -> Json:
     fps = draw(st.sampled_from(FPS_CHOICES))
     frame = draw(st.integers(0, 100_000))
-    box = bounding_box(
-        draw(coordinates()), draw(coordinates()), draw(coordinates(2000)), draw(coordinates(2000))
-    )
+    box = bounding_box(draw(coordinates()), draw(coordinates()), draw(coordinates(2000)), draw(coordinates(2000)))
     return face_prediction(
         frame=frame,
         time=frame / fps,
@@ -721,9 +719,7 @@ def inference_jobs(draw: st.DrawFn, status: str | None = None, full: bool = Fals
 def other_jobs(draw: st.DrawFn, status: str | None = None, job_type: str | None = None) -> Json:
     """A job of another type (EMBEDDING_GENERATION, ...): its request is opaque to this contract."""
     job_type = job_type or draw(st.sampled_from(OTHER_JOB_TYPES))
-    details = [
-        {"file_id": draw(st.uuids().map(str)), "file_url": f"{EXAMPLE_HOST}/registry/{draw(file_stems())}"}
-    ]
+    details = [{"file_id": draw(st.uuids().map(str)), "file_url": f"{EXAMPLE_HOST}/registry/{draw(file_stems())}"}]
     return {
         "type": job_type,
         "job_id": draw(batch_job_ids()),
@@ -769,9 +765,7 @@ def job_id_bodies(full: bool = False) -> st.SearchStrategy[Json]:
 def stream_face_predictions(draw: st.DrawFn, full: bool = False) -> Json:
     """A stream face: ``bbox`` and ``face_id`` (batch: ``box`` and groups); frame is a double here."""
     frame = float(draw(st.integers(0, 1000)))
-    bbox = bounding_box(
-        draw(coordinates()), draw(coordinates()), draw(coordinates(2000)), draw(coordinates(2000))
-    )
+    bbox = bounding_box(draw(coordinates()), draw(coordinates()), draw(coordinates(2000)), draw(coordinates(2000)))
     return {
         "frame": frame,
         "time": frame / draw(st.sampled_from(FPS_CHOICES)),
@@ -845,9 +839,7 @@ def stream_predictions_messages(
 
     ``warnings``: True puts a warning in every model that has one, False never, None sometimes.
     """
-    chosen = list(
-        STREAM_MODELS if full else models or draw(st.lists(st.sampled_from(STREAM_MODELS), unique=True))
-    )
+    chosen = list(STREAM_MODELS if full else models or draw(st.lists(st.sampled_from(STREAM_MODELS), unique=True)))
     message: Json = {}
     for model in sorted(chosen):
         warn = model in STREAM_MODEL_WARNINGS and (draw(st.booleans()) if warnings is None else warnings)
@@ -917,9 +909,7 @@ def valid_responses(kind: str, **options: Any) -> st.SearchStrategy[Any]:
         "stream-message": stream_messages,
     }
     if kind not in makers:
-        raise ValueError(
-            f"no response strategy for kind {kind!r}; expected one of {', '.join(RESPONSE_KINDS)}"
-        )
+        raise ValueError(f"no response strategy for kind {kind!r}; expected one of {', '.join(RESPONSE_KINDS)}")
     return makers[kind](**options)
 
 

@@ -43,8 +43,20 @@ def test_a_run_with_a_marker_key_writes_reports_and_a_recording_without_the_key(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # anything written to the working directory is searched too
     report, cassette = tmp_path / "report", tmp_path / "run.har"
-    code = main(["fuzz", "--api-key", MARKER, *SMALL, "--report", str(report), "--record", str(cassette),
-                 "--drift", "unknown-emotion-label"])
+    code = main(
+        [
+            "fuzz",
+            "--api-key",
+            MARKER,
+            *SMALL,
+            "--report",
+            str(report),
+            "--record",
+            str(cassette),
+            "--drift",
+            "unknown-emotion-label",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 1
     assert "label-set" in out.out and "seed 3" in out.out

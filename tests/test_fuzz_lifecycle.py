@@ -163,9 +163,7 @@ def test_positions_may_count_code_points_or_utf8_bytes() -> None:
 
 def test_sources_must_match_the_request() -> None:
     upload = make_text("hello", filename="a.txt")
-    plan = JobPlan(
-        "multipart", {"language": {}}, texts=("one",), urls=("https://example.com/a.mp4",), files=(upload,)
-    )
+    plan = JobPlan("multipart", {"language": {}}, texts=("one",), urls=("https://example.com/a.mp4",), files=(upload,))
     right = [
         {"source": {"type": "file", "md5sum": "5d41402abc4b2a76b9719d911017c592"}},
         {"source": {"type": "url", "url": "https://example.com/a.mp4"}},
@@ -194,9 +192,7 @@ def test_artifacts_must_be_a_readable_zip(monkeypatch: pytest.MonkeyPatch) -> No
     assert zip_problem(b"not a zip at all") is not None
     assert zip_problem(good[: len(good) // 2]) is not None  # truncated
     corrupted = bytearray(good)
-    corrupted[30 + len("predictions.csv") + 1] ^= (
-        0xFF  # inside the compressed data: inflating or the CRC fails
-    )
+    corrupted[30 + len("predictions.csv") + 1] ^= 0xFF  # inside the compressed data: inflating or the CRC fails
     assert zip_problem(bytes(corrupted)) is not None
     monkeypatch.setattr("contracts.fuzz.lifecycle.MAX_ARTIFACT_UNCOMPRESSED", 1000)
     assert "beyond what is read" in (zip_problem(_zip({"bomb.bin": bytes(100_000)})) or "")

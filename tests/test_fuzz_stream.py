@@ -203,9 +203,7 @@ def test_predictions_for_an_invalid_frame_and_an_error_for_a_valid_one_are_wrong
             connection.send(json.dumps({"language": {"predictions": []}}))
 
     ctx = fuzz_fake(answer_backwards, max_examples=2)
-    titles = {
-        failure.title for failure in ctx.ledger.failures.values() if failure.code == "stream-wrong-reply"
-    }
+    titles = {failure.title for failure in ctx.ledger.failures.values() if failure.code == "stream-wrong-reply"}
     assert titles == {
         "a valid frame was answered with an error",
         "an invalid frame was not answered with an error",

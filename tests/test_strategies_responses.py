@@ -36,8 +36,7 @@ from strategies.responses import (
 )
 
 RECORDING = (
-    Path(__file__).parent
-    / "data/corpus/recorded/InterReviewer_video1318490298_face-prosody-language_predictions.json"
+    Path(__file__).parent / "data/corpus/recorded/InterReviewer_video1318490298_face-prosody-language_predictions.json"
 )
 LABELS = Path(__file__).parent.parent / "contracts/data/labels.json"
 ALL_JOB_TYPES = ("INFERENCE", *OTHER_JOB_TYPES)
@@ -146,9 +145,7 @@ def assert_reported(mutation: Mutation, body: Any, where: str) -> None:
 @pytest.mark.parametrize("mutation", _mutation_params())
 @PER_MUTATION
 @given(data=st.data())
-def test_each_mutation_is_reported_with_its_code_at_its_pointer(
-    mutation: Mutation, data: st.DataObject
-) -> None:
+def test_each_mutation_is_reported_with_its_code_at_its_pointer(mutation: Mutation, data: st.DataObject) -> None:
     _, body, where = data.draw(mutated(mutation.kind, mutation))
     assert_reported(mutation, body, where)
     if mutation.code in RULE_CODES:  # the rule is the only thing wrong: switching it off leaves a valid body
@@ -282,9 +279,7 @@ SDK_CHECKED = [
 @pytest.mark.parametrize("mutation", SDK_CHECKED)
 @settings(max_examples=3, deadline=None)
 @given(data=st.data())
-def test_sdk_also_rejects_batch_bodies_with_a_structural_break(
-    mutation: Mutation, data: st.DataObject
-) -> None:
+def test_sdk_also_rejects_batch_bodies_with_a_structural_break(mutation: Mutation, data: st.DataObject) -> None:
     """The contract's required fields and unions agree with the SDK's wherever the SDK is strict."""
     _, body, _ = data.draw(mutated(mutation.kind, mutation))
     with pytest.raises(pydantic.ValidationError):
