@@ -11,6 +11,7 @@ reach 1.036), so only ``prob``, confidences, sentiment and toxicity scores must 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Collection, Iterator
@@ -287,12 +288,18 @@ def nodes(body: Any, kind: str) -> Iterator[Node]:
         yield from _stream_message_nodes(body)
 
 
-def check_rules(body: Any, kind: str, disabled: Collection[str] = ()) -> Iterator[Violation]:
-    """Run every enabled rule over ``body``."""
+@functools.cache
+def _rules_by_node(disabled: frozenset[str]) -> dict[str, tuple[Rule, ...]]:
     by_node: dict[str, list[Rule]] = {}
     for registered in RULES:
         if registered.code not in disabled:
             by_node.setdefault(registered.node, []).append(registered)
+    return {node: tuple(rules) for node, rules in by_node.items()}
+
+
+def check_rules(body: Any, kind: str, disabled: Collection[str] = ()) -> Iterator[Violation]:
+    """Run every enabled rule over ``body``."""
+    by_node = _rules_by_node(frozenset(disabled))
     for node_type, node, at, model in nodes(body, kind):
         for registered in by_node.get(node_type, ()):
             yield from registered.check(node, at, model)

@@ -225,7 +225,7 @@ class Contract:
                 error.message.split("\n")[0][:200],
             )
             return
-        expected = " or ".join(_branch_summary(self, branch) for branch in error.validator_value)
+        expected = " or ".join(_branch_summary(branch) for branch in error.validator_value)
         code = "schema-type" if not meant else "union-no-match"
         yield Violation(code, at, expected, _found(error.instance), self.locator.locate(error.schema, error.validator))
 
@@ -237,7 +237,7 @@ class Contract:
         return len(instance.keys() & branch.get("properties", {}).keys())
 
 
-def _branch_summary(contract: Contract, branch: dict[str, Any]) -> str:
+def _branch_summary(branch: dict[str, Any]) -> str:
     if "$ref" in branch:
         return branch["$ref"].rsplit("/", 1)[-1]
     if "type" in branch:

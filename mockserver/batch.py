@@ -229,23 +229,27 @@ def _not_ready(job: JobRecord) -> Response | None:
     return error_response(400, f"Job {job.job_id} is {job.status}; results are available once it is COMPLETED.")
 
 
-async def get_predictions(request: Request) -> Response:
+async def _finished_job(request: Request) -> JobRecord | Response:
+    """The job named by the path if its results can be read; otherwise the 400/404 answer."""
     found = await _find_job(request)
     if isinstance(found, Response):
         return found
-    if refusal := _not_ready(found):
-        return refusal
+    return _not_ready(found) or found
+
+
+async def get_predictions(request: Request) -> Response:
+    found = await _finished_job(request)
+    if isinstance(found, Response):
+        return found
     state = mock_state(request)
     body = await run_in_threadpool(state.store.predictions, found.job_id)
     return JSONResponse(apply_body_drifts("predictions", body, state.config.drifts))
 
 
 async def get_artifacts(request: Request) -> Response:
-    found = await _find_job(request)
+    found = await _finished_job(request)
     if isinstance(found, Response):
         return found
-    if refusal := _not_ready(found):
-        return refusal
     predictions = await run_in_threadpool(mock_state(request).store.predictions, found.job_id)
     archive = await run_in_threadpool(build_artifacts, predictions)
     return Response(

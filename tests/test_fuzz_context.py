@@ -44,3 +44,14 @@ def test_the_rate_limiter_spaces_requests(monkeypatch: pytest.MonkeyPatch) -> No
     for _ in range(3):
         limiter.wait()
     assert len(slept) == 2 and all(0 < s <= 0.2 for s in slept)
+
+
+def test_a_429_is_waited_out_within_the_budget_and_noted_apart_from_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("contracts.fuzz.context.time.sleep", slept.append)
+    ctx = FuzzContext(base_url="http://x", stream_url="ws://x", api_key="k", ledger=Ledger(), time_budget=10)
+    assert ctx.wait_out("2", "GET /v0/batch/jobs") is True
+    assert ctx.wait_out("not-a-number", "GET /v0/batch/jobs") is True  # treated as 1 s
+    assert ctx.wait_out("600", "GET /v0/batch/jobs") is False  # capped at 30 s, still over the budget
+    assert slept == [2.0, 1.0] and ctx.ledger.rate_limited_seconds == 3.0
+    assert not ctx.ledger.has_failures and "rate limited (429)" in ctx.ledger.notes[0]

@@ -142,14 +142,13 @@ def _call(ctx: FuzzContext, case: Any) -> Any:
             continue
         if ctx.recorder is not None:
             ctx.recorder.requests_response(response)
-        retry_after = response.headers.get("retry-after", [None])[0]
-        if response.status_code == 429 and attempt < ctx.max_retries:
-            seconds = min(float(retry_after) if retry_after and retry_after.isdigit() else 1.0, 30.0)
-            if seconds < ctx.remaining():
-                ctx.ledger.rate_limited_seconds += seconds
-                ctx.ledger.note(f"rate limited (429) on {case.operation.label}: waited {seconds:.0f} s")
-                time.sleep(seconds)
-                continue
+        retry_after = (response.headers.get("retry-after") or [None])[0]
+        if (
+            response.status_code == 429
+            and attempt < ctx.max_retries
+            and ctx.wait_out(retry_after, case.operation.label)
+        ):
+            continue
         return response
     return None
 

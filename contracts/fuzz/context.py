@@ -7,6 +7,7 @@ answers waited out (bounded by the deadline) and reported apart from failures.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -117,7 +118,7 @@ class FuzzContext:
     jobs_created: int = 0
     known_job_ids: list[str] = field(default_factory=list)  # jobs the lifecycle made, for the batch part to read
 
-    @property
+    @functools.cached_property
     def redactor(self) -> Redactor:
         return Redactor([self.api_key])
 
@@ -157,20 +158,21 @@ class FuzzContext:
                 continue
             if self.recorder is not None:
                 self.recorder.http(response)
-            if response.status_code == 429 and attempt < self.max_retries and self._wait_out(response):
+            retry_after = response.headers.get("retry-after")
+            if response.status_code == 429 and attempt < self.max_retries and self.wait_out(retry_after, url):
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait_out(self, response: httpx.Response) -> bool:
-        """Sleep for Retry-After if the budget allows; record it apart from failures."""
+    def wait_out(self, retry_after: str | None, where: str) -> bool:
+        """After a 429: sleep for Retry-After (at most 30 s) if the budget allows, noted apart from failures."""
         try:
-            seconds = min(float(response.headers.get("retry-after", "1")), 30.0)
+            seconds = min(float(retry_after or "1"), 30.0)
         except ValueError:
             seconds = 1.0
         if seconds >= self.remaining():
             return False
         self.ledger.rate_limited_seconds += seconds
-        self.ledger.note(f"rate limited (429) by {response.request.url.path}: waited {seconds:.0f} s")
+        self.ledger.note(f"rate limited (429) on {where}: waited {seconds:.0f} s")
         time.sleep(seconds)
         return True
