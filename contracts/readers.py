@@ -33,7 +33,8 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
-import yaml
+
+from contracts import safe_yaml
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 # The deepest real body (predictions) nests 13 levels; validators recurse per level, so a bound far
@@ -224,38 +225,14 @@ def _parse_json_file(data: bytes) -> Any:
 
 
 def _parse_yaml_file(data: bytes) -> Any:
-    """A YAML document, loaded with the safe loader only (plain data, no object construction).
-
-    Nesting is measured on the parser's event stream first: libyaml's composer recurses in C, so a
-    100k-deep document would crash the process instead of raising. Aliases are left as shared
-    references (never walked here), so an alias bomb costs no memory.
-    """
+    """A YAML document, loaded by the suite's one safe loader (``contracts.safe_yaml``)."""
     text = decode_utf8(data)
     if not text.strip():
         raise JsonProblem("empty, expected a VCR cassette (YAML with http_interactions)")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        _check_yaml_depth(text, loader)
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise JsonProblem(f"not valid YAML{where}: {error.problem or error}") from None
-    except yaml.YAMLError as error:
-        raise JsonProblem(f"not valid YAML: {error}") from None
-    except RecursionError:
-        raise JsonProblem("YAML nested too deeply") from None
-
-
-def _check_yaml_depth(text: str, loader: Any) -> None:
-    depth = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise JsonProblem(f"YAML nested more than {MAX_DEPTH} levels deep")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+        return safe_yaml.load(text, max_depth=MAX_DEPTH)
+    except safe_yaml.YamlProblem as problem:
+        raise JsonProblem(str(problem)) from None
 
 
 def _dispatch_json_document(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:

@@ -99,7 +99,7 @@ def test_a_file_over_the_size_cap_is_refused_without_reading(tmp_path):
         ("truncated.json", b'{"job_id": "', "line 1 column"),
         ("deep.json", b"[" * 100_000, "nested too deeply"),
         ("list.har", b"[]", "expected a HAR document"),
-        ("deep.yaml", b"[" * 100_000, f"more than {MAX_DEPTH} levels"),
+        ("deep.yaml", b"[" * 100_000, "nest"),  # our guard or libyaml's own limit (>= 0.2.5), whichever speaks
         ("evil.yaml", b'!!python/object/apply:os.system ["true"]\n', "could not determine a constructor"),
         ("openapi.yml", b"openapi: 3.1.0\n", "expected a VCR cassette"),
         ("broken.yaml", b"http_interactions: [\n  - {", "not valid YAML at line"),
@@ -109,17 +109,18 @@ def test_hostile_files_give_one_clear_read_error(tmp_path, name, content, expect
     path = write(tmp_path, name, content)
     (error,) = read(path)
     assert isinstance(error, ReadError)
-    assert error.source == str(path) and expected in error.message
+    assert error.source == str(path) and expected.lower() in error.message.lower()
 
 
-def test_yaml_alias_cycles_and_bombs_are_not_walked(tmp_path):
+@pytest.mark.parametrize("where", ["headers: {Accept: *a8}", "body: {string: *a8}"])
+def test_yaml_alias_bombs_and_cycles_anywhere_in_a_cassette_refuse_the_file(tmp_path, where):
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 8)}]" for i in range(1, 9)]
-    lines.append("http_interactions: [{request: {method: GET, uri: /x, body: {string: *a8}}, response: null}]")
+    lines.append(f"http_interactions: [{{request: {{method: GET, uri: /x, {where}}}, response: null}}]")
     (error,) = read(write(tmp_path, "bomb.yaml", "\n".join(lines)))
-    assert error.location == "http_interactions[0]" and "recorded as a string" in error.message
+    assert isinstance(error, ReadError) and error.location == "" and "alias" in error.message
     (cycle,) = read(write(tmp_path, "cycle.yaml", "a: &a [*a]\nhttp_interactions: *a\n"))
-    assert isinstance(cycle, ReadError) and cycle.location == "http_interactions[0]"
+    assert isinstance(cycle, ReadError) and cycle.location == "" and "cycle" in cycle.message
 
 
 # ------------------------------------------------------------------------------------ transcripts
