@@ -549,7 +549,10 @@ def _text_or_none(value: Any) -> str | None:
 
 def walk_inputs(path: Path, source: str) -> Iterator[tuple[Path, str] | ReadError | Note]:
     """Files to read under a path given by the user: the file itself, or a directory's files
-    (recursively, sorted, symlinked directories not followed) with a known extension."""
+    (recursively, sorted, symlinked directories not followed) with a known extension.
+
+    A directory that cannot be listed is an unreadable input (a ``ReadError`` naming it), never skipped.
+    """
     if path.is_file():
         yield path, source
         return
@@ -559,14 +562,43 @@ def walk_inputs(path: Path, source: str) -> Iterator[tuple[Path, str] | ReadErro
     if not path.is_dir():  # a FIFO or device would block or never end
         yield ReadError(source, "", "not a regular file or directory")
         return
-    for root, dirs, files in os.walk(path, onerror=None, followlinks=False):
-        dirs.sort()
-        for name in sorted(files):
-            file_path = Path(root, name)
-            shown = str(file_path)
-            if not file_path.is_file():
-                yield Note(shown, "", "skipped: not a regular file")
-            elif file_path.suffix.lower() in KNOWN_EXTENSIONS:
-                yield file_path, shown
+    pending = [(path, source)]  # directories still to list, the next one last
+    while pending:
+        directory, shown = pending.pop()
+        try:
+            entries = _sorted_entries(directory)
+        except OSError as error:
+            yield ReadError(shown, "", f"cannot read directory: {error.strerror or error}")
+            continue
+        subdirectories = []
+        for entry in entries:
+            entry_path, entry_shown = Path(directory, entry.name), str(Path(shown, entry.name))
+            kind = _entry_kind(entry)
+            if kind == "directory":
+                subdirectories.append((entry_path, entry_shown))
+            elif kind == "symlinked directory":
+                yield Note(entry_shown, "", "skipped: a symbolic link to a directory (not followed)")
+            elif kind != "file":
+                yield Note(entry_shown, "", "skipped: not a regular file")
+            elif entry_path.suffix.lower() in KNOWN_EXTENSIONS:
+                yield entry_path, entry_shown
             else:
-                yield Note(shown, "", f"skipped: extension not one of {' '.join(KNOWN_EXTENSIONS)}")
+                yield Note(entry_shown, "", f"skipped: extension not one of {' '.join(KNOWN_EXTENSIONS)}")
+        pending.extend(reversed(subdirectories))
+
+
+def _sorted_entries(directory: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(directory) as listing:
+        return sorted(listing, key=lambda entry: entry.name)
+
+
+def _entry_kind(entry: os.DirEntry[str]) -> str:
+    """"directory", "symlinked directory", "file" (a symlink to a file counts), or "other"."""
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            return "directory"
+        if entry.is_dir():
+            return "symlinked directory"
+        return "file" if entry.is_file() else "other"
+    except OSError:  # a dangling or looping link, or an entry gone since the listing
+        return "other"

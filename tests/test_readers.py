@@ -264,9 +264,43 @@ def test_walk_inputs_recurses_sorted_and_notes_skipped_files(tmp_path):
     found = list(walk_inputs(tmp_path, str(tmp_path)))
     files = [Path(entry[1]).name for entry in found if isinstance(entry, tuple)]
     assert files == ["a.json", "z.jsonl"]
-    assert [Path(entry.source).name for entry in found if isinstance(entry, Note)] == ["readme.txt"]
+    assert [Path(entry.source).name for entry in found if isinstance(entry, Note)] == ["readme.txt", "loop"]
     (missing,) = walk_inputs(tmp_path / "nope", "nope")
     assert isinstance(missing, ReadError) and missing.message == "no such file or directory"
+
+
+def refuse_listing(monkeypatch, *refused: Path, error: OSError | None = None) -> None:
+    """Make listing the ``refused`` directories fail as for a user without the right (tests run as root)."""
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path) in refused:
+            raise error or PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+@pytest.mark.parametrize(
+    "error", [PermissionError(13, "Permission denied"), OSError(5, "Input/output error"), OSError(40, "Too many")]
+)
+def test_a_directory_that_cannot_be_listed_is_an_unreadable_input_and_the_rest_is_walked(tmp_path, monkeypatch, error):
+    for name in ("a/locked/x.json", "a/open/y.json", "b/z.json"):
+        write_nested(tmp_path, name, "{}")
+    refuse_listing(monkeypatch, tmp_path / "a" / "locked", error=error)
+    found = list(walk_inputs(tmp_path, str(tmp_path)))
+    assert [Path(entry[1]).name for entry in found if isinstance(entry, tuple)] == ["y.json", "z.json"]
+    (refused,) = [entry for entry in found if isinstance(entry, ReadError)]
+    assert refused.source == str(tmp_path / "a" / "locked") and refused.location == ""
+    assert error.strerror in refused.message
+    refuse_listing(monkeypatch, tmp_path)  # the top directory itself
+    (top,) = walk_inputs(tmp_path, "given")
+    assert isinstance(top, ReadError) and top.source == "given"
+
+
+def write_nested(tmp_path: Path, name: str, content: str) -> Path:
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    return write(tmp_path, name, content)
 
 
 # -------------------------------------------------------------------------------- operation index

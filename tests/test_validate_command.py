@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -173,6 +174,36 @@ def test_a_directory_mixing_good_bad_and_unreadable_files_exits_2_and_reports_al
         "validated 2 bodies in 2 files: 1 conform, 1 with 2 violations "
         "(1 discriminator-missing, 1 schema-required); 1 unreadable file"
     )
+
+
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+@pytest.mark.parametrize("report_format", ["text", "json"])
+def test_a_subdirectory_that_cannot_be_read_exits_2_naming_it(capsys, tmp_path, monkeypatch, verbose, report_format):
+    shutil.copy(CORPUS / "recorded" / "twilio-vintel_text-source_language_EXCERPT.json", tmp_path / "good.json")
+    (tmp_path / "locked").mkdir()
+    shutil.copy(tmp_path / "good.json", tmp_path / "locked" / "hidden.json")
+    real_scandir = os.scandir  # tests run as root, who may list anything: refuse as the kernel would
+    locked = tmp_path / "locked"
+    monkeypatch.setattr(
+        os,
+        "scandir",
+        lambda p: _raise(PermissionError(13, "Permission denied")) if Path(p) == locked else real_scandir(p),
+    )
+    code, out, err = validate(capsys, *verbose, "--format", report_format, tmp_path)
+    assert code == 2
+    if report_format == "json":
+        (error,) = json.loads(out)["read_errors"]
+        assert error == {"source": str(locked), "location": "", "message": "cannot read directory: Permission denied"}
+        assert f"{locked}: cannot read directory" in err
+    else:
+        assert (
+            f"{locked}: unreadable\n  unreadable (1)\n    (whole file): cannot read directory: Permission denied" in out
+        )
+        assert "validated 1 body in 1 file: 1 conform, none with violations; 1 unreadable file" in out
+
+
+def _raise(error: Exception):
+    raise error
 
 
 HOSTILE = {
