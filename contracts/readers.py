@@ -593,7 +593,7 @@ def _sorted_entries(directory: Path) -> list[os.DirEntry[str]]:
 
 
 def _entry_kind(entry: os.DirEntry[str]) -> str:
-    """"directory", "symlinked directory", "file" (a symlink to a file counts), or "other"."""
+    """ "directory", "symlinked directory", "file" (a symlink to a file counts), or "other"."""
     try:
         if entry.is_dir(follow_symlinks=False):
             return "directory"

@@ -23,6 +23,11 @@ JSON report (``--format json``), a stable structure (``version`` changes if it e
 
 JUnit (``--format junit``): one ``testsuite`` per file, one ``testcase`` per body (with a ``failure`` when it
 has violations) and one per read error (with an ``error``).
+
+Names and messages come from the inputs, so nothing is written as it came: the text report escapes control,
+invisible and direction-changing characters (a file name with a newline or an escape sequence prints as
+``a\\nb.json``, ``\\x1b[2J.json``), and every report writes the bytes of a name that is not UTF-8 as ``\\xNN``
+(JSON escapes control characters itself; XML cannot hold them and gets the text report's escapes).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.readers import Note, ReadError
+from contracts.safe_text import encodable, printable
 from contracts.violations import Finding, Violation
 
 REPORT_VERSION = 1
@@ -184,18 +190,22 @@ def render_text(results: Results, verbose: bool = False) -> str:
 def _text_file(entry: FileResults, verbose: bool) -> str:
     if not (entry.failing or entry.errors or (verbose and (entry.bodies or entry.notes))):
         return ""
-    lines = [f"{entry.source}: {_file_headline(entry)}"]
+    lines = [f"{printable(entry.source)}: {_file_headline(entry)}"]
     for code, count in _ranked(entry.by_code):
         lines.append(f"  {code} ({count})")
         for finding in entry.findings:
             lines += [_violation_text(finding, v) for v in finding.violations if v.code == code]
     if entry.errors:
         lines.append(f"  unreadable ({len(entry.errors)})")
-        lines += [f"    {error.location or '(whole file)'}: {error.message}" for error in entry.errors]
+        lines += [_place_text(error) for error in entry.errors]
     if verbose and entry.notes:
         lines.append(f"  notes ({len(entry.notes)})")
-        lines += [f"    {note.location or '(whole file)'}: {note.message}" for note in entry.notes]
+        lines += [_place_text(note) for note in entry.notes]
     return "\n".join(lines)
+
+
+def _place_text(place: ReadError | Note) -> str:
+    return f"    {printable(place.location or '(whole file)')}: {printable(place.message)}"
 
 
 def _file_headline(entry: FileResults) -> str:
@@ -213,9 +223,9 @@ def _file_headline(entry: FileResults) -> str:
 
 def _violation_text(finding: Finding, violation: Violation) -> str:
     where = f"{finding.location} [{finding.kind}]" if finding.location else f"[{finding.kind}]"
-    text = f"    {where} {violation.describe()}"
+    text = f"    {printable(where)} {printable(violation.describe())}"
     if violation.schema_path:
-        text += f"\n      schema: {violation.schema_path}"
+        text += f"\n      schema: {printable(violation.schema_path)}"
     return text
 
 
@@ -232,7 +242,7 @@ def render_json(results: Results) -> str:
         "read_errors": [_json_place(error) for error in results.errors],
         "notes": [_json_place(note) for note in results.notes],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return encodable(json.dumps(document, indent=2, ensure_ascii=False), in_json=True) + "\n"
 
 
 def _json_summary(results: Results) -> dict[str, Any]:
@@ -282,7 +292,7 @@ _XML_FORBIDDEN = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U
 
 
 def xml_text(text: str) -> str:
-    return _XML_FORBIDDEN.sub("\ufffd", text)
+    return _XML_FORBIDDEN.sub("\ufffd", encodable(text))
 
 
 def render_junit(results: Results) -> str:
@@ -296,21 +306,21 @@ def render_junit(results: Results) -> str:
 
 
 def _junit_suite(entry: FileResults) -> ET.Element:
-    suite = ET.Element("testsuite", name=xml_text(entry.source))
+    suite = ET.Element("testsuite", name=xml_text(printable(entry.source)))
     _set_counts(suite, entry.bodies + len(entry.errors), entry.failing, len(entry.errors))
     for finding in entry.findings:
         suite.append(_junit_case(entry.source, finding))
     for error in entry.errors:
-        case = ET.SubElement(suite, "testcase", classname=xml_text(entry.source))
+        case = ET.SubElement(suite, "testcase", classname=xml_text(printable(entry.source)))
         case.set("name", xml_text(error.location or "(read)"))
         failure = ET.SubElement(case, "error", type="read-error", message=xml_text(error.message))
-        failure.text = xml_text(error.describe())
+        failure.text = xml_text(printable(error.describe()))
     return suite
 
 
 def _junit_case(source: str, finding: Finding) -> ET.Element:
     name = f"{finding.location} [{finding.kind}]" if finding.location else f"[{finding.kind}]"
-    case = ET.Element("testcase", classname=xml_text(source), name=xml_text(name))
+    case = ET.Element("testcase", classname=xml_text(printable(source)), name=xml_text(printable(name)))
     if finding.violations:
         codes = Counter(violation.code for violation in finding.violations)
         message = f"{plural(len(finding.violations), 'violation')}: " + ", ".join(

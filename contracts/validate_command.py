@@ -48,6 +48,7 @@ from contracts.readers import (
     read_path,
     walk_inputs,
 )
+from contracts.safe_text import printable
 from contracts.violations import Finding
 
 KINDS = ("job", "jobs", "job-id", "predictions", "job-request", "stream-payload", "stream-message")
@@ -280,17 +281,17 @@ def _emit(results: report.Results, args: argparse.Namespace, stdout: TextIO, std
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")
         except OSError as error:
-            print(f"{PROG}: error: cannot write {args.output}: {error.strerror or error}", file=stderr)
+            print(f"{PROG}: error: cannot write {printable(args.output)}: {error.strerror or error}", file=stderr)
             exit_code = 2
         stdout.write(report.summary_line(results) + "\n")
     else:
         stdout.write(rendered)
     if args.output or args.format != "text":  # the errors are not on the terminal otherwise
         for error in results.errors:
-            print(f"{PROG}: error: {error.describe()}", file=stderr)
+            print(f"{PROG}: error: {printable(error.describe())}", file=stderr)
     if args.verbose and (args.output or args.format != "text"):
         for note in results.notes:
-            print(f"{PROG}: note: {note.describe()}", file=stderr)
+            print(f"{PROG}: note: {printable(note.describe())}", file=stderr)
     return exit_code
 
 

@@ -7,10 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contracts.codes import ALL_CODES
 from contracts.validate_command import main
@@ -259,3 +264,65 @@ def test_the_kind_choices_are_the_validators_kinds():
     from contracts import validate_command, validation
 
     assert set(validate_command.KINDS) == set(validation.KINDS)
+
+
+# ------------------------------------------------------------------------------------- hostile names
+
+
+def _write_named(directory: Path, name: bytes, content: bytes) -> None:
+    """A file whose name is any bytes (as a Linux file name can be)."""
+    with open(os.path.join(os.fsencode(directory), name), "wb") as handle:
+        handle.write(content)
+
+
+def test_names_with_a_newline_or_an_escape_sequence_print_escaped(capsys, tmp_path):
+    for name in (b"a\nb.json", b"\x1b[2J\x1b]0;owned\x07.json"):
+        _write_named(tmp_path, name, b"{")
+    code, out, err = validate(capsys, tmp_path)
+    assert code == 2 and "\x1b" not in out + err and "\x07" not in out
+    assert f"{tmp_path}/a\\nb.json: unreadable" in out
+    assert f"{tmp_path}/\\x1b[2J\\x1b]0;owned\\x07.json: unreadable" in out
+    code, out, err = validate(capsys, "--format", "json", tmp_path)
+    assert "\x1b" not in err and f"{tmp_path}/a\\nb.json: not valid JSON" in err
+
+
+@pytest.mark.parametrize("report_format", ["text", "json", "junit"])
+def test_a_name_that_is_not_utf8_is_written_in_every_report(capsys, tmp_path, report_format):
+    _write_named(tmp_path, b"caf\xe9.json", b"{")
+    _write_named(tmp_path, b"ok.json", b'{"job_id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"}')
+    output = tmp_path / f"report.{report_format}"
+    code, out, err = validate(capsys, "--format", report_format, "--output", output, tmp_path)
+    assert code == 2 and "Traceback" not in err
+    written = output.read_text(encoding="utf-8")
+    shown = f"{tmp_path}/caf\\xe9.json"
+    if report_format == "json":
+        (error,) = json.loads(written)["read_errors"]
+        assert error["source"] == shown and json.loads(written)["summary"]["bodies"] == 1
+    elif report_format == "junit":
+        assert shown in {suite.get("name") for suite in ET.fromstring(written)}
+    else:
+        assert f"{shown}: unreadable" in written
+    assert f"{shown}: not valid JSON" in err
+
+
+FILE_NAMES = st.binary(min_size=1, max_size=24).filter(lambda name: b"/" not in name and b"\0" not in name)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(FILE_NAMES, min_size=1, max_size=4, unique=True))
+def test_any_file_names_give_utf8_reports_with_nothing_a_terminal_acts_on(capsys, names):
+    with tempfile.TemporaryDirectory() as directory:
+        for name in names:
+            _write_named(Path(directory), name + b".json", b"[1,")
+        for report_format in ("text", "json", "junit"):
+            output = Path(directory, "report.out")  # not .json: never read back as an input
+            code, out, err = validate(capsys, "--format", report_format, "--output", output, directory)
+            assert code == 2 and "Traceback" not in err
+            written = output.read_bytes().decode("utf-8")  # strict: every report is UTF-8
+            if report_format == "json":
+                assert len(orjson.loads(written)["read_errors"]) == len(names)
+            elif report_format == "junit":
+                assert len(ET.fromstring(written)) == len(names)
+            shown = written if report_format == "text" else err
+            assert not any(unicodedata.category(char) in {"Cc", "Cs"} for char in shown.replace("\n", ""))
+            assert shown.count(": not valid JSON") == len(names) or report_format == "text"
