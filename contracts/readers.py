@@ -26,6 +26,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,9 @@ def parse_json(text: str | bytes) -> Any:
 
 def decode_utf8(data: bytes) -> str:
     """UTF-8 text (a leading BOM dropped); raises ``JsonProblem`` naming the first bad byte."""
+    wide = _wide_text(data)
+    if wide:
+        raise JsonProblem(wide)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -164,6 +168,34 @@ def decode_utf8(data: bytes) -> str:
         raise JsonProblem(
             f"not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} (line {line})"
         ) from None
+
+
+def _wide_text(data: bytes) -> str | None:
+    """What to say of UTF-16 or UTF-32 text (see ``_wide_encoding``); None for any other."""
+    wide = _wide_encoding(data)
+    return f"{wide} text, expected UTF-8 (convert it, e.g. with iconv -f {wide} -t UTF-8)" if wide else None
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32, told by a byte order mark or, without one, by the zero bytes of ASCII text
+    (JSON and YAML open with ASCII), as RFC 4627 section 3 does; else None."""
+    for mark, name in ((b"\xff\xfe\x00\x00", "UTF-32LE"), (b"\x00\x00\xfe\xff", "UTF-32BE")):
+        if data.startswith(mark):
+            return name
+    for mark, name in ((b"\xff\xfe", "UTF-16LE"), (b"\xfe\xff", "UTF-16BE")):
+        if data.startswith(mark):
+            return name
+    head = data[:4]
+    if len(head) == 4:
+        zeros = tuple(byte == 0 for byte in head)
+        patterns = {
+            (False, True, True, True): "UTF-32LE",
+            (True, True, True, False): "UTF-32BE",
+            (False, True, False, True): "UTF-16LE",
+            (True, False, True, False): "UTF-16BE",
+        }
+        return patterns.get(zeros)
+    return None
 
 
 def nesting_depth(value: Any) -> int:
@@ -205,6 +237,9 @@ def _read_loaded(path: Path, source: str, options: ReadOptions, parse: Any, inte
     except OSError as error:
         yield ReadError(source, "", f"cannot read: {error.strerror or error}")
         return
+    if isinstance(document, _WithLoneSurrogates):
+        yield from _refusing_lone_surrogates(interpret(document.document, source, options))
+        return
     yield from interpret(document, source, options)
 
 
@@ -221,7 +256,82 @@ def read_capped(path: Path, max_bytes: int) -> bytes:
 
 
 def _parse_json_file(data: bytes) -> Any:
-    return parse_json(data)
+    try:
+        return parse_json(data)
+    except JsonProblem:
+        lenient = _parse_allowing_lone_surrogates(data)
+        if lenient is None:
+            raise
+        return lenient
+
+
+# ------------------------------------------------------------------------------ lone surrogates
+
+# A JSON escape of half a UTF-16 pair ("\ud800") is JSON syntax but no Unicode text: orjson refuses the
+# document. In a HAR or stub file, only the entries that hold one are unreadable; the rest are checked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class _WithLoneSurrogates:
+    """A document that parses only when lone surrogates are let through."""
+
+    document: Any
+
+
+def _parse_allowing_lone_surrogates(data: bytes) -> _WithLoneSurrogates | None:
+    """The document as the standard parser reads it (lone surrogates kept), when that is orjson's only
+    objection to it; None otherwise (the strict error stands)."""
+    if not _SURROGATE_ESCAPE.search(data):
+        return None
+    try:
+        document = json.loads(decode_utf8(data), parse_constant=_refuse, parse_float=_finite_float)
+    except (ValueError, RecursionError, JsonProblem):
+        return None
+    if nesting_depth(document) > MAX_DEPTH:
+        return None
+    return _WithLoneSurrogates(document)
+
+
+def _refuse(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is beyond a double")
+    return value
+
+
+def _refusing_lone_surrogates(items: Iterator[Item]) -> Iterator[Item]:
+    for item in items:
+        if isinstance(item, BodyItem | HttpInteraction) and _holds_lone_surrogate(item):
+            yield ReadError(
+                item.source, item.location, "holds a lone surrogate (a \\uD800-\\uDFFF escape), not Unicode text"
+            )
+        else:
+            yield item
+
+
+def _holds_lone_surrogate(item: BodyItem | HttpInteraction) -> bool:
+    if isinstance(item, BodyItem):
+        values: list[Any] = [item.body]
+    else:
+        messages = [message for message in (item.request, item.response) if message is not None]
+        values = [item.method, item.path] + [[m.content_type, m.text] for m in messages]
+    while values:  # no recursion: the depth is bounded, but a walk need not rely on it
+        value = values.pop()
+        if isinstance(value, str):
+            if _LONE_SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            values.extend(value.keys())
+            values.extend(value.values())
+        elif isinstance(value, list):
+            values.extend(value)
+    return False
 
 
 def _parse_yaml_file(data: bytes) -> Any:
@@ -271,6 +381,11 @@ def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[I
         yield ReadError(source, "", f"cannot read: {error.strerror or error}")
         return
     with handle:
+        wide = _wide_text(handle.read(4))
+        if wide:
+            yield ReadError(source, "", wide)
+            return
+        handle.seek(0)
         seen_any = False
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
@@ -282,7 +397,7 @@ def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[I
 
 def _transcript_item(raw: bytes, source: str, number: int) -> Item:
     try:
-        line = parse_json(raw)
+        line = parse_json(raw.rstrip(b"\r\n"))  # with its line break, an error at its end was "line 2"
     except JsonProblem as problem:
         return ReadError(source, f"line {number}", str(problem).replace("at line 1 column", "at column"))
     try:

@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts import report, traffic
 from contracts.readers import (
@@ -504,3 +506,71 @@ def test_junit_report_is_valid_xml_even_with_control_characters():
     assert suites["a.json"].find("testcase/failure").get("message") == "3 violations: 3 schema-required"
     assert suites["h.json"].find("testcase/error") is not None
     assert 'found "\\x00\\x1b junk"' in suites["i.json"].find("testcase/failure").text  # escaped, as in text
+
+
+# ------------------------------------------------------------------------------ encodings, surrogates, lines
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("name", ["body.json", "t.jsonl", "c.yaml", "x.har"])
+def test_utf16_and_utf32_input_is_named_as_such(tmp_path, encoding, name):
+    text = '{"job_id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"}\n'
+    (error,) = read(write(tmp_path, name, text.encode(encoding)))
+    expected = encoding.upper().replace("-", "")[:5]  # UTF16 / UTF32, whichever byte order
+    assert isinstance(error, ReadError) and error.location == ""
+    assert expected in error.message.replace("-", "") and "expected UTF-8" in error.message
+
+
+def _har_with(tmp_path: Path, place: str, index: int) -> Path:
+    """batch.har with a lone surrogate in one entry: in its response body, its URL, or an unused header."""
+    document = json.loads((TRAFFIC / "batch.har").read_text())
+    entry = document["log"]["entries"][index]
+    if place == "body":
+        entry["response"]["content"]["text"] = '{"job_id": "\ud800"}'
+    elif place == "url":
+        entry["request"]["url"] = entry["request"]["url"].replace("/batch/", "/batch\udfff/")
+    else:
+        entry["request"]["headers"].append({"name": "X-Trace", "value": "\udc80"})
+    path = tmp_path / "one-surrogate.har"
+    path.write_text(json.dumps(document), encoding="ascii")  # the surrogate as a \u escape, as recorders write
+    return path
+
+
+@pytest.mark.parametrize("index", [0, 4, 9])
+@pytest.mark.parametrize("place", ["body", "url"])
+def test_a_lone_surrogate_makes_only_its_har_entry_unreadable(tmp_path, place, index):
+    items = read(_har_with(tmp_path, place, index))
+    assert len(items) == 10
+    (error,) = [item for item in items if isinstance(item, ReadError)]
+    assert error.location == f"entries[{index}]" and "lone surrogate" in error.message
+    assert [item.location for item in items if isinstance(item, HttpInteraction)] == [
+        f"entries[{i}]" for i in range(10) if i != index
+    ]
+
+
+def test_a_lone_surrogate_where_nothing_is_checked_leaves_every_entry_readable(tmp_path):
+    items = read(_har_with(tmp_path, "header", 3))
+    assert len(items) == 10 and all(isinstance(item, HttpInteraction) for item in items)
+
+
+def test_a_body_file_with_a_lone_surrogate_is_unreadable_and_other_bad_json_still_says_why(tmp_path):
+    (error,) = read(write(tmp_path, "body.json", '{"job_id": "\\ud800"}'))
+    assert isinstance(error, ReadError) and error.location == "" and "lone surrogate" in error.message
+    for text, expected in [('["\\ud800", NaN]', "line 1 column"), ('["\\ud800", 1e400]', "line 1 column")]:
+        (error,) = read(write(tmp_path, "bad.json", text))
+        assert isinstance(error, ReadError) and expected in error.message  # not let through by the fallback
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    good=st.lists(st.sampled_from(['{"reset_stream": true}', '{"face": {"predictions": []}}', ""]), max_size=8),
+    bad=st.sampled_from(['{"face": ', "[1,", '{"a": tru', "nope"]),
+    after=st.integers(0, 3),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
+def test_a_bad_transcript_line_is_named_by_its_own_number(tmp_path_factory, good, bad, after, newline):
+    lines = [*good, bad, *['{"reset_stream": true}'] * after]
+    path = write(tmp_path_factory.mktemp("t"), "t.jsonl", newline.join(lines) + newline)
+    (error,) = [item for item in read(path) if isinstance(item, ReadError)]
+    assert error.location == f"line {len(good) + 1}"
+    assert "line" not in error.message  # the place inside the line is a column, never another line
