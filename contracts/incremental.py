@@ -153,6 +153,22 @@ def streamable_kind(handle: IO[bytes]) -> str | None:
     return None
 
 
+def opens_with_a_scalar(handle: IO[bytes]) -> bool:
+    """Whether the JSON in a seekable file opens with a string, number, true, false or null rather than an
+    object or array (no kind of body is one), told from its first ``PROBE_BYTES``; the file is left where
+    it was. A big file of one long string is thus refused without reading it."""
+    if not handle.seekable():
+        return False
+    where = handle.tell()
+    _skip_bom(handle)
+    opening = handle.read(PROBE_BYTES).lstrip(b" \t\r\n")
+    handle.seek(where)
+    return opening[:1] in _SCALAR_OPENINGS
+
+
+_SCALAR_OPENINGS = {bytes([byte]) for byte in b'"-0123456789tfn'}
+
+
 def _skip_bom(handle: IO[bytes]) -> int | None:
     """Step over a UTF-8 byte order mark (the readers drop it too); the position of the JSON, if seekable."""
     if not handle.seekable():

@@ -38,6 +38,7 @@ import orjson
 from contracts import safe_yaml
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+UTF8_BOM = b"\xef\xbb\xbf"
 # The deepest real body (predictions) nests 13 levels; validators recurse per level, so a bound far
 # above real data and far below Python's recursion limit keeps hostile input harmless.
 MAX_DEPTH = 64
@@ -141,14 +142,23 @@ class JsonProblem(ValueError):
 
 
 def parse_json(text: str | bytes) -> Any:
-    """Parse one JSON document, bounded in nesting depth; raises ``JsonProblem`` with line and column."""
+    """Parse one JSON document, bounded in nesting depth; raises ``JsonProblem`` with line and column.
+
+    Bytes go to orjson as they are (it checks UTF-8 itself): decoding first would hold the text twice.
+    """
+    document: str | bytes | memoryview = text
     if isinstance(text, bytes):
-        text = decode_utf8(text)
-    if not text.strip():
-        raise JsonProblem("empty, expected a JSON value")
+        wide = _wide_text(text)
+        if wide:
+            raise JsonProblem(wide)
+        document = memoryview(text)[len(UTF8_BOM) :] if text.startswith(UTF8_BOM) else text
     try:
-        value = orjson.loads(text)
+        value = orjson.loads(document)
     except json.JSONDecodeError as error:
+        if isinstance(text, bytes):
+            text = decode_utf8(text)  # names a byte that is not UTF-8 by its offset and line
+        if not text.strip():
+            raise JsonProblem("empty, expected a JSON value") from None
         reason = "nested too deeply" if "depth" in error.msg else error.msg
         raise JsonProblem(f"not valid JSON at line {error.lineno} column {error.colno}: {reason}") from None
     if nesting_depth(value) > MAX_DEPTH:
@@ -229,8 +239,7 @@ def read_path(path: Path, source: str, options: ReadOptions) -> Iterator[Item]:
 def _read_loaded(path: Path, source: str, options: ReadOptions, parse: Any, interpret: Any) -> Iterator[Item]:
     """Read a whole-document file, parse it, then interpret the document (errors become ReadErrors)."""
     try:
-        data = read_capped(path, options.max_bytes)
-        document = parse(data)
+        document = parse(read_capped(path, options.max_bytes))  # the bytes are dropped once parsed
     except JsonProblem as problem:
         yield ReadError(source, "", str(problem))
         return
@@ -249,8 +258,10 @@ def read_capped(path: Path, max_bytes: int) -> bytes:
     if size > max_bytes:
         raise JsonProblem(f"file is {size} bytes, over the {max_bytes}-byte limit (see --max-file-mib)")
     with path.open("rb") as handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:  # the file grew while we looked
+        data = handle.read(size + 1)  # a buffer of the file's size: one of max_bytes costs a copy to shrink
+        if len(data) > size:  # the file grew while we looked
+            data += handle.read(max_bytes + 1 - len(data))
+    if len(data) > max_bytes:
         raise JsonProblem(f"file is over the {max_bytes}-byte limit (see --max-file-mib)")
     return data
 

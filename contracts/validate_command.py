@@ -179,13 +179,15 @@ class BodyChecker:
     def check_body(self, item: BodyItem) -> Finding | ReadError:
         kind = item.kind or self._detect_kind(item.body)
         if kind is None:
-            return ReadError(
-                item.source,
-                item.location,
-                f"cannot tell which kind of body this is (expected one of {', '.join(KINDS)}); pass --kind",
-            )
+            return unknown_kind(item.source, item.location)
         violations = self._validate_body(item.body, kind, disabled=self.disabled)
         return Finding(item.source, item.location, kind, [v for v in violations if v.code not in self.disabled])
+
+
+def unknown_kind(source: str, location: str) -> ReadError:
+    return ReadError(
+        source, location, f"cannot tell which kind of body this is (expected one of {', '.join(KINDS)}); pass --kind"
+    )
 
 
 def _checked_items(paths: Sequence[str], options: ReadOptions, checker: BodyChecker, jobs: int = 1) -> Iterator[Any]:
@@ -252,6 +254,8 @@ def _checked_item_by_item(path: Path, source: str, options: ReadOptions, checker
         if path.suffix.lower() not in JSON_EXTENSIONS or not STREAM_FROM_BYTES <= size <= options.max_bytes:
             return None
         with path.open("rb") as handle:
+            if not options.force_kind and incremental.opens_with_a_scalar(handle):
+                return unknown_kind(source, "")  # as read whole, without holding a 200 MB string
             kind = options.force_kind or incremental.streamable_kind(handle)
             if kind not in incremental.ITEM_PATTERNS:
                 return None

@@ -326,3 +326,23 @@ def test_any_file_names_give_utf8_reports_with_nothing_a_terminal_acts_on(capsys
             shown = written if report_format == "text" else err
             assert not any(unicodedata.category(char) in {"Cc", "Cs"} for char in shown.replace("\n", ""))
             assert shown.count(": not valid JSON") == len(names) or report_format == "text"
+
+
+@pytest.mark.parametrize("opening", [b'"' + b"a" * 2**20 + b'"', b"-1" + b"0" * 300, b"\xef\xbb\xbf  null"])
+def test_a_big_file_of_one_scalar_is_refused_as_read_whole_without_reading_it(capsys, tmp_path, monkeypatch, opening):
+    from contracts import validate_command
+
+    small, big = tmp_path / "small.json", tmp_path / "big.json"
+    small.write_bytes(b'"short"')
+    big.write_bytes(opening)
+    whole = validate(capsys, "--format", "json", small)
+    monkeypatch.setattr(validate_command, "STREAM_FROM_BYTES", 1)  # every file is "big"
+    monkeypatch.setattr(validate_command, "read_path", lambda *a: pytest.fail("read whole"))
+    code, out, _ = validate(capsys, "--format", "json", big)
+    assert code == whole[0] == 2
+    assert [e["message"] for e in json.loads(out)["read_errors"]] == [
+        e["message"] for e in json.loads(whole[1])["read_errors"]
+    ]
+    monkeypatch.undo()
+    code, out, _ = validate(capsys, "--kind", "job", "--format", "json", big)  # asked for: checked as a body
+    assert code == 1 and json.loads(out)["findings"][0]["violations"][0]["code"] == "schema-type"
