@@ -39,7 +39,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "spec": (
         "contracts.spec_command",
-        "print the repaired contract, the upstream one, or the list of repairs",
+        "print the repaired contract, the upstream one, or the list of repairs; rebase them on a new upstream",
+    ),
+    "diff": (
+        "contracts.diff_command",
+        "compare two contract versions and say whom each change breaks",
     ),
 }
 
