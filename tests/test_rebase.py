@@ -73,13 +73,11 @@ def test_an_upstream_that_renamed_a_schema_shows_its_repair_as_needing_review() 
     assert statuses(report) == {**dict.fromkeys(DEFECTS, "applied"), "nullable-face-extras": "needs-review"}
     outcome = next(r for r in report.repairs if r.defect == "nullable-face-extras")
     assert outcome.reason == "target gone or changed shape"
-    there = (
-        "`$['components']['schemas']` has no 'batch:FacePrediction' (66 keys; closest: 'batch:FaceDetection', {})"
-    )
+    there = "`$['components']['schemas']` has no 'batch:FacePrediction' (66 keys; closest: 'batch:FaceDetection', {})"
     assert outcome.details == [
-        f"`$['components']['schemas']['batch:FacePrediction']['properties']['facs']` selects nothing: "
+        "`$['components']['schemas']['batch:FacePrediction']['properties']['facs']` selects nothing: "
         + there.format("'batch:ModelsFace', 'batch:GroupedPredictions<FacePrediction>'"),
-        f"`$['components']['schemas']['batch:FacePrediction']['properties']['descriptions']` selects nothing: "
+        "`$['components']['schemas']['batch:FacePrediction']['properties']['descriptions']` selects nothing: "
         + there.format("'batch:BurstPrediction', 'batch:ModelsFace'"),
     ]
     # Without the repair, every recording with face predictions fails on `"facs": null`; the others pass.

@@ -23,7 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from contracts.evolution.schemas import LOWER_BOUNDS, Resolver, View, covers
+from contracts.evolution.schemas import LOWER_BOUNDS, NO_DEFAULT, Resolver, View, covers
+from contracts.violations import shorten
 
 Side = Literal["request", "response"]
 CLIENTS, RECORDINGS = "clients", "recordings"
@@ -92,6 +93,11 @@ class SchemaDiff:
         self._types(o, n, side, where, path)
         self._enum(o, n, side, where, path)
         self._bounds(o, n, side, where, path)
+        if side == "request" and NO_DEFAULT not in (o.default, n.default) and o.default != n.default:
+            # A request that leaves the value out now asks for something else. (A default no longer stated is
+            # documentation lost, not a change on the wire: not listed.)
+            what = f"default changes from {shorten(o.default)} to {shorten(n.default)}"
+            self.add(where, path, what, "default-changed", (CLIENTS,))
         self._properties(o, n, side, where, path, pinned)
         if o.items is not None and n.items is not None:
             self.compare(o.items, n.items, side, where, f"{path}[]")
@@ -422,6 +428,23 @@ class OpenApiDiff(SchemaDiff):
                         "response",
                         f"{where} {status} {media}",
                     )
+            self._headers(f"{where} {status}", self.old.deref(old[status]), self.new.deref(new[status]))
+
+    def _headers(self, where: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        old_headers = {str(k).lower(): v for k, v in (old.get("headers") or {}).items()}
+        new_headers = {str(k).lower(): v for k, v in (new.get("headers") or {}).items()}
+        for name, header in old_headers.items():
+            at = f"{where} header `{name}`"
+            if name not in new_headers:
+                self.changes.append(Change(at, "header no longer sent", "header-removed", (CLIENTS,)))
+                continue
+            old_header, new_header = self.old.deref(header), self.new.deref(new_headers[name])
+            if old_header.get("required") and not new_header.get("required"):
+                self.changes.append(Change(at, "becomes optional", "became-optional", (CLIENTS,)))
+            self.compare(old_header.get("schema", {}), new_header.get("schema", {}), "response", at)
+        for name in new_headers:
+            if name not in old_headers:
+                self.changes.append(Change(f"{where} header `{name}`", "header added", "header-added", ()))
 
 
 # -- AsyncAPI -------------------------------------------------------------------------------------------------

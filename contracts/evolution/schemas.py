@@ -26,6 +26,7 @@ BOUNDS = (
 )
 LOWER_BOUNDS = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems"})
 MAX_MERGE_DEPTH = 32
+NO_DEFAULT = object()  # "no default", as distinct from a default of null
 
 
 @dataclass
@@ -44,6 +45,7 @@ class View:
     pattern: str | None = None
     discriminator: str | None = None
     variants: dict[str, Any] | None = None  # key -> schema (discriminated) or "#i" -> schema (plain union)
+    default: Any = NO_DEFAULT
 
 
 class Resolver:
@@ -137,6 +139,7 @@ def _view(resolver: Resolver, schema: dict[str, Any], depth: int) -> View:
     view.additional = schema.get("additionalProperties", True)
     view.bounds = {key: schema[key] for key in BOUNDS if isinstance(schema.get(key), int | float)}
     view.pattern = schema.get("pattern") if isinstance(schema.get("pattern"), str) else None
+    view.default = schema.get("default", NO_DEFAULT)
     if view.types is None and view.enum:
         view.types = frozenset(_json_type(value) for value in view.enum)
     branches = schema.get("oneOf") or schema.get("anyOf")
