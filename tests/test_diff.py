@@ -263,8 +263,8 @@ def test_command_exit_codes_and_breaking_only(tmp_path: Path, capsys) -> None:
     assert [c["change"] for c in report["changes"]] == ["becomes optional"]
     assert main(["diff", str(old), str(new), "--format", "markdown"]) == 1
     table = capsys.readouterr().out
-    assert "| clients | `POST /things 200 application/json .a` | becomes optional |" in table
-    assert "| nobody | `POST /things 200 application/json .c` | optional field added |" in table
+    assert "| clients | POST /things 200 application/json .a | becomes optional |" in table
+    assert "| nobody | POST /things 200 application/json .c | optional field added |" in table
 
 
 def test_command_pairs_the_documents_of_two_directories_by_kind(tmp_path: Path, capsys) -> None:

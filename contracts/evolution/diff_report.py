@@ -54,7 +54,7 @@ class DiffReport:
         lines += ["| breaks | where | change |", "|---|---|---|"]
         for change in self.shown(breaking_only):
             where, what = (text.replace("|", "\\|") for text in (change.where, change.what))
-            lines.append(f"| {change.audience()} | `{where}` | {what} |")
+            lines.append(f"| {change.audience()} | {where} | {what} |")
         return "\n".join(lines)
 
     def to_dict(self, breaking_only: bool = False) -> dict[str, Any]:
