@@ -290,3 +290,20 @@ def test_command_refuses_bad_input_with_exit_2(tmp_path: Path, capsys, content: 
     assert main(["diff", str(bad), str(openapi.REPAIRED_PATH)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and message in err and "Traceback" not in err
+
+
+def test_hostile_documents_do_not_crash_or_hang() -> None:
+    chain = {
+        f"S{i}": {"type": "object", "properties": {"next": {"$ref": f"#/components/schemas/S{i + 1}"}}}
+        for i in range(5000)
+    }
+    looped = {"A": {"$ref": "#/components/schemas/B"}, "B": {"allOf": [{"$ref": "#/components/schemas/A"}]}}
+    old = api({"$ref": "#/components/schemas/S0"}, **chain, **looped)
+    new = copy.deepcopy(old)
+    new["components"]["schemas"]["S4999"]["properties"]["next"] = {"$ref": "#/components/schemas/A"}
+    found = diff_documents("openapi", old, new)
+    assert [c.code for c in found] == ["too-deep"]
+    assert (
+        changes(api({"$ref": "#/components/schemas/A"}, **looped), api({"$ref": "#/components/schemas/B"}, **looped))
+        == []
+    )

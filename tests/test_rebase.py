@@ -223,3 +223,39 @@ def test_rebase_command_refuses_bad_documents_with_exit_2(tmp_path: Path, capsys
     assert main(["spec", "--rebase", str(path)]) == 2
     err = capsys.readouterr().err
     assert str(path) in err and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"openapi": "3.1.0", "paths": {}},
+        {"openapi": "3.1.0", "paths": {}, "components": {"schemas": {"A": {"$ref": "#/components/schemas/A"}}}},
+        {
+            "openapi": "3.1.0",
+            "paths": {
+                "/v0/batch/jobs/{id}/predictions": {
+                    "get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/x/y"}}}}}}
+                }
+            },
+        },
+    ],
+)
+def test_a_hostile_or_empty_upstream_is_judged_without_crashing(document: dict) -> None:
+    report = rebase(document, "hostile")
+    assert report.exit_code == 1 and report.counts()["needs-review"] > 0
+    assert all(r.problems for r in report.recordings)
+
+
+@pytest.mark.parametrize(
+    ("content", "place"),
+    [
+        ('{"openapi": "3.1.0", "paths": {"/a": []}}', "paths['/a']: expected an object, found list"),
+        ('{"openapi": "3.1.0", "paths": {}, "components": []}', "components: expected an object, found list"),
+        ('{"openapi": "3.1.0", "paths": {"/a": {"get": {"responses": [1]}}}}', "paths['/a'].get.responses"),
+    ],
+)
+def test_a_document_of_the_wrong_shape_is_refused_naming_the_place(tmp_path: Path, capsys, content: str, place: str):
+    path = tmp_path / "new.json"
+    path.write_text(content)
+    assert main(["spec", "--rebase", str(path)]) == 2
+    assert place in capsys.readouterr().err

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import openapi
-from contracts.evolution.documents import DocumentError, Kind, kind_of, load_document, load_openapi
+from contracts.evolution.documents import DocumentError, Kind, check_shape, kind_of, load_document, load_openapi
 
 EXIT_USAGE = 2
 
@@ -48,6 +48,7 @@ def _contract_documents(path: Path) -> dict[Kind, tuple[Path, dict]]:
         kind = kind_of(document)
         if kind is None:
             raise DocumentError(f"{path}: not an OpenAPI 3, AsyncAPI 2 or label-set document")
+        check_shape(document, kind, path)
         return {kind: (path, document)}
     found: dict[Kind, tuple[Path, dict]] = {}
     for file in sorted(path.iterdir()):
@@ -57,6 +58,7 @@ def _contract_documents(path: Path) -> dict[Kind, tuple[Path, dict]]:
         kind = kind_of(document)
         if kind is None:
             continue
+        check_shape(document, kind, file)
         if kind in found:
             raise DocumentError(f"{path}: two {kind} documents ({found[kind][0].name}, {file.name}); give the files")
         found[kind] = (file, document)

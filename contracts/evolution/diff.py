@@ -28,6 +28,7 @@ from contracts.violations import shorten
 
 Side = Literal["request", "response"]
 CLIENTS, RECORDINGS = "clients", "recordings"
+MAX_COMPARE_DEPTH = 64
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -64,6 +65,7 @@ class SchemaDiff:
         self.old, self.new = Resolver(old), Resolver(new)
         self.changes: list[Change] = []
         self._compared: set[tuple[int, int, str]] = set()
+        self._depth = 0
 
     def add(self, where: str, path: str, what: str, code: str, breaks: tuple[str, ...]) -> None:
         self.changes.append(Change(f"{where} {path}".rstrip() if path else where, what, code, breaks))
@@ -81,11 +83,21 @@ class SchemaDiff:
         self, old_schema: Any, new_schema: Any, side: Side, where: str, path: str = "", pinned: str | None = None
     ) -> None:
         """Compare two schemas; ``pinned`` names a property a discriminator already fixed (not compared)."""
+        if self._depth >= MAX_COMPARE_DEPTH:  # a hostile chain of $refs must not exhaust the stack
+            self.add(where, path, f"not compared deeper than {MAX_COMPARE_DEPTH} nested schemas", "too-deep", ())
+            return
         o, n = self.old.view(old_schema), self.new.view(new_schema)
         key = (id(o.node), id(n.node), side)
         if key in self._compared:
             return
         self._compared.add(key)
+        self._depth += 1
+        try:
+            self._compare_views(o, n, side, where, path, pinned)
+        finally:
+            self._depth -= 1
+
+    def _compare_views(self, o: View, n: View, side: Side, where: str, path: str, pinned: str | None) -> None:
         if (o.variants is None) != (n.variants is None):
             self._union_shape(o, n, side, where, path)
             return

@@ -83,7 +83,48 @@ def load_openapi(path: Path) -> dict[str, Any]:
     document = load_document(path)
     if kind_of(document) != "openapi":
         raise DocumentError(f"{path}: not an OpenAPI 3 document (expected top-level `openapi: 3.x` and `paths`)")
+    check_shape(document, "openapi", path)
     return document
+
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _expect(value: Any, kind: type, where: str, path: Path) -> None:
+    if value is not None and not isinstance(value, kind):
+        expected = "an object" if kind is dict else "a list"
+        raise DocumentError(f"{path}: {where}: expected {expected}, found {type(value).__name__}")
+
+
+def check_shape(document: dict[str, Any], kind: Kind, path: Path) -> None:
+    """The containers the rebase and the diff walk are what OpenAPI / AsyncAPI say they are (else DocumentError)."""
+    if kind == "labels":
+        return
+    components = document.get("components")
+    _expect(components, dict, "components", path)
+    for name, section in (components or {}).items():
+        _expect(section, dict, f"components.{name}", path)
+    for name in (components or {}).get("schemas") or {}:
+        if not isinstance(name, str):
+            raise DocumentError(f"{path}: components.schemas: a schema name must be text, found {name!r}")
+    if kind == "asyncapi":
+        for name, channel in document["channels"].items():
+            _expect(channel, dict, f"channels[{name!r}]", path)
+            for direction in ("publish", "subscribe"):
+                _expect((channel or {}).get(direction), dict, f"channels[{name!r}].{direction}", path)
+        return
+    _expect(document.get("security"), list, "security", path)
+    for template, item in document["paths"].items():
+        _expect(item, dict, f"paths[{template!r}]", path)
+        _expect((item or {}).get("parameters"), list, f"paths[{template!r}].parameters", path)
+        for method in _METHODS:
+            operation = (item or {}).get(method)
+            where = f"paths[{template!r}].{method}"
+            _expect(operation, dict, where, path)
+            for key, expected in (("parameters", list), ("responses", dict), ("requestBody", dict), ("security", list)):
+                _expect((operation or {}).get(key), expected, f"{where}.{key}", path)
+            for status, response in ((operation or {}).get("responses") or {}).items():
+                _expect(response, dict, f"{where}.responses[{status!r}]", path)
 
 
 def escape(token: str) -> str:

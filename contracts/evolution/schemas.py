@@ -82,7 +82,7 @@ def _merged_all_of(resolver: Resolver, schema: dict[str, Any], depth: int) -> di
     if "allOf" not in schema or depth > MAX_MERGE_DEPTH:
         return schema
     merged = {k: v for k, v in schema.items() if k != "allOf"}
-    for member in schema.get("allOf") or []:
+    for member in schema["allOf"] if isinstance(schema["allOf"], list) else []:
         part = _merged_all_of(resolver, resolver.deref(member), depth + 1)
         for key, value in part.items():
             if key == "properties" and isinstance(value, dict):
@@ -134,7 +134,8 @@ def _view(resolver: Resolver, schema: dict[str, Any], depth: int) -> View:
         view.nullable = view.nullable or None in schema["enum"]
     if isinstance(schema.get("properties"), dict):
         view.properties = dict(schema["properties"])
-    view.required = frozenset(r for r in schema.get("required") or [] if isinstance(r, str))
+    required = schema.get("required")
+    view.required = frozenset(r for r in required if isinstance(r, str)) if isinstance(required, list) else frozenset()
     view.items = schema.get("items")
     view.additional = schema.get("additionalProperties", True)
     view.bounds = {key: schema[key] for key in BOUNDS if isinstance(schema.get(key), int | float)}
@@ -165,7 +166,8 @@ def _set_variants(resolver: Resolver, view: View, schema: dict[str, Any], branch
     variants: dict[str, Any] = {}
     if isinstance(name, str):
         view.discriminator = name
-        for key, ref in (discriminator.get("mapping") or {}).items():
+        mapping = discriminator.get("mapping")
+        for key, ref in (mapping if isinstance(mapping, dict) else {}).items():
             variants[str(key)] = {"$ref": ref}
         for branch in branches:
             for key in _pinned_values(resolver, resolver.deref(branch), name):
