@@ -307,3 +307,23 @@ def test_hostile_documents_do_not_crash_or_hang() -> None:
         changes(api({"$ref": "#/components/schemas/A"}, **looped), api({"$ref": "#/components/schemas/B"}, **looped))
         == []
     )
+
+
+@needs_shared
+def test_the_third_party_stream_asyncapi_against_ours_names_what_ours_deliberately_changed() -> None:
+    """Our AsyncAPI's description lists what it did not copy from the third-party one; the diff must find it."""
+    from contracts.evolution.documents import load_document
+
+    third_party = load_document(HUME_2023.parents[1] / "upstream" / "hume-ai-asyncapi.yml")
+    found = {
+        (c.where, c.what): c.audience() for c in diff_documents("asyncapi", third_party, openapi.load_stream_contract())
+    }
+    send = "/v0/stream/models send StreamModelsEndpointPayload"
+    receive = "/v0/stream/models receive StreamModelPredictions"
+    assert found[(f"{send} .models", "becomes optional")] == "nobody"
+    assert found[(f"{send} .models.facemesh", "optional field added")] == "nobody"
+    assert found[(f"{send} .models.language.granularity", "enum gains `passage`")] == "nobody"
+    assert found[(f"{send} .models.face.save_faces", "field no longer declared")] == "nobody"
+    assert found[(f"{receive} .time", "field removed")] == "clients"
+    assert found[("/v0/stream/models receive StreamErrorMessage .code", "becomes required")] == "recordings"
+    assert found[("channel /chat", "channel removed")] == "clients"  # EVI: not part of this contract

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from contracts.evolution.schemas import LOWER_BOUNDS, NO_DEFAULT, Resolver, View, covers
 from contracts.violations import shorten
@@ -475,6 +476,36 @@ def _messages(resolver: Resolver, operation: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _addressed(document: dict[str, Any]) -> dict[str, Any]:
+    """Channels by full address: the path of the channel's server URL (`wss://api.hume.ai/v0/stream`) prefixes
+    the channel name (`/models`), so two documents that split `/v0/stream/models` differently still pair up."""
+    servers = document.get("servers") if isinstance(document.get("servers"), dict) else {}
+    paths = {
+        name: urlparse(str(server.get("url", ""))).path.rstrip("/")
+        for name, server in servers.items()
+        if isinstance(server, dict)
+    }
+    addressed = {}
+    for name, channel in (document.get("channels") or {}).items():
+        listed = channel.get("servers") if isinstance(channel, dict) else None
+        chosen = {paths[s] for s in listed if s in paths} if isinstance(listed, list) else set(paths.values())
+        addressed[(chosen.pop() if len(chosen) == 1 else "") + name] = channel
+    return addressed
+
+
+def _paired_by_suffix(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    """Unmatched channels whose names end one another (`/models`, `/v0/stream/models`), when that is unambiguous."""
+    lonely_old = [name for name in old if name not in new]
+    lonely_new = [name for name in new if name not in old]
+    pairs = []
+    for name in lonely_old:
+        matches = [other for other in lonely_new if other.endswith(name) or name.endswith(other)]
+        if len(matches) == 1:
+            pairs.append((name, matches[0]))
+            lonely_new.remove(matches[0])
+    return pairs
+
+
 class AsyncApiDiff(SchemaDiff):
     # publish: the client sends (request side); subscribe: the server sends (response side).
     DIRECTIONS: tuple[tuple[str, Side, str], ...] = (
@@ -483,8 +514,11 @@ class AsyncApiDiff(SchemaDiff):
     )
 
     def run(self) -> list[Change]:
-        old_channels = self.old.document.get("channels") or {}
-        new_channels = self.new.document.get("channels") or {}
+        old_channels, new_channels = _addressed(self.old.document), _addressed(self.new.document)
+        for old_name, new_name in _paired_by_suffix(old_channels, new_channels):
+            what = f"channel `{old_name}` taken as `{new_name}` (the same address, split differently)"
+            self.changes.append(Change(f"channel {new_name}", what, "channel-renamed", ()))
+            old_channels[new_name] = old_channels.pop(old_name)
         for name in old_channels:
             if name not in new_channels:
                 self.changes.append(Change(f"channel {name}", "channel removed", "operation-removed", (CLIENTS,)))
@@ -499,6 +533,10 @@ class AsyncApiDiff(SchemaDiff):
 
     def _direction(self, channel: str, verb: str, side: Side, old: Any, new: Any) -> None:
         old_messages, new_messages = _messages(self.old, old), _messages(self.new, new)
+        for old_name, new_name in self._paired_messages(old_messages, new_messages):
+            what = f"message `{old_name}` taken as `{new_name}` (renamed: most payload fields shared)"
+            self.changes.append(Change(f"{channel} {verb} {new_name}", what, "message-renamed", ()))
+            old_messages[new_name] = old_messages.pop(old_name)
         for name in old_messages:
             if name not in new_messages:
                 breaks = (CLIENTS,) if side == "request" else (RECORDINGS,)
@@ -511,6 +549,23 @@ class AsyncApiDiff(SchemaDiff):
             if name in new_messages:
                 where = f"{channel} {verb} {name}"
                 self.compare(message.get("payload", {}), new_messages[name].get("payload", {}), side, where)
+
+    def _paired_messages(self, old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+        """Unmatched messages paired one to one, greedily, by the payload fields they share (at least half)."""
+
+        def fields(resolver: Resolver, message: dict[str, Any]) -> set[str]:
+            return set(resolver.view(message.get("payload", {})).properties)
+
+        lonely_new = {name: fields(self.new, new[name]) for name in new if name not in old}
+        pairs = []
+        for name in [n for n in old if n not in new]:
+            mine = fields(self.old, old[name])
+            scored = [(len(mine & theirs) / max(len(mine | theirs), 1), other) for other, theirs in lonely_new.items()]
+            best = max(scored, default=(0.0, ""))
+            if best[0] >= 0.5:
+                pairs.append((name, best[1]))
+                del lonely_new[best[1]]
+        return pairs
 
 
 # -- the suite's semantic-rule data -----------------------------------------------------------------------------
