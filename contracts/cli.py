@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mockserver.server",
         "run the reference mock server of the API (HTTP and WebSocket on one port)",
     ),
+    "proxy": (
+        "contracts.proxy_command",
+        "a live validating proxy: checks every response and stream frame your app exchanges",
+    ),
     "spec": (
         "contracts.spec_command",
         "print the repaired contract, the upstream one, or the list of repairs",

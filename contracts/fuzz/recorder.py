@@ -54,7 +54,7 @@ class Recorder:
         """Record an exchange made with httpx (lifecycle, probes)."""
         request = response.request
         body = request.content if isinstance(request.stream, httpx.ByteStream) else b""
-        self._add_http(
+        self.add_http(
             request.method,
             str(request.url),
             dict(request.headers),
@@ -70,7 +70,7 @@ class Recorder:
         request = response.request
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode("utf-8")
         headers = {name: values[0] for name, values in response.headers.items() if values}
-        self._add_http(
+        self.add_http(
             request.method,
             request.url,
             dict(request.headers),
@@ -81,7 +81,7 @@ class Recorder:
             response.content,
         )
 
-    def _add_http(
+    def add_http(
         self,
         method: str,
         url: str,
