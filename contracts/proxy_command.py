@@ -19,9 +19,12 @@ exit codes: 0 no violation seen, 1 violations seen, 2 usage error or the port co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -41,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md at stop")
     parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502 instead")
     parser.add_argument("--disable", action="append", default=[], metavar="CODE", help="skip this check (repeatable)")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="seconds for each read from the target (30)"
+    )
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")
 
 
@@ -57,16 +63,31 @@ def run(args: argparse.Namespace) -> int:
         print(f"hume-contracts proxy: cannot listen on {args.host}:{args.port}: {listener}", file=sys.stderr)
         return EXIT_USAGE
     known = [os.environ["HUME_API_KEY"]] if os.environ.get("HUME_API_KEY") else []
-    options = ProxyOptions(args.target, args.record, args.report, args.strict, args.disable, known, sys.stdout)
+    options = ProxyOptions(
+        args.target, args.record, args.report, args.strict, args.disable, known, sys.stdout, timeout=args.timeout
+    )
     session = ProxySession(options)
     port = listener.getsockname()[1]
     print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)
-    uvicorn.Server(uvicorn_config(session.core, args.host, port)).run(sockets=[listener])
+    with _stop_signals_end_the_server():
+        uvicorn.Server(uvicorn_config(session.core, args.host, port)).run(sockets=[listener])
     session.finish()
     print(session.results.summary())
     for path in session.written:
         print(f"wrote {path}")
     return EXIT_VIOLATIONS if session.results.violations else EXIT_OK
+
+
+@contextlib.contextmanager
+def _stop_signals_end_the_server() -> Iterator[None]:
+    """uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the previous handler:
+    with a handler that only takes note, the summary and the files are still written after it."""
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _bind(host: str, port: int) -> socket.socket | str:
@@ -76,6 +97,7 @@ def _bind(host: str, port: int) -> socket.socket | str:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
+        listener.listen(128)
     except OSError as error:
         listener.close()
         return error.strerror or str(error)

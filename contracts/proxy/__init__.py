@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import httpx
 import uvicorn
 
 from contracts.proxy.addons import ContractChecker, HarRecorder, LiveLog, SecretWatch, SessionResults, StrictGate
@@ -35,6 +36,7 @@ class ProxyOptions:
     disabled: Collection[str] = ()
     known_keys: Collection[str] = ()
     log: TextIO = field(default_factory=lambda: sys.stderr)
+    timeout: float = 30.0  # seconds for the target to connect, and for each read or write
 
 
 class ProxySession:
@@ -52,7 +54,8 @@ class ProxySession:
         self.recorder = HarRecorder(options.record, self.secrets) if options.record else None
         if self.recorder is not None:
             addons.append(self.recorder)
-        self.core = ProxyCore(options.target, addons, buffered=options.strict)
+        timeout = httpx.Timeout(options.timeout, connect=min(5.0, options.timeout))
+        self.core = ProxyCore(options.target, addons, buffered=options.strict, timeout=timeout)
         self.written: list[Path] = []
 
     def finish(self) -> None:
