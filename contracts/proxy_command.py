@@ -93,7 +93,7 @@ def _stop_signals_end_the_server() -> Iterator[None]:
 def _bind(host: str, port: int) -> socket.socket | str:
     """A listening socket, or why there cannot be one (a port in use is one line, not a traceback)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))

@@ -111,7 +111,9 @@ def uvicorn_config(app: ProxyCore, host: str, port: int) -> uvicorn.Config:
 def running_proxy(options: ProxyOptions, host: str = "127.0.0.1") -> Iterator[ProxyHandle]:
     """A proxy on a free loopback port in a background thread; stopped, and its files written, on exit."""
     session = ProxySession(options)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener = socket.socket(
+        socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )  # asyncio sets TCP_NODELAY only then
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, 0))
     port = listener.getsockname()[1]
