@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "contracts.validate_command",
         "validate saved responses, cassettes, HAR files and stream transcripts",
     ),
+    "coverage": (
+        "contracts.coverage_command",
+        "merge the contract coverage of several runs and name what is not covered",
+    ),
     "mock": (
         "mockserver.server",
         "run the reference mock server of the API (HTTP and WebSocket on one port)",

@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="seconds for each read from the target (30)"
     )
+    parser.add_argument("--coverage", action="store_true", help="at stop, say which parts of the contract were used")
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")
 
 
@@ -64,15 +65,25 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     known = [os.environ["HUME_API_KEY"]] if os.environ.get("HUME_API_KEY") else []
     options = ProxyOptions(
-        args.target, args.record, args.report, args.strict, args.disable, known, sys.stdout, timeout=args.timeout
+        args.target,
+        args.record,
+        args.report,
+        args.strict,
+        args.disable,
+        known,
+        sys.stdout,
+        timeout=args.timeout,
+        coverage=args.coverage,
     )
     session = ProxySession(options)
     port = listener.getsockname()[1]
     print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)
-    with _stop_signals_end_the_server():
+    with _stop_signals_end_the_server(), session.collecting():
         uvicorn.Server(uvicorn_config(session.core, args.host, port)).run(sockets=[listener])
     session.finish()
     print(session.results.summary())
+    if session.coverage is not None:
+        print(session.coverage.render_text())
     for path in session.written:
         print(f"wrote {path}")
     return EXIT_VIOLATIONS if session.results.violations else EXIT_OK

@@ -120,6 +120,7 @@ class HttpInteraction:
     path: str
     request: HttpMessage | None = None
     response: HttpMessage | None = None
+    query: str = ""  # the request's query string, undecoded (for coverage of query parameters)
 
 
 Item = BodyItem | HttpInteraction | ReadError | Note
@@ -394,7 +395,7 @@ def _har_interaction(entry: Any, source: str, location: str) -> HttpInteraction:
     request_type = _har_header(request, "content-type") or post.get("mimeType") or None
     sent = HttpMessage(content_type=request_type, text=_text_or_none(post.get("text")))
     received = _har_response(response) if isinstance(response, dict) else None
-    return HttpInteraction(source, location, method, path, sent, received)
+    return HttpInteraction(source, location, method, path, sent, received, query=_query_of(request.get("url")))
 
 
 def _har_response(response: dict[str, Any]) -> HttpMessage | None:
@@ -453,7 +454,7 @@ def _cassette_interaction(interaction: Any, source: str, location: str) -> HttpI
         status = response.get("status")
         code = status.get("code") if isinstance(status, dict) else status
         received = _cassette_message(response, status=_status_code(code))
-    return HttpInteraction(source, location, method, path, sent, received)
+    return HttpInteraction(source, location, method, path, sent, received, query=_query_of(request.get("uri")))
 
 
 def _cassette_message(message: dict[str, Any], status: int | None) -> HttpMessage:
@@ -549,6 +550,10 @@ def _method_and_path(method: Any, url: Any) -> tuple[str, str]:
         raise JsonProblem("expected the request's URL (a string)")
     path = unquote(urlsplit(url).path) or "/"
     return method.upper(), path
+
+
+def _query_of(url: Any) -> str:
+    return urlsplit(url).query if isinstance(url, str) else ""
 
 
 def _status_code(value: Any) -> int:

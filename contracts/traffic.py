@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from contracts import coverage
 from contracts.readers import HttpInteraction, HttpMessage, JsonProblem, Note, parse_json
 from contracts.violations import Finding, Violation, pointer
 
@@ -234,6 +235,9 @@ def _check_response(
     assert response is not None and response.status is not None
     location = f"{interaction.location} {operation.method} {operation.template} -> {response.status}"
     declared = index.response(operation, response.status)
+    if (collector := coverage.active()) is not None:
+        key = declared.key if declared is not None else None
+        collector.response(operation.method, operation.template, response.status, key, interaction.query)
     kind = _response_kind(operation, response.status)
     finding = Finding(interaction.source, location, kind)
     if declared is None:

@@ -26,6 +26,8 @@ other input is still checked and reported: 2 wins over 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -33,7 +35,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from contracts import report
+from contracts import coverage, report
 from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
@@ -83,6 +85,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse files larger than N MiB (default: %(default)g)",
     )
     parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="also say which parts of the contract the inputs exercised (the full map goes into --format json)",
+    )
+    parser.add_argument(
+        "--coverage-format", choices=("text", "markdown"), default="text", help="the coverage summary's format"
+    )
+    parser.add_argument(
+        "--min-coverage",
+        type=float,
+        metavar="PCT",
+        help="exit 1 when the contract coverage is under PCT percent (implies --coverage)",
+    )
+    parser.add_argument(
         "--jobs",
         "-j",
         type=int,
@@ -117,10 +133,11 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     results = report.Results(keep_passing=args.format == "junit")
     options = ReadOptions(max_bytes=int(args.max_file_mib * 2**20), force_kind=args.kind)
     jobs = args.jobs or os.cpu_count() or 1
-    checked = _checked_items(args.paths, options, checker, jobs)
-    for item in checked:
-        results.add(item)
-    return _emit(results, args, stdout, stderr)
+    measured = coverage.Coverage() if args.coverage or args.min_coverage is not None else None
+    with coverage.collecting(measured) if measured is not None else contextlib.nullcontext():
+        for item in _checked_items(args.paths, options, checker, jobs, measured):
+            results.add(item)
+    return _emit(results, args, stdout, stderr, measured)
 
 
 def _check_usage(args: argparse.Namespace) -> None:
@@ -187,10 +204,16 @@ class BodyChecker:
         return Finding(item.source, item.location, kind, [v for v in violations if v.code not in self.disabled])
 
 
-def _checked_items(paths: Sequence[str], options: ReadOptions, checker: BodyChecker, jobs: int = 1) -> Iterator[Any]:
+def _checked_items(
+    paths: Sequence[str],
+    options: ReadOptions,
+    checker: BodyChecker,
+    jobs: int = 1,
+    measured: coverage.Coverage | None = None,
+) -> Iterator[Any]:
     entries = (entry for given in paths for entry in walk_inputs(Path(given), given))
     if jobs > 1:
-        yield from _checked_in_parallel(list(entries), options, checker, jobs)
+        yield from _checked_in_parallel(list(entries), options, checker, jobs, measured)
         return
     for entry in entries:
         if isinstance(entry, ReadError | Note):
@@ -199,9 +222,12 @@ def _checked_items(paths: Sequence[str], options: ReadOptions, checker: BodyChec
             yield from _checked_file(*entry, options, checker)
 
 
-def _checked_in_parallel(entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int) -> Iterator[Any]:
+def _checked_in_parallel(
+    entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int, measured: coverage.Coverage | None
+) -> Iterator[Any]:
     """The results of every file, checked in ``jobs`` processes, in the order of ``entries``."""
-    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(checker.disabled,)) as pool:
+    initargs = (checker.disabled, measured is not None)
+    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=initargs) as pool:
         pending = [
             entry if isinstance(entry, ReadError | Note) else pool.submit(_check_in_worker, *entry, options)
             for entry in entries
@@ -209,21 +235,30 @@ def _checked_in_parallel(entries: list[Any], options: ReadOptions, checker: Body
         for entry in pending:
             if isinstance(entry, ReadError | Note):
                 yield entry
-            else:
-                yield from entry.result()
+                continue
+            found, seen = entry.result()
+            if measured is not None and seen is not None:
+                measured.merge(coverage.Coverage.from_counts(*seen))
+            yield from found
 
 
 _WORKER_CHECKER: BodyChecker | None = None
+_WORKER_MEASURES = False
 
 
-def _start_worker(disabled: Collection[str]) -> None:
-    global _WORKER_CHECKER
-    _WORKER_CHECKER = BodyChecker(disabled)
+def _start_worker(disabled: Collection[str], measures: bool = False) -> None:
+    global _WORKER_CHECKER, _WORKER_MEASURES
+    _WORKER_CHECKER, _WORKER_MEASURES = BodyChecker(disabled), measures
 
 
-def _check_in_worker(path: Path, source: str, options: ReadOptions) -> list[Any]:
+def _check_in_worker(path: Path, source: str, options: ReadOptions) -> tuple[list[Any], Any]:
+    """One file's results, and (with coverage on) what it covered, as plain counters a pipe can carry."""
     assert _WORKER_CHECKER is not None
-    return list(_checked_file(path, source, options, _WORKER_CHECKER))
+    if not _WORKER_MEASURES:
+        return list(_checked_file(path, source, options, _WORKER_CHECKER)), None
+    with coverage.collecting(coverage.Coverage()) as measured:
+        found = list(_checked_file(path, source, options, _WORKER_CHECKER))
+    return found, (dict(measured.seen), dict(measured.unknown))
 
 
 def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Iterator[Any]:
@@ -269,13 +304,21 @@ def _location(item: Item) -> str:
 # --------------------------------------------------------------------------------------------- output
 
 
-def _emit(results: report.Results, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _emit(
+    results: report.Results,
+    args: argparse.Namespace,
+    stdout: TextIO,
+    stderr: TextIO,
+    measured: coverage.Coverage | None = None,
+) -> int:
     """Write the report (stdout or --output) and the diagnostics; return the exit status."""
     if args.format == "text":
         rendered = report.render_text(results, verbose=args.verbose)
     else:
         rendered = report.RENDERERS[args.format](results)
     exit_code = results.exit_code
+    if measured is not None:
+        rendered, exit_code = _with_coverage(rendered, exit_code, args, measured, stderr)
     if args.output:
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")
@@ -292,6 +335,26 @@ def _emit(results: report.Results, args: argparse.Namespace, stdout: TextIO, std
         for note in results.notes:
             print(f"{PROG}: note: {note.describe()}", file=stderr)
     return exit_code
+
+
+def _with_coverage(
+    rendered: str, exit_code: int, args: argparse.Namespace, measured: coverage.Coverage, stderr: TextIO
+) -> tuple[str, int]:
+    """The report with the coverage in it (JSON: the full map; text: the summary; JUnit: summary on stderr),
+    and the exit status once ``--min-coverage`` has had its say."""
+    summary = measured.render_text(markdown=args.coverage_format == "markdown")
+    if args.format == "json":
+        document = json.loads(rendered)
+        document["coverage"] = measured.to_json()
+        rendered = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "text":
+        rendered = rendered.rstrip("\n") + "\n\n" + summary + "\n"
+    else:
+        print(summary, file=stderr)
+    if args.min_coverage is not None and measured.percent < args.min_coverage and exit_code == 0:
+        print(f"{PROG}: coverage {measured.percent:.1f}% is under --min-coverage {args.min_coverage:g}%", file=stderr)
+        exit_code = 1
+    return rendered, exit_code
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import TextIO
 import httpx
 import uvicorn
 
+from contracts.coverage import Coverage, add_coverage, collecting
 from contracts.proxy.addons import ContractChecker, HarRecorder, LiveLog, SecretWatch, SessionResults, StrictGate
 from contracts.proxy.core import ProxyCore
 
@@ -37,6 +38,7 @@ class ProxyOptions:
     known_keys: Collection[str] = ()
     log: TextIO = field(default_factory=lambda: sys.stderr)
     timeout: float = 30.0  # seconds for the target to connect, and for each read or write
+    coverage: bool = False  # count which parts of the contract the session exercised
 
 
 class ProxySession:
@@ -57,11 +59,18 @@ class ProxySession:
         timeout = httpx.Timeout(options.timeout, connect=min(5.0, options.timeout))
         self.core = ProxyCore(options.target, addons, buffered=options.strict, timeout=timeout)
         self.written: list[Path] = []
+        self.coverage = Coverage() if options.coverage else None
+
+    def collecting(self) -> contextlib.AbstractContextManager[object]:
+        """While serving: every check of the session counts towards its coverage (when asked for)."""
+        return collecting(self.coverage) if self.coverage is not None else contextlib.nullcontext()
 
     def finish(self) -> None:
         """The report files (``--report``); the HAR is written by its addon when the server stops."""
         if self.options.report is not None:
             self.written += self.results.write(self.options.report, self.secrets.redactor)
+            if self.coverage is not None:
+                add_coverage(self.options.report / "report.json", self.coverage)
         if self.options.record is not None:
             self.written.append(self.options.record)
 
@@ -120,18 +129,19 @@ def running_proxy(options: ProxyOptions, host: str = "127.0.0.1") -> Iterator[Pr
     server = uvicorn.Server(uvicorn_config(session.core, host, port))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="hume-proxy", daemon=True)
     thread.start()
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the proxy did not start (see the log above)")
-            time.sleep(0.01)
-        yield ProxyHandle(session, host, port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
-        listener.close()
-        session.finish()
+    with session.collecting():
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the proxy did not start (see the log above)")
+                time.sleep(0.01)
+            yield ProxyHandle(session, host, port)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
+            listener.close()
+            session.finish()
 
 
 logging.getLogger("contracts.proxy").addHandler(logging.NullHandler())

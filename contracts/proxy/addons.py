@@ -119,6 +119,7 @@ class ContractChecker:
             urlsplit(flow.path).path,
             request=_message(request_type, flow.request_body) if flow.request_size else None,
             response=_message(header(flow.response_headers, "content-type"), body, status=flow.status),
+            query=urlsplit(flow.path).query,
         )
         return check_interaction(interaction, disabled=self.disabled)
 
