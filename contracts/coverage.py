@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from contracts.fast import contract_documents, node_at, split_ref
 from contracts.schema import OPENAPI_URI, STREAM_URI
@@ -72,7 +72,7 @@ class Catalogue:
         self.elements: dict[str, list[Element]] = {area: [] for area in AREAS}
         self._reach_cache: dict[tuple[str, int], frozenset[Element]] = {}
         self._shape_cache: dict[tuple[str, int], _Shape] = {}
-        self._follow_cache: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+        self._follow_cache: dict[tuple[str, str], tuple[dict[str, Any], str, str | None]] = {}
         parameter_schemas = self._operations(documents[OPENAPI_URI])
         for uri, document in documents.items():
             for name, schema in ((document.get("components") or {}).get("schemas") or {}).items():
@@ -183,8 +183,28 @@ class Catalogue:
 
 
 def _ref_name(branch: Any) -> str | None:
+    """The name a ``$ref`` gives what it points at (see ``pointer_name``), or None."""
     ref = branch.get("$ref") if isinstance(branch, dict) else None
-    return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+    return pointer_name(unquote(ref.partition("#")[2])) if isinstance(ref, str) else None
+
+
+def pointer_name(fragment: str) -> str | None:
+    """The catalogue's name for the schema at a JSON pointer: ``/components/schemas/X`` is ``X``, and below it
+    ``.prop`` for a property, ``[]`` for array items, ``[i]`` for a union branch; None for anything else."""
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in fragment.split("/")[1:]]
+    if len(parts) < 3 or parts[:2] != ["components", "schemas"]:
+        return None
+    name, rest = parts[2], parts[3:]
+    while rest:
+        if rest[0] == "properties" and len(rest) > 1:
+            name, rest = f"{name}.{rest[1]}", rest[2:]
+        elif rest[0] == "items":
+            name, rest = f"{name}[]", rest[1:]
+        elif rest[0] in ("oneOf", "anyOf") and len(rest) > 1:
+            name, rest = f"{name}[{rest[1]}]", rest[2:]
+        else:
+            return None
+    return name
 
 
 def _discriminator_const(schema: dict[str, Any], name: str | None) -> Any:
@@ -255,6 +275,7 @@ class Coverage:
         self.unknown: Counter[str] = Counter()  # undeclared statuses, codes the contract does not know
         self._saturated: set[tuple[str, int]] = set()
         self._shapes: dict[tuple[str, int], set[tuple[Any, ...]]] = {}
+        self._item_walkers: dict[str, _ItemWalker] = {}
         self._lock = threading.Lock()
 
     # ---- recording
@@ -278,9 +299,8 @@ class Coverage:
             schema = node_at(self.catalogue.documents, uri, fragment)
         except (KeyError, IndexError, ValueError):
             return
-        name = fragment.rsplit("/", 1)[-1] if fragment.startswith("/components/schemas/") else "body"
         with self._lock:
-            self._walk(uri, schema, value, name, 0)
+            self._walk(uri, schema, value, pointer_name(fragment) or "body", 0)
 
     def _mark(self, area: str, name: str) -> None:
         self.seen[f"{area}: {name}"] += 1
@@ -289,8 +309,8 @@ class Coverage:
         if not isinstance(schema, dict) or depth > 64:
             return
         if "$ref" in schema:
-            name = _ref_name(schema) or name
-            schema, uri = self._follow(uri, schema)
+            schema, uri, target_name = self._follow_named(uri, schema)
+            name = target_name or name
         key = (uri, id(schema))
         if key in self._saturated:
             return
@@ -319,20 +339,27 @@ class Coverage:
                     self._mark("models", f"{prefix} {model}")
 
     def _follow(self, uri: str, schema: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        """The schema a ``$ref`` leads to, and its document (memoised: bodies repeat the same references)."""
+        """The schema a ``$ref`` leads to, and its document."""
+        target, target_uri, _ = self._follow_named(uri, schema)
+        return target, target_uri
+
+    def _follow_named(self, uri: str, schema: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
+        """The schema a chain of ``$ref``s leads to, its document, and the name of the last one that names a
+        schema (memoised: bodies repeat the same references)."""
         ref = schema.get("$ref")
         if ref is None:
-            return schema, uri
+            return schema, uri, None
         cache = self.catalogue._follow_cache
         found = cache.get((uri, ref))
         if found is None:
-            target, target_uri = schema, uri
+            target, target_uri, name = schema, uri, None
             for _ in range(32):
                 if "$ref" not in target:
                     break
+                name = _ref_name(target) or name
                 target_uri, fragment = split_ref(target_uri, target["$ref"])
                 target = node_at(self.catalogue.documents, target_uri, fragment)
-            found = cache[(uri, ref)] = (target, target_uri)
+            found = cache[(uri, ref)] = (target, target_uri, name)
         return found
 
     def _code(self, known: Mapping[str, Any], code: str) -> None:
@@ -403,28 +430,21 @@ class Coverage:
             self._walk(uri, sub, item, field, depth + 1)
 
     def _walk_items(self, uri: str, items: dict[str, Any], value: list[Any], name: str, depth: int) -> None:
-        """Each item, until the items' schema is saturated; an object item shaped like one walked already, whose
-        nested objects and arrays are saturated, adds nothing and is skipped (exact, and linear in the items)."""
-        schema, item_uri = self._follow(uri, items) if "$ref" in items else (items, uri)
-        key = (item_uri, id(schema))
-        reachable = self._reachable(item_uri, schema, _ref_name(items) or name)
-        shape = self._shape(item_uri, schema, _ref_name(items) or name)
-        shapes = self._shapes.setdefault(key, set())
-        settled = False
-        for index, item in enumerate(value):
-            if key in self._saturated:
+        walker = _ItemWalker(self, uri, items, name, depth)
+        for item in value:
+            if not walker.walk(item):
                 return
-            if settled and isinstance(item, dict):
-                # Which keys, which of them null (by type: map and tuple run at C speed), enum values as they are.
-                signature = (tuple(item), tuple(map(type, item.values())), *[item.get(p) for p in shape.kept])
-                if signature in shapes:
-                    continue
-                shapes.add(signature)
-            self._walk(uri, items, item, name, depth + 1)
-            if index + 1 in SATURATION_CHECKS:
-                if all(str(e) in self.seen for e in reachable):
-                    self._saturated.add(key)
-                settled = shape.props is not None and all(str(e) in self.seen for e in shape.nested)
+
+    def item(self, item: Any, item_ref: str) -> None:
+        """One item of a big array read item by item (``validate`` of a large body): walked as if all the
+        items of ``item_ref`` were one array, so the shortcuts of arrays apply across the items."""
+        with self._lock:
+            walker = self._item_walkers.get(item_ref)
+            if walker is None:
+                uri, fragment = split_ref(OPENAPI_URI, item_ref)
+                name = pointer_name(fragment) or "body"
+                walker = self._item_walkers[item_ref] = _ItemWalker(self, uri, {"$ref": item_ref}, name, 0)
+            walker.walk(item)
 
     def _shape(self, uri: str, schema: dict[str, Any], name: str) -> _Shape:
         """What tells two items of ``schema`` apart for coverage: each property's state, and the value itself
@@ -551,6 +571,42 @@ class Coverage:
                 for name, count in self.unknown.most_common()
             ]
         return "\n".join(lines)
+
+
+class _ItemWalker:
+    """The items of one array (or of one item schema read item by item), walked until the item schema is
+    saturated; an object item shaped like one walked already, whose nested objects and arrays are
+    saturated, adds nothing and is skipped: exact, and linear in the items."""
+
+    def __init__(self, coverage: Coverage, uri: str, items: dict[str, Any], name: str, depth: int) -> None:
+        self.coverage, self.uri, self.items, self.name, self.depth = coverage, uri, items, name, depth
+        schema, item_uri, target_name = coverage._follow_named(uri, items)
+        name = target_name or name
+        self.key = (item_uri, id(schema))
+        self.reachable = coverage._reachable(item_uri, schema, name)
+        self.shape = coverage._shape(item_uri, schema, name)
+        self.shapes = coverage._shapes.setdefault(self.key, set())
+        self.settled = False
+        self.count = 0
+
+    def walk(self, item: Any) -> bool:
+        """Walk one item (or skip it); False once the items' schema is saturated and nothing more can count."""
+        coverage = self.coverage
+        if self.key in coverage._saturated:
+            return False
+        if self.settled and isinstance(item, dict):
+            # Which keys, which of them null (by type: map and tuple run at C speed), enum values as they are.
+            signature = (tuple(item), tuple(map(type, item.values())), *[item.get(p) for p in self.shape.kept])
+            if signature in self.shapes:
+                return True
+            self.shapes.add(signature)
+        coverage._walk(self.uri, self.items, item, self.name, self.depth + 1)
+        self.count += 1
+        if self.count in SATURATION_CHECKS:
+            if all(str(e) in coverage.seen for e in self.reachable):
+                coverage._saturated.add(self.key)
+            self.settled = self.shape.props is not None and all(str(e) in coverage.seen for e in self.shape.nested)
+        return True
 
 
 def _reach(catalogue: Catalogue, uri: str, schema: Any, name: str) -> Iterator[Element]:

@@ -231,7 +231,7 @@ class _Splitter:
         ref = self.item_ref(_abstract(path[:-1]))
         self.found.extend(dataclasses.replace(v, pointer=at + v.pointer) for v in schema_violations(item, ref))
         if ref is not None and (collector := coverage.active()) is not None:
-            collector.body(item, ref)
+            collector.item(item, ref)
         if isinstance(item, dict):  # as contracts.rules.nodes yields items
             model = path[_MODEL_AT] if self.node_type == "item" else ""
             for registered in self.rules:

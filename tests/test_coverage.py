@@ -203,3 +203,19 @@ def test_proxy_sessions_report_their_coverage(tmp_path: Path, mock_server) -> No
     document = json.loads((tmp_path / "report.json").read_text())
     assert {"GET /v0/batch/jobs 200", "GET /v0/batch/jobs 401"} <= covered(document)["operations"]
     assert "GET /v0/batch/jobs ?direction=asc" in covered(document)["enums"]
+
+
+def test_a_body_read_item_by_item_covers_what_it_covers_whole(tmp_path: Path, monkeypatch, capsys) -> None:
+    from contracts import validate_command
+
+    path = tmp_path / "predictions.json"
+    body = build_predictions_body(300_000, seed=7)
+    path.write_text(json.dumps(body))
+    _, whole = validate_json("--coverage", str(path), capsys=capsys)
+    monkeypatch.setattr(validate_command, "STREAM_FROM_BYTES", 1)  # as a body of 8 MiB and more is read
+    _, streamed = validate_json("--coverage", str(path), capsys=capsys)
+    assert (
+        covered(streamed)
+        == covered(whole)
+        == covered({"coverage": _full_walk([(body, "predictions")], monkeypatch).to_json()})
+    )
