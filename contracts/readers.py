@@ -96,13 +96,16 @@ class HttpMessage:
     status: int | None = None  # responses only
     truncated: bool = False  # the recorder kept only a prefix of the body
     form: tuple[FormPart, ...] | None = None  # a form recorded as its fields (HAR ``postData.params``)
+    raw: bytes | None = None  # the body as bytes, when the recording holds bytes (vcrpy's ``!!binary``)
 
     @property
     def has_body(self) -> bool:
-        return bool(self.text) or bool(self.form)
+        return bool(self.text) or bool(self.form) or bool(self.raw)
 
     def body_bytes(self) -> bytes:
         """The body's bytes (decoded from base64 when so recorded); raises ``ValueError`` if undecodable."""
+        if self.raw is not None:
+            return self.raw
         if not self.text:
             return b""
         if self.is_base64:
@@ -284,8 +287,12 @@ def _check_yaml_depth(text: str, loader: Any) -> None:
 
 def _dispatch_json_document(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:
     """A .json file is a HAR, a WireMock mappings file, or one body (always one body under --kind)."""
+    from contracts.vcrpy_cassettes import is_vcrpy_cassette, read_vcrpy
+
     if options.force_kind is None and _is_har(document):
         yield from read_har(document, source, options)
+    elif options.force_kind is None and is_vcrpy_cassette(document):
+        yield from read_vcrpy(document, source, options)
     elif options.force_kind is None and _is_wiremock(document):
         yield from read_wiremock(document, source, options)
     else:
@@ -494,9 +501,19 @@ def read_cassette(document: Any, source: str, options: ReadOptions) -> Iterator[
     body {encoding, string | base64_string}}; response {status {code (a string), message},
     headers, body {...}, truncated_from?} or ``response: null`` when the call failed.
     """
+    from contracts.vcrpy_cassettes import is_vcrpy_cassette, read_vcrpy
+
     interactions = document.get("http_interactions") if isinstance(document, dict) else None
+    if not isinstance(interactions, list) and is_vcrpy_cassette(document):
+        yield from read_vcrpy(document, source, options)
+        return
     if not isinstance(interactions, list):
-        yield ReadError(source, "", "expected a VCR cassette: a YAML mapping with an http_interactions list")
+        yield ReadError(
+            source,
+            "",
+            "expected a VCR cassette: a YAML mapping with an http_interactions list (schemathesis) "
+            "or an interactions list (vcrpy)",
+        )
         return
     for index, interaction in enumerate(interactions):
         location = f"http_interactions[{index}]"
