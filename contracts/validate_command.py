@@ -267,6 +267,14 @@ def _check_in_worker(path: Path, source: str, options: ReadOptions) -> list[Any]
     return list(_checked_file(path, source, options, _WORKER_CHECKER))
 
 
+def file_results(path: Path, source: str, checker: BodyChecker, options: ReadOptions | None = None) -> report.Results:
+    """Everything `validate` finds in one file (the pytest plugin's recording items use this)."""
+    results = report.Results()
+    for item in _checked_file(path, source, options or ReadOptions(), checker):
+        results.add(item)
+    return results
+
+
 def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Iterator[Any]:
     """Every result of one file; an unexpected failure on one item is reported as a read error of
     that item (never a traceback), and reading goes on."""
