@@ -14,7 +14,8 @@ Input formats, chosen by extension (``read_path``):
 - ``.json``: a HAR document (top-level ``log.entries``), a WireMock stub-mappings file (top-level
   ``mappings`` list, or one mapping with ``request`` and ``response``), or else one body;
 - ``.jsonl`` / ``.ndjson``: a stream transcript, one frame per line (see ``frame_direction``);
-- ``.har``: HAR 1.2; ``.yaml`` / ``.yml``: a schemathesis VCR cassette (``--report-vcr-path``).
+- ``.har``: HAR 1.2; ``.yaml`` / ``.yml``: a schemathesis VCR cassette (``--report-vcr-path``) or a vcrpy
+  cassette (``interactions``; also as ``.json``, vcrpy's JSON serializer: see ``contracts.vcrpy_cassettes``).
 
 Hostile input is refused with a ``ReadError``, never a traceback: files over a size cap, nesting
 deeper than ``MAX_DEPTH``, truncated or non-JSON text, non-UTF-8 bytes, YAML that is not a cassette.
