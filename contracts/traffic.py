@@ -1,10 +1,14 @@
-"""Check recorded HTTP interactions (HAR, VCR cassette, WireMock) against the repaired contract.
+"""Check recorded HTTP interactions (HAR, VCR cassettes, WireMock) against the repaired contract.
 
 For each interaction: find the operation by method and path (host and query ignored; concrete paths win
-over templated ones), then for the request (when it has a body) and the response check that the status is
-declared (``undeclared-status``), that the content type is declared for it (``wrong-content-type``), and
-validate a JSON body against the declared schema (``unparsable-body`` when it is not JSON). Bodies that are
-not JSON (artifacts zip, multipart uploads) are checked for status and content type only.
+over templated ones). The request is judged by what was sent: its body (JSON against its schema, an
+upload by its parts), a missing required body, its query string against the declared parameters. A
+request that breaks the contract is then judged by the answer (see ``check_interaction``): refused with a
+4xx it is a correct rejection, accepted it is ``invalid-request-accepted``; with ``strict_requests`` its
+own violations are reported. The response: its status is declared (``undeclared-status``), its content
+type is declared for it (``wrong-content-type``), and a JSON body is validated against the declared
+schema (``unparsable-body`` when it is not JSON). Other bodies (the artifacts zip) are checked for status
+and content type only.
 """
 
 from __future__ import annotations
@@ -318,7 +322,11 @@ def _query_violations(query: str, operation: Operation, index: OperationIndex, v
     """The query's breaches of the declared query parameters, each value read as its schema says
     (``form`` style, exploded: ``status=A&status=B`` is an array). Undeclared parameters are allowed."""
     given: dict[str, list[str]] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True, max_num_fields=10_000):
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
+    except ValueError:  # more fields than any client of this API sends: refuse, do not spend time on it
+        return [Violation("schema-other", "", f"at most {MAX_QUERY_FIELDS} query fields", "more")]
+    for name, value in pairs:
         given.setdefault(name, []).append(value)
     violations: list[Violation] = []
     for position, raw in enumerate(operation.node.get("parameters") or []):
@@ -356,6 +364,7 @@ def _query_value(
     return _scalar(values[0], schema)
 
 
+MAX_QUERY_FIELDS = 10_000
 _INTEGER = re.compile(r"-?[0-9]{1,4000}")
 
 

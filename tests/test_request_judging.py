@@ -272,3 +272,9 @@ def test_rejections_are_counted_not_failed():
     assert report.summary_line(results).endswith("; 1 invalid request correctly rejected")
     suite = report.render_junit(results)
     assert 'tests="2" failures="0"' in suite and "correctly rejected" in suite
+
+
+def test_a_query_with_too_many_fields_is_refused_without_parsing_it_all():
+    query = "&".join(["x=1"] * (traffic.MAX_QUERY_FIELDS + 1))
+    (rejected,) = request_results(judged(exchange("GET", JOBS, 400, ERROR, query=query)))
+    assert isinstance(rejected, RejectedRequest) and rejected.violations[0].code == "schema-other"
