@@ -15,6 +15,10 @@ Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjso
 - .har: HAR 1.2; .yaml/.yml: a schemathesis VCR cassette. HTTP interactions are matched to
   their operation by method and path and checked for status, content type and body.
 
+A recorded request is judged by what was sent (body, form parts, query). One that breaks the contract
+and was refused with a 4xx is a correct rejection (counted, not a violation); accepted with a 2xx or 3xx,
+it is invalid-request-accepted. --strict-requests makes every such request a violation.
+
 A predictions body of 8 MiB or more is read item by item (``contracts.incremental``), never whole;
 with --jobs N, the files are checked in N processes (0: one per CPU), the report in the same order.
 
@@ -50,7 +54,7 @@ from contracts.readers import (
     read_path,
     walk_inputs,
 )
-from contracts.violations import Finding
+from contracts.violations import Finding, RejectedRequest, Violation
 
 KINDS = ("job", "jobs", "job-id", "predictions", "job-request", "stream-payload", "stream-message")
 FORMATS = ("text", "json", "junit")
@@ -74,6 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="CODE",
         help="switch off a rule or traffic check by its code (repeatable; see --list-codes)",
+    )
+    parser.add_argument(
+        "--strict-requests",
+        action="store_true",
+        help="report every recorded request that breaks the contract as a violation, even when the server "
+        "refused it (for checking your own client's traffic; by default a refused invalid request is a "
+        "correct rejection and an accepted one is invalid-request-accepted)",
     )
     parser.add_argument("--list-codes", action="store_true", help="print every violation code and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="also list conforming files and notes")
@@ -126,7 +137,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
         stdout.write(list_codes())
         return 0
     try:
-        checker = BodyChecker(disabled=frozenset(args.disable))
+        checker = BodyChecker(disabled=frozenset(args.disable), strict_requests=args.strict_requests)
     except ImportError as error:
         print(f"{PROG}: error: the validator is not available ({error})", file=stderr)
         return 2
@@ -176,21 +187,50 @@ def list_codes() -> str:
 class BodyChecker:
     """Turns read items into findings, using the contract's validators (imported once)."""
 
-    def __init__(self, disabled: Collection[str]) -> None:
+    def __init__(self, disabled: Collection[str], strict_requests: bool = False) -> None:
         from contracts import traffic
         from contracts.validation import detect_kind, validate_body
 
         self.disabled = disabled
+        self.strict_requests = strict_requests
         self._validate_body: Callable[..., list[Any]] = validate_body
         self._detect_kind: Callable[[Any], str | None] = detect_kind
         self._traffic = traffic
 
-    def check(self, item: Item) -> list[Finding | ReadError | Note]:
+    def check(self, item: Item, reply: BodyItem | None = None) -> list[Finding | ReadError | Note | RejectedRequest]:
+        """Results of one item; ``reply`` is the stream frame that answered a sent one, if any."""
         if isinstance(item, BodyItem):
-            return [self.check_body(item)]
+            checked = self.check_body(item)
+            if item.kind == "stream-payload" and isinstance(checked, Finding) and not self.strict_requests:
+                return [self._judge_sent_frame(checked, reply)]
+            return [checked]
         if isinstance(item, HttpInteraction):
-            return list(self._traffic.check_interaction(item, disabled=self.disabled))
+            return self._traffic.check_interaction(item, disabled=self.disabled, strict_requests=self.strict_requests)
         return [item]
+
+    def _judge_sent_frame(self, finding: Finding, reply: BodyItem | None) -> Finding | Note | RejectedRequest:
+        """A sent stream payload that breaks the contract, judged like an HTTP request by its answer: an
+        error frame is a correct rejection, any other reply means the server accepted it."""
+        if finding.ok:
+            return finding
+        first = finding.violations[0].describe() + (
+            f"; {len(finding.violations) - 1} more" if len(finding.violations) > 1 else ""
+        )
+        if reply is None:
+            return Note(finding.source, finding.location, f"breaks the contract ({first}); no reply recorded")
+        if isinstance(reply.body, dict) and "error" in reply.body:
+            answer = f"error frame {reply.body.get('code') or '(no code)'}"
+            return RejectedRequest(finding.source, finding.location, answer, finding.violations)
+        accepted = Violation(
+            code="invalid-request-accepted",
+            pointer=finding.violations[0].pointer,
+            expected="an error frame",
+            found=f"a reply ({reply.location})",
+            schema_path=finding.violations[0].schema_path,
+            message=f"the payload breaks the contract ({first}) but was answered without an error ({reply.location})",
+        )
+        violations = [accepted] if "invalid-request-accepted" not in self.disabled else []
+        return Finding(finding.source, finding.location, finding.kind, violations)
 
     def check_body(self, item: BodyItem) -> Finding | ReadError:
         kind = item.kind or self._detect_kind(item.body)
@@ -226,7 +266,7 @@ def _checked_in_parallel(
     entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int, measured: coverage.Coverage | None
 ) -> Iterator[Any]:
     """The results of every file, checked in ``jobs`` processes, in the order of ``entries``."""
-    initargs = (checker.disabled, measured is not None)
+    initargs = (checker.disabled, checker.strict_requests, measured is not None)
     with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=initargs) as pool:
         pending = [
             entry if isinstance(entry, ReadError | Note) else pool.submit(_check_in_worker, *entry, options)
@@ -246,9 +286,9 @@ _WORKER_CHECKER: BodyChecker | None = None
 _WORKER_MEASURES = False
 
 
-def _start_worker(disabled: Collection[str], measures: bool = False) -> None:
+def _start_worker(disabled: Collection[str], strict_requests: bool, measures: bool = False) -> None:
     global _WORKER_CHECKER, _WORKER_MEASURES
-    _WORKER_CHECKER, _WORKER_MEASURES = BodyChecker(disabled), measures
+    _WORKER_CHECKER, _WORKER_MEASURES = BodyChecker(disabled, strict_requests), measures
 
 
 def _check_in_worker(path: Path, source: str, options: ReadOptions) -> tuple[list[Any], Any]:
@@ -261,6 +301,14 @@ def _check_in_worker(path: Path, source: str, options: ReadOptions) -> tuple[lis
     return found, (dict(measured.seen), dict(measured.unknown))
 
 
+def file_results(path: Path, source: str, checker: BodyChecker, options: ReadOptions | None = None) -> report.Results:
+    """Everything `validate` finds in one file (the pytest plugin's recording items use this)."""
+    results = report.Results()
+    for item in _checked_file(path, source, options or ReadOptions(), checker):
+        results.add(item)
+    return results
+
+
 def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Iterator[Any]:
     """Every result of one file; an unexpected failure on one item is reported as a read error of
     that item (never a traceback), and reading goes on."""
@@ -268,13 +316,38 @@ def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyCh
     if streamed is not None:
         yield streamed
         return
-    for item in read_path(path, source, options):
+    for item, reply in with_stream_replies(read_path(path, source, options)):
         try:
-            yield from checker.check(item)
+            yield from checker.check(item, reply)
         except RecursionError:
             yield ReadError(source, _location(item), "nested too deeply to check")
         except Exception as error:  # a checker bug must not hide the rest of the run
             yield ReadError(source, _location(item), f"could not be checked: {type(error).__name__}: {error}")
+
+
+MAX_UNANSWERED = 64  # sent frames waiting for their reply; beyond, the oldest is judged without one
+
+
+def with_stream_replies(items: Iterator[Item]) -> Iterator[tuple[Item, BodyItem | None]]:
+    """Each item with, for a sent stream frame, the received frame that answered it (replies come in
+    the order of the payloads, one each). Order is kept; memory is bounded by ``MAX_UNANSWERED``."""
+    waiting: list[BodyItem] = []
+    for item in items:
+        sent = isinstance(item, BodyItem) and item.kind == "stream-payload"
+        received = isinstance(item, BodyItem) and item.kind == "stream-message"
+        if sent and len(waiting) < MAX_UNANSWERED:
+            waiting.append(item)
+            continue
+        if received and waiting:
+            yield waiting.pop(0), item
+        while waiting and not received:
+            yield waiting.pop(0), None
+        if sent:
+            waiting.append(item)
+        else:
+            yield item, None
+    for item in waiting:
+        yield item, None
 
 
 def _checked_item_by_item(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Any | None:
