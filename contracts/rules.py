@@ -230,6 +230,15 @@ def labels_in_model_set(item: Any, at: Path, model: str) -> Iterator[Violation]:
             )
 
 
+def _holds_each_once(scores: list[Any], known: frozenset[str]) -> bool:
+    """The quick verdict of the common case: every known name, no name twice (extra names are label-set's)."""
+    try:
+        present = {score["name"] for score in scores}
+    except (TypeError, KeyError):  # not all score objects with a hashable name: decided the slow way
+        return False
+    return len(present) == len(scores) and known <= present
+
+
 def _names(scores: Any) -> list[str] | None:
     """The label names of a score list; None unless every entry is a score object with a string name."""
     if not isinstance(scores, list):
@@ -244,13 +253,16 @@ def labels_complete(item: Any, at: Path, model: str) -> Iterator[Violation]:
     complete = COMPLETE_EMOTIONS_BY_MODEL.get(model)
     checks = [("emotions", *complete)] if complete else []
     for field, expected, known, grade in checks + list(COMPLETE_SCORES):
-        names = _names(item.get(field))
+        scores = item.get(field)
+        if not isinstance(scores, list) or _holds_each_once(scores, known):
+            continue
+        names = _names(scores)
         if names is None:
             continue
         counts = Counter(names)
         missing = sorted(known.difference(counts))
         repeated = sorted(name for name, count in counts.items() if count > 1 and name in known)
-        if not missing and not repeated:
+        if not missing and not repeated:  # only unknown names repeated: label-set's business
             continue
         found = "; ".join(
             f"{label} {_listed(listed)}" for label, listed in (("missing", missing), ("repeated", repeated)) if listed
