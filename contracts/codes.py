@@ -31,6 +31,7 @@ RULE_CODES: dict[str, str] = {
     "box-size": "a bounding box has a negative width or height",
     "frame-non-negative": "a face frame index or time is negative",
     "label-set": "a model returned a label outside its known label set",
+    "label-set-complete": "a model returned less than its full label set, or a label twice",
     "job-id-uuid": "a batch job_id is not a UUID",
 }
 

@@ -37,9 +37,9 @@ def codes_by_location(capsys, *argv: str) -> tuple[int, dict[str, list[str]]]:
 
 
 def test_every_recorded_response_conforms(capsys):
-    code, out, err = validate(capsys, CORPUS / "recorded")
+    code, out, err = validate(capsys, CORPUS / "recorded", CORPUS / "recorded-stream")
     assert (code, err) == (0, "")
-    assert out.strip() == "validated 4 bodies in 4 files: 4 conform, none with violations"
+    assert out.strip() == "validated 10 bodies in 10 files: 10 conform, none with violations"
 
 
 def test_doc_examples_and_wiremock_stubs_conform_apart_from_placeholder_ids(capsys):
