@@ -206,9 +206,36 @@ def test_label_sets_changing_break_clients_when_they_grow_and_recordings_when_th
     new = copy.deepcopy(old)
     new["toxicity"]["names"] = [*new["toxicity"]["names"][1:], "spam"]
     removed = old["toxicity"]["names"][0]
+    # Toxicity is checked for completeness (every prediction carries every category), so a recording made before
+    # the new category existed fails the new contract too.
     assert [(c.audience(), c.where, c.what) for c in diff_labels(old, new)] == [
-        ("clients", "label set `toxicity` (rule label-set)", "gains `spam`"),
+        ("clients+recordings", "label set `toxicity` (rule label-set)", "gains `spam`"),
         ("recordings", "label set `toxicity` (rule label-set)", f"loses `{removed}`"),
+    ]
+
+
+def test_completeness_of_a_label_set_turned_on_breaks_recordings() -> None:
+    new = json.loads((Path(__file__).parents[1] / "contracts" / "data" / "labels.json").read_text())
+    old = copy.deepcopy(new)
+    del old["sentiment"]["complete"]
+    old["expression"]["complete"].pop("burst")
+    old["expression"]["complete"]["face"] = "OFFICIAL"
+    assert [(c.audience(), c.where, c.what) for c in diff_labels(old, new)] == [
+        (
+            "nobody",
+            "label set `expression` for `face` (rule label-set-complete)",
+            f"completeness grade changes (OFFICIAL -> {new['expression']['complete']['face']})",
+        ),
+        (
+            "recordings",
+            "label set `expression` for `burst` (rule label-set-complete)",
+            f"every prediction must now carry the whole list ({new['expression']['complete']['burst']})",
+        ),
+        (
+            "recordings",
+            "label set `sentiment` (rule label-set-complete)",
+            f"every prediction must now carry the whole list ({new['sentiment']['complete']})",
+        ),
     ]
 
 
@@ -277,7 +304,7 @@ def test_command_pairs_the_documents_of_two_directories_by_kind(tmp_path: Path, 
     labels["sentiment"]["names"].append("10")
     write(tmp_path / "new", "labels.json", labels)
     assert main(["diff", str(tmp_path / "old"), str(tmp_path / "new")]) == 1
-    assert "breaks clients             label set `sentiment` (rule label-set): gains `10`" in capsys.readouterr().out
+    assert "breaks clients+recordings  label set `sentiment` (rule label-set): gains `10`" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

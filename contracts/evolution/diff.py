@@ -571,6 +571,29 @@ class AsyncApiDiff(SchemaDiff):
 # -- the suite's semantic-rule data -----------------------------------------------------------------------------
 
 
+def _completeness(entry: dict[str, Any]) -> dict[str, str]:
+    """Which models the `label-set-complete` rule checks for this set (model -> grade); "" for the whole set."""
+    complete = entry.get("complete")
+    if isinstance(complete, str):
+        return {"": complete}
+    return {str(k): str(v) for k, v in complete.items()} if isinstance(complete, dict) else {}
+
+
+def _completeness_changes(model: str, before: dict[str, str], after: dict[str, str]) -> list[Change]:
+    changes = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        where = f"label set `{model}`{f' for `{key}`' if key else ''} (rule label-set-complete)"
+        if key not in after:
+            changes.append(Change(where, "completeness no longer checked", "completeness-removed", ()))
+        elif key not in before:
+            what = f"every prediction must now carry the whole list ({after[key]})"
+            changes.append(Change(where, what, "completeness-added", (RECORDINGS,)))
+        elif before[key] != after[key]:
+            what = f"completeness grade changes ({before[key]} -> {after[key]})"
+            changes.append(Change(where, what, "completeness-grade-changed", ()))
+    return changes
+
+
 def diff_labels(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """Label sets (``contracts/data/labels.json``): what the `label-set` rule accepts per model."""
     changes = []
@@ -587,10 +610,14 @@ def diff_labels(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         before, after = old[model].get("names") or [], new[model].get("names") or []
         added = [name for name in after if name not in before]
         removed = [name for name in before if name not in after]
+        complete_before, complete_after = _completeness(old[model]), _completeness(new[model])
         if added:
-            changes.append(Change(where, f"gains {_names(added)}", "label-added", (CLIENTS,)))
+            # With completeness checked, every prediction must now carry the new label too: old recordings lack it.
+            breaks = (CLIENTS, RECORDINGS) if complete_after else (CLIENTS,)
+            changes.append(Change(where, f"gains {_names(added)}", "label-added", breaks))
         if removed:
             changes.append(Change(where, f"loses {_names(removed)}", "label-removed", (RECORDINGS,)))
+        changes.extend(_completeness_changes(model, complete_before, complete_after))
         if old[model].get("confidence") != new[model].get("confidence"):
             what = f"confidence changes ({old[model].get('confidence')} -> {new[model].get('confidence')})"
             changes.append(Change(where, what, "label-confidence-changed", ()))
