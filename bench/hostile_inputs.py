@@ -95,7 +95,12 @@ def measure(path: Path, tree: Path, timeout: float) -> dict[str, object]:
     started = time.perf_counter()
     try:
         done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(path)], env=env, capture_output=True, text=True, timeout=timeout
+            [sys.executable, "-c", CHILD, str(path)],
+            env=env,
+            cwd=tree,  # "-c" puts the working directory first on the path
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         return {"exit": "timeout", "seconds": time.perf_counter() - started, "peak_mb": None, "report_bytes": None}

@@ -43,10 +43,14 @@ class _Open:
     height: int = 1
 
 
-def load(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """The single document in ``text``, loaded safely; raises ``YamlProblem`` for invalid or hostile YAML."""
+def load(text: str, *, max_depth: int = MAX_DEPTH, aliases: bool = True) -> Any:
+    """The single document in ``text``, loaded safely; raises ``YamlProblem`` for invalid or hostile YAML.
+
+    ``aliases=False`` refuses every alias: for documents walked whole and rewritten (contracts), where a
+    shared node would be a surprise even when small.
+    """
     try:
-        _check_events(text, max_depth)
+        _check_events(text, max_depth, aliases)
         return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as error:
         raise YamlProblem(f"not valid YAML{_where(error.problem_mark)}: {error.problem or error}") from None
@@ -56,13 +60,15 @@ def load(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise YamlProblem("YAML nested too deeply") from None
 
 
-def _check_events(text: str, max_depth: int) -> None:
+def _check_events(text: str, max_depth: int, aliases: bool) -> None:
     budget = EXPANSION_ALLOWANCE + EXPANSION_RATIO * len(text)
     size = 0  # expanded size so far
     anchors: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, height) of the node it names
     stack: list[_Open] = []
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
+            if not aliases:
+                raise YamlProblem(f"YAML aliases (*name) are not accepted here; expand them{_where(event.start_mark)}")
             size += _alias(event, anchors, stack, max_depth)
         elif isinstance(event, yaml.ScalarEvent):
             size += 1 + len(event.value)

@@ -104,3 +104,9 @@ def test_deep_nesting_is_refused_whichever_layer_sees_it_first(text):
 def test_other_bad_yaml_is_a_problem_with_a_place(text, expected):
     with pytest.raises(YamlProblem, match=expected):
         safe_yaml.load(text)
+
+
+def test_aliases_can_be_refused_altogether():
+    assert safe_yaml.load("a: &x [1]\nb: [2]\n", aliases=False) == {"a": [1], "b": [2]}  # an anchor alone is fine
+    with pytest.raises(YamlProblem, match="aliases"):
+        safe_yaml.load("a: &x [1]\nb: *x\n", aliases=False)
