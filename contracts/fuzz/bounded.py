@@ -110,6 +110,8 @@ def send_httpx(
 
     ``limit`` 0 reads the status and headers only (the body is left unread and the connection closed).
     """
+    if seconds <= 0:
+        raise httpx.ReadTimeout("no time left for this exchange", request=request)
     request.extensions["trace"] = watch.trace
     per_read = min(httpx.Timeout(client.timeout).read or seconds, seconds)
     request.extensions["timeout"] = httpx.Timeout(per_read).as_dict()
@@ -163,6 +165,8 @@ class BoundedAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, **kwargs: Any) -> Any:
         seconds = self._seconds()
+        if seconds <= 0:  # the run's budget is spent (urllib3 refuses a zero timeout)
+            raise requests.exceptions.ReadTimeout("no time left for this exchange", request=request)
         per_read = min(timeout, seconds) if isinstance(timeout, int | float) else seconds
         with self._watch.deadline(seconds) as cut:
             try:
