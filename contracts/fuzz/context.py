@@ -91,6 +91,10 @@ class FuzzContext:
         """How long the next exchange may take: its own timeout, never past the run's budget."""
         return max(0.0, min(self.response_timeout, self.remaining()))
 
+    def open_timeout(self) -> float:
+        """For a WebSocket handshake (a whole one, in the websockets library): never past the budget."""
+        return max(0.1, min(self.request_timeout, self.remaining()))
+
     @property
     def auth_headers(self) -> dict[str, str]:
         return {API_KEY_HEADER: self.api_key}
