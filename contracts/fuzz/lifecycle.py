@@ -30,7 +30,7 @@ import httpx
 
 from contracts.checks import response_violations
 from contracts.codes import RULE_CODES
-from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
+from contracts.fuzz.context import API_KEY_HEADER, BodyTooLarge, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
 from contracts.violations import Violation, shorten
 from strategies.media import MediaFile, make_png, make_text, make_wav
@@ -333,6 +333,8 @@ def run_lifecycle(ctx: FuzzContext) -> None:
             check_list_jobs(ctx, client, jobs)
     except BudgetExhausted:
         ctx.ledger.note("lifecycle: the time budget ran out; the remaining lifecycle checks were not run")
+    except BodyTooLarge:  # already a failure in the ledger
+        ctx.ledger.note("lifecycle: stopped: a response body was over the size cap")
     except httpx.HTTPError as exc:
         ctx.ledger.note(ctx.redactor.text(f"lifecycle: stopped: the target did not answer ({type(exc).__name__})"))
 

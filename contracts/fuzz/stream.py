@@ -151,7 +151,7 @@ def handshake(ctx: FuzzContext, url: str, headers: dict[str, str]) -> int | str:
     ctx.check_time()
     ctx.rate.wait()
     try:
-        with connect(url, additional_headers=headers, open_timeout=ctx.request_timeout, close_timeout=CLOSE_TIMEOUT):
+        with connect(url, additional_headers=headers, open_timeout=ctx.open_timeout(), close_timeout=CLOSE_TIMEOUT):
             return 101
     except InvalidStatus as exc:
         return exc.response.status_code
@@ -246,7 +246,7 @@ class StreamConnection:
         connection = connect(
             self.ctx.stream_url,
             additional_headers=self.ctx.auth_headers,
-            open_timeout=self.ctx.request_timeout,
+            open_timeout=self.ctx.open_timeout(),
             close_timeout=CLOSE_TIMEOUT,
             max_size=MAX_REPLY_BYTES,
         )
