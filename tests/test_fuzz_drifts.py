@@ -22,8 +22,12 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "timestamps-out-of-order": ("batch", {"state-timestamps-order"}),
     "details-status-418": ("batch", {"undeclared-status"}),
     "details-text-plain": ("batch", {"wrong-content-type"}),
+    "details-job-id-other": ("batch", {"job-id-mismatch"}),
+    "echo-settings-defaulted": ("batch", {"request-echo-mismatch"}),
+    "prob-threshold-clamped": ("batch", {"bound-not-enforced"}),
     "auth-not-enforced": ("batch", {"auth-not-enforced"}),
     "limit-ignored": ("batch", {"list-limit-ignored"}),
+    "limit-bounds-unchecked": ("batch", {"list-limit-bounds"}),
     "status-filter-ignored": ("batch", {"list-filter-ignored"}),
     "sort-direction-ignored": ("batch", {"list-sort-wrong"}),
     "list-not-array": ("batch", {"schema-type"}),
@@ -40,6 +44,9 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "stream-missing-model": ("stream", {"stream-model-missing"}),
     "stream-error-without-code": ("stream", {"schema-required"}),
     "stream-job-id-dashed": ("stream", {"schema-pattern"}),
+    "stream-warning-code-swapped": ("stream", {"stream-warning-code"}),
+    "stream-mismatch-code": ("stream", {"stream-error-code"}),
+    "stream-audio-limit-ignored": ("stream", {"stream-limit"}),
     "stream-bbox-as-box": ("stream", {"schema-required"}),
 }
 
