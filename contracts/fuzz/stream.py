@@ -22,8 +22,8 @@ example costs a frame. Each frame gets exactly one reply, validated as a ``strea
 Before the generated frames come the promise probes, a fixed set on top of ``ctx.max_examples``: each
 documented stream limit from both sides (audio of 5000 ms and an image of 3000x3000 must be answered, one
 step past them must get E0203 / E0205; ``stream_window_ms`` 500 and 10000 answered, 499 and 10001 refused
-with E0101) and faults whose code is documented (E0100 a frame that is not JSON, E0102 a model that does not
-take the media, E0201 data that is not base64). An error must carry the code of its fault, and a per-model
+with E0101) and faults whose code is documented (E0102 a model that does not take the media, E0201 data
+that is not base64). An error must carry the code of its fault, and a per-model
 warning the code of its model (W0103 face, W0101 burst, W0102 facemesh), on every frame.
 
 After a close or a reply that never came, the part reconnects, at most MAX_RECONNECTS times.
@@ -119,7 +119,7 @@ ERROR_CODE = Expectation(
     "stream",
     "stream-error-code",
     "an error does not carry the documented code of its fault",
-    "E0100 not JSON, E0101 invalid field, E0102 model/media mismatch, E0201 bad base64, E0203 audio, E0205 image",
+    "E0101 invalid field, E0102 model/media mismatch, E0201 bad base64, E0203 audio, E0205 image",
 )
 WARNING_CODE = Expectation(
     "stream",
@@ -149,22 +149,15 @@ class Promise:
 
 @dataclass(frozen=True)
 class Probe:
-    """One frame to send; ``broken`` says how an invalid frame was broken (None: the frame is valid).
-
-    ``raw`` is sent as it is instead of the frame's JSON (a frame that is not JSON at all)."""
+    """One frame to send; ``broken`` says how an invalid frame was broken (None: the frame is valid)."""
 
     frame: Any
     broken: Broken | None = None
     promise: Promise | None = None
-    raw: str | None = None
 
     @property
     def valid(self) -> bool:
         return self.broken is None and (self.promise is None or self.promise.code is None)
-
-    @property
-    def text(self) -> str:
-        return self.raw if self.raw is not None else json.dumps(self.frame)
 
 
 @dataclass(frozen=True)
@@ -326,8 +319,6 @@ def reply_kind(reply: Any) -> str:
 
 def reproduce_frame(probe: Probe) -> str:
     """The frame to send (long media data abbreviated); for an invalid frame, what was broken."""
-    if probe.raw is not None:
-        return f"{probe.raw}  (sent as is: not JSON)"
     text = json.dumps(probe.frame)
     frame = probe.frame
     if len(text) > REPRODUCE_LIMIT and isinstance(frame, dict) and isinstance(frame.get("data"), str):
@@ -370,7 +361,7 @@ class FrameChecker:
 
     def _send(self, probe: Probe) -> Outcome:
         self.sent += 1
-        return self.connection.exchange(probe.text)
+        return self.connection.exchange(json.dumps(probe.frame))
 
     def _exchange(self, probe: Probe) -> dict[str, Any] | None:
         outcome = self._send(probe)
@@ -578,11 +569,6 @@ def promise_probes() -> tuple[Probe, ...]:
         Probe(
             frame("window-10001", short, voice, stream_window_ms=10001),
             promise=Promise("stream_window_ms 10001 (max 10000)", "E0101", True),
-        ),
-        Probe(
-            None,
-            promise=Promise("a frame that is not JSON", "E0100"),
-            raw='{"payload_id": "hume-contracts-promise-not-json", ',
         ),
         Probe(
             frame("mismatch", face, {"prosody": {}}),
