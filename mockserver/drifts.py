@@ -76,6 +76,7 @@ CATALOGUE: dict[str, Drift] = {
             "position-outside-text", "the first language prediction's position lies past the text", "predictions", _BODY
         ),
         Drift("wrong-md5sum", "a file source's md5sum does not match the uploaded bytes", "predictions", _BODY),
+        Drift("file-name-lost", "file sources and their predictions name every upload 'upload'", "predictions", _BODY),
         Drift("source-type-unknown", "the first source has type 'blob' (unknown discriminator)", "predictions", _BODY),
         Drift("results-errors-missing", "results lack the required `errors` list", "predictions", _BODY),
         Drift("stream-drop-payload-id", "stream replies drop the payload_id they should echo", "stream", _BODY),
@@ -181,6 +182,15 @@ def _wrong_md5(body: Any) -> Any:
         if entry.get("type") == "file":
             entry["md5sum"] = "0" * 32
             break
+    return body
+
+
+def _file_name_lost(body: Any) -> Any:
+    for entry in body if isinstance(body, list) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("source"), dict) and entry["source"].get("type") == "file":
+            entry["source"]["filename"] = "upload"
+            for prediction in _matches(entry, ("results", "predictions", "*")):
+                prediction["file"] = "upload"
     return body
 
 
@@ -293,6 +303,7 @@ BODY_DRIFTS: dict[str, Callable[[Any], Any]] = {
     "negative-box-size": _negative_box,
     "position-outside-text": _position_outside,
     "wrong-md5sum": _wrong_md5,
+    "file-name-lost": _file_name_lost,
     "source-type-unknown": _source_type_unknown,
     "results-errors-missing": _results_errors_missing,
     "stream-drop-payload-id": _pop("payload_id"),

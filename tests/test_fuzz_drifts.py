@@ -38,6 +38,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "negative-box-size": ("batch", {"box-size"}),
     "position-outside-text": ("batch", {"prediction-mismatch"}),
     "wrong-md5sum": ("batch", {"source-mismatch"}),
+    "file-name-lost": ("batch", {"source-file-name"}),
     "source-type-unknown": ("batch", {"discriminator-unknown"}),
     "results-errors-missing": ("batch", {"schema-required"}),
     "stream-drop-payload-id": ("stream", {"stream-payload-id"}),

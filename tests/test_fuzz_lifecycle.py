@@ -23,6 +23,7 @@ from contracts.fuzz.lifecycle import (
     JobPlan,
     curl_command,
     echo_problems,
+    file_name_problems,
     indexes,
     outside_bound_requests,
     plan_jobs,
@@ -53,6 +54,7 @@ DRIFT_CODES = {
     "echo-settings-defaulted": "request-echo-mismatch",
     "prob-threshold-clamped": "bound-not-enforced",
     "limit-bounds-unchecked": "list-limit-bounds",
+    "file-name-lost": "source-file-name",
 }
 STUCK_BUDGET = 4.0  # a stuck job is given half of it
 
@@ -90,7 +92,7 @@ def test_the_clean_mock_passes_every_lifecycle_check() -> None:
     assert passed(ctx, "auth", "auth") == 2
     assert passed(ctx, "lifecycle: create (json)", "lifecycle") == 1
     assert passed(ctx, "lifecycle: create (multipart)", "lifecycle") == 1
-    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 4  # sources and predictions of both jobs
+    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 5  # sources and predictions of both jobs, file names
     assert passed(ctx, "lifecycle: artifacts", "lifecycle") == 2
     assert passed(ctx, "lifecycle: list-jobs", "list-jobs") >= 8
     assert passed(ctx, "lifecycle: poll", "hume_response_conformance") >= 2
@@ -246,6 +248,21 @@ def test_job_details_must_repeat_the_request() -> None:
         "files are not repeated",
     ]
     assert echo_problems(plan, None) == [("job details carry no request", "request null")]
+
+
+def test_uploaded_files_keep_their_names() -> None:
+    upload = make_text("hello", filename="a.txt")
+    plan = JobPlan("multipart", {"language": {}}, files=(upload,))
+    md5 = "5d41402abc4b2a76b9719d911017c592"
+
+    def entry(filename: str | None, file: str) -> dict[str, object]:
+        source = {"type": "file", "md5sum": md5, "filename": filename}
+        return {"source": source, "results": {"predictions": [{"file": file, "models": {}}], "errors": []}}
+
+    assert list(file_name_problems(plan, [entry("a.txt", "a.txt")])) == []
+    assert list(file_name_problems(plan, [entry(None, "a.txt")])) == []  # filename is optional
+    titles = [title for title, _found in file_name_problems(plan, [entry("upload", "upload")])]
+    assert titles == ["a file source renames the upload", "predictions name another file"]
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

@@ -763,6 +763,7 @@ SYMPTOMS: dict[str, Any] = {
     "negative-box-size": lambda o: _first_face(o.body)["box"]["w"] < 0,
     "position-outside-text": lambda o: _first_word(o.body)["position"]["end"] > len(TEXT),
     "wrong-md5sum": lambda o: o.body[0]["source"]["md5sum"] != hashlib.md5(make_png().data).hexdigest(),
+    "file-name-lost": lambda o: o.body[0]["source"]["filename"] == "upload",
     "source-type-unknown": lambda o: o.body[0]["source"]["type"] == "blob",
     "results-errors-missing": lambda o: all("errors" not in source["results"] for source in o.body),
     "stream-drop-payload-id": lambda o: "payload_id" not in o.body[0],
@@ -785,7 +786,7 @@ NOT_VISIBLE_TO_VALIDATOR = {
     "details-status-418", "details-text-plain",  # status and content type are traffic checks, not body checks
     "limit-ignored", "status-filter-ignored", "sort-direction-ignored",  # behaviour, not shape
     "wrong-md5sum", "position-outside-text",  # need the input to be seen
-    "details-job-id-other", "echo-settings-defaulted", "limit-bounds-unchecked",  # need the request to be seen
+    "details-job-id-other", "echo-settings-defaulted", "limit-bounds-unchecked", "file-name-lost",  # need the request
 }  # fmt: skip
 
 

@@ -203,6 +203,12 @@ PREDICTIONS_FOLLOW = Expectation(
     "predictions do not follow from the input",
     "text positions that index the input, time intervals within the audio",
 )
+FILE_NAMES = Expectation(
+    "lifecycle",
+    "source-file-name",
+    "an uploaded file's name is not repeated",
+    "a file source's filename (when given) and its predictions' file are the name it was uploaded under",
+)
 ARTIFACTS_READABLE = Expectation(
     "lifecycle", "artifacts-unreadable", "the artifacts are not a readable zip", "200 with a readable zip"
 )
@@ -623,6 +629,8 @@ def check_predictions(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
     steps = job.steps(ctx, reproduce)
     judge_all(ctx, where, SOURCES_MATCH, source_problems(job.plan, entries), steps)
     judge_all(ctx, where, PREDICTIONS_FOLLOW, list(prediction_problems(job.plan, entries)), steps)
+    if job.plan.files:
+        judge_all(ctx, where, FILE_NAMES, list(file_name_problems(job.plan, entries)), steps)
     _note_missing_faces(ctx, job, entries)
 
 
@@ -648,6 +656,26 @@ def source_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> list[tu
     if texts != len(plan.texts):
         problems.append(("text sources differ", f"sent {len(plan.texts)} text(s), got {texts} text source(s)"))
     return [(title, clip(found, 300)) for title, found in problems]
+
+
+def file_name_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """(title, found) for each uploaded file whose name its source or predictions do not repeat.
+
+    Real file sources repeat the upload's name (``content_type`` may be null, so it is not compared); an
+    archive's predictions name the members inside it, so only plain files' predictions are compared."""
+    uploads = {md5_hex(media.data): media for media in plan.files}
+    for source in _sources(entries, "file"):
+        media, filename = uploads.get(str(source.get("md5sum"))), source.get("filename")
+        if media is not None and filename is not None and filename != media.filename:
+            yield "a file source renames the upload", f"uploaded {media.filename!r}, source {shorten(filename)}"
+    for entry, given in _inputs(plan, entries):
+        if not isinstance(given, MediaFile) or given.members:
+            continue
+        results = entry.get("results") if isinstance(entry.get("results"), dict) else {}
+        predictions = results.get("predictions") if isinstance(results.get("predictions"), list) else []
+        names = {str(p.get("file")) for p in predictions if isinstance(p, dict)} - {given.filename}
+        if names:
+            yield "predictions name another file", f"uploaded {given.filename!r}, predictions for {sorted(names)[:3]}"
 
 
 def _inputs(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], MediaFile | str]]:
