@@ -25,7 +25,7 @@ from typing import IO, Any
 import ijson
 import orjson
 
-from contracts import validation
+from contracts import coverage, validation
 from contracts.fast import contract_documents, node_at, schema_violations, split_ref
 from contracts.rules import RULES, check_rules
 from contracts.violations import Violation, pointer
@@ -78,6 +78,8 @@ def validate_file(
         raise UnreadableJson(f"not valid JSON: {_first_line(error)}") from None
     ref = validation.KIND_SCHEMAS[kind]
     found[:0] = schema_violations(skeleton, ref)
+    if (collector := coverage.active()) is not None:
+        collector.body(skeleton, ref)
     found.extend(check_rules(skeleton, kind, disabled))
     return validation._capped(v for v in found if v.code not in disabled)  # the cap of validate_body
 
@@ -228,6 +230,8 @@ class _Splitter:
         at = pointer(path)
         ref = self.item_ref(_abstract(path[:-1]))
         self.found.extend(dataclasses.replace(v, pointer=at + v.pointer) for v in schema_violations(item, ref))
+        if ref is not None and (collector := coverage.active()) is not None:
+            collector.item(item, ref)
         if isinstance(item, dict):  # as contracts.rules.nodes yields items
             model = path[_MODEL_AT] if self.node_type == "item" else ""
             for registered in self.rules:

@@ -14,7 +14,8 @@ Input formats, chosen by extension (``read_path``):
 - ``.json``: a HAR document (top-level ``log.entries``), a WireMock stub-mappings file (top-level
   ``mappings`` list, or one mapping with ``request`` and ``response``), or else one body;
 - ``.jsonl`` / ``.ndjson``: a stream transcript, one frame per line (see ``frame_direction``);
-- ``.har``: HAR 1.2; ``.yaml`` / ``.yml``: a schemathesis VCR cassette (``--report-vcr-path``).
+- ``.har``: HAR 1.2; ``.yaml`` / ``.yml``: a schemathesis VCR cassette (``--report-vcr-path``) or a vcrpy
+  cassette (``interactions``; also as ``.json``, vcrpy's JSON serializer: see ``contracts.vcrpy_cassettes``).
 
 Hostile input is refused with a ``ReadError``, never a traceback: files over a size cap, nesting
 deeper than ``MAX_DEPTH``, truncated or non-JSON text, non-UTF-8 bytes, YAML that is not a cassette.
@@ -34,6 +35,8 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 import yaml
+
+from contracts.forms import FormPart
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 # The deepest real body (predictions) nests 13 levels; validators recurse per level, so a bound far
@@ -93,13 +96,17 @@ class HttpMessage:
     is_base64: bool = False
     status: int | None = None  # responses only
     truncated: bool = False  # the recorder kept only a prefix of the body
+    form: tuple[FormPart, ...] | None = None  # a form recorded as its fields (HAR ``postData.params``)
+    raw: bytes | None = None  # the body as bytes, when the recording holds bytes (vcrpy's ``!!binary``)
 
     @property
     def has_body(self) -> bool:
-        return bool(self.text)
+        return bool(self.text) or bool(self.form) or bool(self.raw)
 
     def body_bytes(self) -> bytes:
         """The body's bytes (decoded from base64 when so recorded); raises ``ValueError`` if undecodable."""
+        if self.raw is not None:
+            return self.raw
         if not self.text:
             return b""
         if self.is_base64:
@@ -120,6 +127,27 @@ class HttpInteraction:
     path: str
     request: HttpMessage | None = None
     response: HttpMessage | None = None
+    query: str = ""  # the raw query string, as sent
+    origin: RecordedOrigin | None = None  # what the recorder says produced the request (schemathesis)
+
+
+@dataclass(frozen=True)
+class RecordedOrigin:
+    """How a fuzzer labelled a recorded request: its generation mode and phase, for reports only.
+
+    A "negative" label is not evidence that the request breaks the contract (a case generated as
+    negative can be valid on the wire): requests are judged by their bytes.
+    """
+
+    mode: str  # "positive" | "negative"
+    phase: str = ""
+    description: str = ""
+
+    def describe(self) -> str:
+        text = f"generated as a {self.mode} case"
+        if self.phase:
+            text += f" in schemathesis's {self.phase} phase"
+        return text + (f" ({self.description})" if self.description else "")
 
 
 Item = BodyItem | HttpInteraction | ReadError | Note
@@ -260,8 +288,12 @@ def _check_yaml_depth(text: str, loader: Any) -> None:
 
 def _dispatch_json_document(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:
     """A .json file is a HAR, a WireMock mappings file, or one body (always one body under --kind)."""
+    from contracts.vcrpy_cassettes import is_vcrpy_cassette, read_vcrpy
+
     if options.force_kind is None and _is_har(document):
         yield from read_har(document, source, options)
+    elif options.force_kind is None and is_vcrpy_cassette(document):
+        yield from read_vcrpy(document, source, options)
     elif options.force_kind is None and _is_wiremock(document):
         yield from read_wiremock(document, source, options)
     else:
@@ -392,9 +424,48 @@ def _har_interaction(entry: Any, source: str, location: str) -> HttpInteraction:
     method, path = _method_and_path(request.get("method"), request.get("url"))
     post = request.get("postData") if isinstance(request.get("postData"), dict) else {}
     request_type = _har_header(request, "content-type") or post.get("mimeType") or None
-    sent = HttpMessage(content_type=request_type, text=_text_or_none(post.get("text")))
+    sent = _har_request_body(post, request.get("bodySize"), request_type)
     received = _har_response(response) if isinstance(response, dict) else None
-    return HttpInteraction(source, location, method, path, sent, received)
+    return HttpInteraction(source, location, method, path, sent, received, query=_query_of(request.get("url")))
+
+
+def _har_request_body(post: dict[str, Any], body_size: Any, content_type: str | None) -> HttpMessage:
+    """A HAR request body: ``postData.text`` (plain, or base64 as some recorders write it), or its
+    ``params`` when the recorder kept a form's fields instead of its bytes.
+
+    HAR 1.2 gives ``postData`` no encoding. Recorders that keep exact bytes (schemathesis's
+    ``--report-preserve-bytes``) write them base64 with no marker, so the text is read as base64 when
+    it says so (``encoding``) or when only its base64 decoding has the recorded ``bodySize``.
+    """
+    text = _text_or_none(post.get("text"))
+    if text is None and isinstance(post.get("params"), list):
+        return HttpMessage(content_type=content_type, form=tuple(_har_form_fields(post["params"])))
+    is_base64 = post.get("encoding") == "base64" or _only_base64_fits(text, body_size)
+    return HttpMessage(content_type=content_type, text=text, is_base64=is_base64)
+
+
+def _only_base64_fits(text: str | None, body_size: Any) -> bool:
+    if not text or isinstance(body_size, bool) or not isinstance(body_size, int) or body_size < 0:
+        return False
+    if len(text.encode("utf-8", "surrogatepass")) == body_size or len(text) > 4 * (body_size // 3 + 1):
+        return False
+    try:
+        return len(base64.b64decode(text, validate=True)) == body_size
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _har_form_fields(params: list[Any]) -> Iterator[FormPart]:
+    for index, param in enumerate(params):
+        if not isinstance(param, dict) or not isinstance(param.get("name"), str):
+            raise JsonProblem(f"postData.params[{index}]: expected an object with a name")
+        value = param.get("value")
+        yield FormPart(
+            name=param["name"],
+            data=value.encode("utf-8", "surrogatepass") if isinstance(value, str) else None,
+            filename=param.get("fileName") if isinstance(param.get("fileName"), str) else None,
+            content_type=param.get("contentType") if isinstance(param.get("contentType"), str) else None,
+        )
 
 
 def _har_response(response: dict[str, Any]) -> HttpMessage | None:
@@ -431,9 +502,19 @@ def read_cassette(document: Any, source: str, options: ReadOptions) -> Iterator[
     body {encoding, string | base64_string}}; response {status {code (a string), message},
     headers, body {...}, truncated_from?} or ``response: null`` when the call failed.
     """
+    from contracts.vcrpy_cassettes import is_vcrpy_cassette, read_vcrpy
+
     interactions = document.get("http_interactions") if isinstance(document, dict) else None
+    if not isinstance(interactions, list) and is_vcrpy_cassette(document):
+        yield from read_vcrpy(document, source, options)
+        return
     if not isinstance(interactions, list):
-        yield ReadError(source, "", "expected a VCR cassette: a YAML mapping with an http_interactions list")
+        yield ReadError(
+            source,
+            "",
+            "expected a VCR cassette: a YAML mapping with an http_interactions list (schemathesis) "
+            "or an interactions list (vcrpy)",
+        )
         return
     for index, interaction in enumerate(interactions):
         location = f"http_interactions[{index}]"
@@ -453,7 +534,25 @@ def _cassette_interaction(interaction: Any, source: str, location: str) -> HttpI
         status = response.get("status")
         code = status.get("code") if isinstance(status, dict) else status
         received = _cassette_message(response, status=_status_code(code))
-    return HttpInteraction(source, location, method, path, sent, received)
+    query = _query_of(request.get("uri"))
+    origin = _schemathesis_origin(interaction)
+    return HttpInteraction(source, location, method, path, sent, received, query=query, origin=origin)
+
+
+def _schemathesis_origin(interaction: dict[str, Any]) -> RecordedOrigin | None:
+    """``generation.mode`` and ``phase`` of a schemathesis cassette's interaction (None when absent)."""
+    generation = interaction.get("generation")
+    mode = generation.get("mode") if isinstance(generation, dict) else None
+    if mode not in ("positive", "negative"):
+        return None
+    phase = interaction.get("phase") if isinstance(interaction.get("phase"), dict) else {}
+    data = phase.get("data") if isinstance(phase.get("data"), dict) else {}
+    description = data.get("description") if isinstance(data.get("description"), str) else ""
+    location = data.get("location")
+    if description and isinstance(location, str) and location and location not in description:
+        description += f" at {data.get('parameter_location') or 'body'} {location}"
+    name = phase.get("name") if isinstance(phase.get("name"), str) else ""
+    return RecordedOrigin(mode=mode, phase=name, description=description[:200])
 
 
 def _cassette_message(message: dict[str, Any], status: int | None) -> HttpMessage:
@@ -549,6 +648,10 @@ def _method_and_path(method: Any, url: Any) -> tuple[str, str]:
         raise JsonProblem("expected the request's URL (a string)")
     path = unquote(urlsplit(url).path) or "/"
     return method.upper(), path
+
+
+def _query_of(url: Any) -> str:
+    return urlsplit(url).query if isinstance(url, str) else ""
 
 
 def _status_code(value: Any) -> int:

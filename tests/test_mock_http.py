@@ -759,6 +759,7 @@ SYMPTOMS: dict[str, Any] = {
     "never-leaves-queued": lambda o: o.body["state"]["status"] == "QUEUED",
     "emotions-null": lambda o: _first_face(o.body)["emotions"] is None,
     "score-out-of-range": lambda o: _first_face(o.body)["prob"] > 1,
+    "emotion-missing": lambda o: len(_first_face(o.body)["emotions"]) < len(EXPRESSION_EMOTIONS),
     "unknown-emotion-label": lambda o: _first_face(o.body)["emotions"][0]["name"] not in EXPRESSION_EMOTIONS,
     "negative-box-size": lambda o: _first_face(o.body)["box"]["w"] < 0,
     "position-outside-text": lambda o: _first_word(o.body)["position"]["end"] > len(TEXT),

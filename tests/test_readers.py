@@ -331,7 +331,7 @@ def _interaction(method, path, status=None, content_type=None, text=None, reques
     return HttpInteraction("rec.har", "entries[0]", method, path, request, response)
 
 
-def _check(interaction, disabled=()):
+def _check(interaction, disabled=(), strict_requests=False):
     calls = []
 
     def fake_validate(body, schema_pointer, *, kind=None, disabled=()):
@@ -339,7 +339,9 @@ def _check(interaction, disabled=()):
         return [Violation("schema-type", "/x", "string", "integer 1")] if body == {"x": 1} else []
 
     index = traffic.OperationIndex(MINI_SPEC)
-    results = traffic.check_interaction(interaction, index=index, validate=fake_validate, disabled=disabled)
+    results = traffic.check_interaction(
+        interaction, index=index, validate=fake_validate, disabled=disabled, strict_requests=strict_requests
+    )
     return results, calls
 
 
@@ -376,7 +378,7 @@ def test_traffic_codes(interaction, code):
 
 def test_a_request_body_is_checked_and_a_missing_response_noted():
     request = HttpMessage("application/json", '{"x": 1}')
-    results, calls = _check(_interaction("POST", "/v0/jobs", request=request))
+    results, calls = _check(_interaction("POST", "/v0/jobs", request=request), strict_requests=True)
     finding, note = results
     assert finding.location == "entries[0] POST /v0/jobs (request)" and finding.kind == "job-request"
     assert calls[0][1:] == (
@@ -384,6 +386,8 @@ def test_a_request_body_is_checked_and_a_missing_response_noted():
         "job-request",
     )
     assert isinstance(note, Note) and "no response" in note.message
+    (lenient, _), _ = _check(_interaction("POST", "/v0/jobs", request=request))  # unjudged without an answer
+    assert isinstance(lenient, Note) and "breaks the contract" in lenient.message
 
 
 def test_a_non_json_body_is_checked_for_status_and_content_type_only():
@@ -445,7 +449,16 @@ def test_text_report_groups_by_file_then_code():
 
 def test_json_report_structure():
     document = json.loads(report.render_json(_results()))
-    assert list(document) == ["tool", "version", "summary", "files", "findings", "read_errors", "notes"]
+    assert list(document) == [
+        "tool",
+        "version",
+        "summary",
+        "files",
+        "findings",
+        "read_errors",
+        "notes",
+        "rejected_requests",
+    ]
     assert document["summary"]["by_code"] == {"schema-required": 3, "label-set": 2}
     assert document["summary"]["exit_code"] == 2
     assert [f["source"] for f in document["findings"]] == ["a.json", "b.har"]

@@ -37,9 +37,9 @@ def codes_by_location(capsys, *argv: str) -> tuple[int, dict[str, list[str]]]:
 
 
 def test_every_recorded_response_conforms(capsys):
-    code, out, err = validate(capsys, CORPUS / "recorded")
+    code, out, err = validate(capsys, CORPUS / "recorded", CORPUS / "recorded-stream")
     assert (code, err) == (0, "")
-    assert out.strip() == "validated 4 bodies in 4 files: 4 conform, none with violations"
+    assert out.strip() == "validated 10 bodies in 10 files: 10 conform, none with violations"
 
 
 def test_doc_examples_and_wiremock_stubs_conform_apart_from_placeholder_ids(capsys):
@@ -76,11 +76,17 @@ def test_har_gives_each_failing_entry_its_code(capsys):
 def test_cassette_gives_each_failing_interaction_its_code(capsys):
     code, by_location = codes_by_location(capsys, TRAFFIC / "batch-cassette.yaml")
     assert code == 1
-    assert by_location == {
-        "http_interactions[2] POST /v0/batch/jobs (request)": ["schema-type"],
+    assert by_location == {  # interaction 2 sends a broken job request, and the server answered 200
+        "http_interactions[2] POST /v0/batch/jobs (request)": ["invalid-request-accepted"],
         "http_interactions[3] GET /v0/batch/jobs/{id} -> 500": ["undeclared-status"],
         "http_interactions[4] GET /v0/batch/jobs/{id} -> 404": ["wrong-content-type"],
     }
+
+
+def test_strict_requests_blames_the_request_itself(capsys):
+    code, by_location = codes_by_location(capsys, "--strict-requests", TRAFFIC / "batch-cassette.yaml")
+    assert code == 1
+    assert by_location["http_interactions[2] POST /v0/batch/jobs (request)"] == ["schema-type"]
 
 
 def test_stream_transcripts(capsys):
@@ -88,10 +94,12 @@ def test_stream_transcripts(capsys):
     assert code == 0 and "validated 8 bodies in 1 file: 8 conform" in out
     code, by_location = codes_by_location(capsys, TRAFFIC / "stream-bad.jsonl")
     assert code == 1
-    assert by_location == {
-        "line 1 (sent)": ["schema-range"],
+    assert by_location == {  # the sent payload breaks the contract, and got predictions instead of an error
+        "line 1 (sent)": ["invalid-request-accepted"],
         "line 2 (received)": ["probability-range", "box-size"],
     }
+    _, by_location = codes_by_location(capsys, "--strict-requests", TRAFFIC / "stream-bad.jsonl")
+    assert by_location["line 1 (sent)"] == ["schema-range"]
 
 
 def test_disable_switches_off_a_rule(capsys):
