@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import sqlite3
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -105,6 +106,13 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)  # never delivered: the connection is gone
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """Damage found while running (opening checks the file): one line naming the file, and a 500."""
+    path = request.app.state.mock.store.path
+    log.error("%s %s: the job database %s is damaged: %s", request.method, request.url.path, path, exc)
+    return error_response(500, f"The mock's job database is damaged ({exc}); restart it on a fresh --data-dir.")
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("mock error on %s %s", request.method, request.url.path)
     return error_response(500, "internal error in the mock server")
@@ -140,7 +148,12 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, ClientDisconnect: _client_gone, Exception: _server_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
+            sqlite3.DatabaseError: _database_error,
+            Exception: _server_error,
+        },
     )
     app.add_middleware(GateMiddleware, config=config)
     gate = WorkGate(slots=config.concurrent_jobs, waiting=config.waiting_jobs)

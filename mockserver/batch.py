@@ -271,7 +271,7 @@ async def get_predictions(request: Request) -> Response:
         return found
     state = mock_state(request)
     try:
-        stored = await run_in_threadpool(state.store.predictions_json, found.job_id)
+        stored = await run_in_threadpool(state.store.predictions_body, found.job_id)
     except UnservableJob as exc:
         return unservable_response(exc)
     if not any(CATALOGUE[name].surface == "predictions" for name in state.config.drifts):

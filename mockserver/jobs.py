@@ -46,12 +46,14 @@ class JobRunner:
         sources = _sources(request, files)
         budget = ItemBudget()
         # Each source's predictions are serialised as soon as they are made: memory holds one source's objects.
-        parts, num_predictions, errors = [], 0, []
-        for source in sources:
+        body, num_predictions, errors = bytearray(b"["), 0, []
+        for index, source in enumerate(sources):
             result = predict_source(source, request["models"], budget)
             num_predictions += len(result["results"]["predictions"])
             errors += result["results"]["errors"]
-            parts.append(wire.dumps(result))
+            body += b"," if index else b""
+            body += wire.dumps(result)
+        body += b"]"
         failed = num_predictions == 0
         message = _failure_message(errors) if failed else None
         files_echo = [
@@ -77,7 +79,7 @@ class JobRunner:
             callback_url=request.get("callback_url"),
             callback=None,
         )
-        self.store.insert(record, "[" + ",".join(parts) + "]")
+        self.store.insert(record, body)
         return record.job_id
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -118,17 +120,17 @@ class JobRunner:
             return {"url": url, "error": "not sent: the mock only calls back to loopback addresses"}
         head = wire.dumps({"job_id": job.job_id, "status": job.status})[:-1]
         try:
-            if job.status == "COMPLETED":  # the stored predictions text, spliced in rather than parsed again
-                body = f'{head},"predictions":{self.store.predictions_json(job.job_id)}}}'
+            if job.status == "COMPLETED":  # the stored predictions, spliced in rather than parsed again
+                body = head + b',"predictions":' + self.store.predictions_body(job.job_id) + b"}"
             else:
-                body = f'{head},"message":{wire.dumps(job.message)}}}'
+                body = head + b',"message":' + wire.dumps(job.message) + b"}"
         except UnservableJob as exc:
             return {"url": url, "error": f"not sent: {exc}"}
         try:
             # No redirects: a redirect could lead away from loopback.
             response = httpx.post(
                 url,
-                content=body.encode(),
+                content=body,
                 headers={"content-type": "application/json"},
                 timeout=self.config.callback_timeout_seconds,
                 follow_redirects=False,

@@ -128,6 +128,7 @@ def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)"
         close_app(app)
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    port = listener.getsockname()[1]  # the one given, or the free one found for port 0
     print(f"Hume mock API on http://{host}:{port}  stream ws://{host}:{port}{STREAM_PATH}", flush=True)
     print(f"key: {key_source}; drifts: {', '.join(sorted(config.drifts)) or 'none'}", flush=True)
     if config.data_dir is not None:

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS predictions (
     job_id TEXT PRIMARY KEY REFERENCES jobs (job_id),
-    predictions_json TEXT NOT NULL      -- the GET .../predictions body, stored apart to keep listings light
+    predictions_json BLOB NOT NULL      -- the GET .../predictions body, stored apart to keep listings light
 );
 CREATE TABLE IF NOT EXISTS artifacts (
     job_id TEXT PRIMARY KEY REFERENCES jobs (job_id),
@@ -134,9 +134,9 @@ class Store:
     def _open(self) -> None:
         """Check the file before anything writes to it, then set it up."""
         with self._lock:
-            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            verdict = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]  # the first problem only
             if verdict != "ok":
-                raise sqlite3.DatabaseError(str(verdict)[:200])
+                raise sqlite3.DatabaseError(" ".join(str(verdict).split())[:200])
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
             columns = {row["name"] for row in self._db.execute("PRAGMA table_info(predictions)")}
@@ -148,8 +148,8 @@ class Store:
             self._db.close()
         self._lock_file.close()
 
-    def insert(self, record: JobRecord, predictions_json: str) -> None:
-        """Store a job and its predictions (``wire.dumps`` text); NotWireJSON if the job holds what JSON cannot."""
+    def insert(self, record: JobRecord, predictions_body: bytes | bytearray) -> None:
+        """Store a job and its predictions (``wire.dumps`` JSON); NotWireJSON if the job holds what JSON cannot."""
         row = {
             "job_id": record.job_id,
             "status": record.status,
@@ -158,8 +158,8 @@ class Store:
             "ended_ms": record.ended_ms,
             "queued_ms": record.queued_ms,
             "in_progress_ms": record.in_progress_ms,
-            "request_json": wire.dumps(record.request),
-            "inputs_json": wire.dumps(record.inputs),
+            "request_json": wire.dumps(record.request).decode(),
+            "inputs_json": wire.dumps(record.inputs).decode(),
             "outcome": record.outcome,
             "num_predictions": record.num_predictions,
             "num_errors": record.num_errors,
@@ -176,23 +176,24 @@ class Store:
             )
             self._db.execute(
                 "INSERT INTO predictions (job_id, predictions_json, checked) VALUES (?, ?, 1)",
-                (record.job_id, predictions_json),
+                (record.job_id, predictions_body),
             )
 
-    def predictions_json(self, job_id: str) -> str:
-        """The stored GET .../predictions body as JSON text; UnservableJob if it cannot be sent."""
+    def predictions_body(self, job_id: str) -> bytes:
+        """The stored GET .../predictions body (UTF-8 JSON); UnservableJob if it cannot be sent."""
         with self._lock:
             row = self._db.execute(
                 "SELECT predictions_json, checked FROM predictions WHERE job_id = ?", (job_id,)
             ).fetchone()
         if row is None:
-            return "[]"
+            return b"[]"
+        stored = row["predictions_json"]  # bytes; text in data dirs of older mocks
         if not row["checked"]:
-            _loads(job_id, row["predictions_json"])
-        return row["predictions_json"]
+            _loads(job_id, stored)
+        return stored.encode() if isinstance(stored, str) else stored
 
     def predictions(self, job_id: str) -> list[dict[str, Any]]:
-        return wire.loads(self.predictions_json(job_id))
+        return wire.loads(self.predictions_body(job_id))
 
     def artifacts(self, job_id: str) -> bytes | None:
         with self._lock:
@@ -251,7 +252,7 @@ class Store:
         )
 
     def record_callback(self, job_id: str, result: dict[str, Any]) -> None:
-        self._execute("UPDATE jobs SET callback_json = ? WHERE job_id = ?", (wire.dumps(result), job_id))
+        self._execute("UPDATE jobs SET callback_json = ? WHERE job_id = ?", (wire.dumps(result).decode(), job_id))
 
     def _execute(self, sql: str, params: Iterable[Any]) -> None:
         with self._lock:

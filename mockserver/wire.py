@@ -3,12 +3,11 @@
 Python's ``json`` reads ``NaN``, ``Infinity``, ``1e400`` (as inf) and lone surrogate escapes (``"\\ud800"``),
 none of which can be sent back as JSON or encoded as UTF-8. A value that got in would break every answer
 that includes it, so the mock reads requests with ``orjson`` (which refuses all of them) and writes what it
-stores with ``dumps``, which refuses them too: nothing enters the store that cannot leave it.
+stores with ``dumps``, which refuses unencodable text: nothing enters the store that cannot leave it.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
@@ -33,11 +32,12 @@ def loads(raw: bytes | str) -> Any:
         raise NotWireJSON("text is not valid Unicode (lone surrogate)") from None
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON of ``value``; NotWireJSON if it holds a non-finite number or text UTF-8 cannot encode."""
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON of ``value``; NotWireJSON if it holds text UTF-8 cannot encode (a lone surrogate).
+
+    ``orjson`` writes a non-finite float as ``null``: still JSON, and ``loads`` keeps them out of requests.
+    """
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        text.encode("utf-8")
-    except ValueError as exc:  # UnicodeEncodeError is a ValueError too
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
         raise NotWireJSON(f"not storable as JSON: {str(exc)[:160]}") from None
-    return text
