@@ -2,7 +2,9 @@
 
 HTTP exchanges are HAR entries; a stream session is one entry (the WebSocket handshake) whose frames sit
 in ``_webSocketMessages``, the convention browsers' developer tools use. Everything is redacted before it
-is kept: the API key value never reaches the file, in headers, URLs (``?apikey=``) or bodies.
+is kept: the API key value never reaches the file, in headers, URLs (``?apikey=``) or bodies; and
+redaction keeps each body what it was (a JSON body stays the same JSON, see contracts/fuzz/redaction.py),
+so the file reads back.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from contracts.fuzz.context import Redactor
+from contracts.forms import FormPart, FormProblem, parse_multipart
+from contracts.fuzz.redaction import Redactor
 
 TEXT_TYPES = ("json", "text", "xml", "yaml", "x-www-form-urlencoded")
 
@@ -37,7 +41,7 @@ def _header(headers: dict[str, str], name: str) -> str:
 def _content(data: bytes, content_type: str, redactor: Redactor) -> dict[str, Any]:
     content: dict[str, Any] = {"size": len(data), "mimeType": content_type}
     if any(t in content_type for t in TEXT_TYPES):
-        content["text"] = redactor.text(data.decode("utf-8", errors="replace"))
+        content["text"] = _redacted_text(data.decode("utf-8", errors="replace"), content_type, redactor)
     else:
         content["text"] = base64.b64encode(data).decode("ascii")
         content["encoding"] = "base64"
@@ -53,8 +57,8 @@ class Recorder:
     def http(self, response: httpx.Response) -> None:
         """Record an exchange made with httpx (lifecycle, probes)."""
         request = response.request
-        body = request.content if isinstance(request.stream, httpx.ByteStream) else b""
-        self._add_http(
+        body = _request_bytes(request)
+        self.add_http(
             request.method,
             str(request.url),
             dict(request.headers),
@@ -70,7 +74,7 @@ class Recorder:
         request = response.request
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode("utf-8")
         headers = {name: values[0] for name, values in response.headers.items() if values}
-        self._add_http(
+        self.add_http(
             request.method,
             request.url,
             dict(request.headers),
@@ -81,7 +85,7 @@ class Recorder:
             response.content,
         )
 
-    def _add_http(
+    def add_http(
         self,
         method: str,
         url: str,
@@ -93,13 +97,13 @@ class Recorder:
         response_body: bytes,
     ) -> None:
         r = self._redactor
-        query = [{"name": r.text(k), "value": r.text(v)} for k, v in httpx.URL(url).params.multi_items()]
+        query = [{"name": r.structure(k), "value": r.text(v)} for k, v in httpx.URL(url).params.multi_items()]
         entry: dict[str, Any] = {
             "startedDateTime": _iso(time.time()),
             "time": 0,
             "request": {
                 "method": method,
-                "url": r.text(url),
+                "url": r.url(url),
                 "httpVersion": "HTTP/1.1",
                 "headers": _headers(request_headers, r),
                 "queryString": query,
@@ -135,7 +139,7 @@ class Recorder:
             "time": 0,
             "request": {
                 "method": "GET",
-                "url": r.text(url),
+                "url": r.url(url),
                 "httpVersion": "HTTP/1.1",
                 "headers": [],
                 "queryString": [],
@@ -158,7 +162,8 @@ class Recorder:
             "timings": {"send": 0, "wait": 0, "receive": 0},
             "_resourceType": "websocket",
             "_webSocketMessages": [
-                {"type": direction, "time": at, "opcode": 1, "data": r.text(text)} for direction, at, text in frames
+                {"type": direction, "time": at, "opcode": 1, "data": r.json_text(text)}
+                for direction, at, text in frames
             ],
         }
         with self._lock:
@@ -177,7 +182,49 @@ class Recorder:
         return len(self._entries)
 
 
-def _post_text(body: bytes, content_type: str, redactor: Redactor) -> dict[str, str]:
-    if "multipart" in content_type:  # media bytes: keep the part structure readable, not the binary
-        return {"text": f"(multipart body, {len(body)} bytes)"}
-    return {"text": redactor.text(body.decode("utf-8", errors="replace"))}
+def _request_bytes(request: httpx.Request) -> bytes:
+    """The bytes httpx sent; a multipart upload's stream is rendered again (httpx re-reads its parts)."""
+    if isinstance(request.stream, httpx.ByteStream):
+        return request.content
+    if isinstance(request.stream, Iterable):
+        return b"".join(request.stream)
+    return b""
+
+
+def _post_text(body: bytes, content_type: str, redactor: Redactor) -> dict[str, Any]:
+    """``postData`` for a body: its text, or for an upload its parts as HAR ``params`` (text parts whole,
+    the ``json`` part included; media files by name and type only: their bytes would bloat the file)."""
+    if "multipart" in content_type:
+        try:
+            parts = parse_multipart(body, content_type)
+        except FormProblem:
+            return {"text": base64.b64encode(body).decode("ascii"), "encoding": "base64"}
+        return {"params": [_param(part, redactor) for part in parts]}
+    return {"text": _redacted_text(body.decode("utf-8", errors="replace"), content_type, redactor)}
+
+
+def _redacted_text(text: str, content_type: str, redactor: Redactor) -> str:
+    return redactor.json_text(text) if "json" in content_type.lower() else redactor.text(text)
+
+
+MAX_TEXT_PART = 64 * 1024
+
+
+def _param(part: FormPart, redactor: Redactor) -> dict[str, str]:
+    param = {"name": redactor.structure(part.name)}
+    if part.filename is not None:
+        param["fileName"] = redactor.text(part.filename)
+        param["contentType"] = part.content_type or "application/octet-stream"
+    text = _text_part(part.data)
+    if text is not None:
+        param["value"] = redactor.json_text(text)  # the ``json`` part stays the same JSON
+    return param
+
+
+def _text_part(data: bytes | None) -> str | None:
+    if data is None or len(data) > MAX_TEXT_PART:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
