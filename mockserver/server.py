@@ -101,7 +101,10 @@ def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
 
 def listen(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (port 0: a free one), ready for uvicorn; OSError if it cannot bind."""
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on such sockets; without it every answer (headers, then
+    # body) waits out the client's 40 ms delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
