@@ -181,7 +181,9 @@ def _negative_box(body: Any) -> Any:
 
 
 def _position_outside(body: Any) -> Any:
-    if item := _first(body, *_LANGUAGE_PREDICTIONS, "predictions", "*"):
+    """The first language prediction of a text or a file (not of a url, whose words the client cannot know)."""
+    known = [entry for entry in body if isinstance(entry, dict) and (entry.get("source") or {}).get("type") != "url"]
+    if item := _first(known, *_LANGUAGE_PREDICTIONS, "predictions", "*"):
         item["position"] = {"begin": item["position"]["end"] + 1000, "end": item["position"]["end"] + 1010}
     return body
 
