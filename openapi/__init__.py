@@ -17,6 +17,7 @@ OVERLAY_PATH = HERE / "overlay.yaml"
 NAMES_OVERLAY_PATH = HERE / "overlay.names.yaml"
 REPAIRED_PATH = HERE / "repaired.yaml"
 STREAM_CONTRACT_PATH = HERE / "stream.asyncapi.yaml"
+SCHEMATHESIS_CONFIG_PATH = HERE / "schemathesis.toml"  # for `st run` with the repaired contract
 
 
 def _load_yaml(path: Path) -> Any:
