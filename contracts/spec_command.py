@@ -1,7 +1,8 @@
 """Print the repaired contract (default), the upstream document (--upstream), or the repairs (--defects).
 
 --schemathesis-config prints the configuration that lets schemathesis's own `st run` use the repaired
-contract against a Hume-compatible server (auth from $HUME_API_KEY, and the one answer no schema can say).
+contract against a Hume-compatible server (auth from $HUME_API_KEY, the answer no schema can say, and the
+mock's stricter job bodies).
 
 --write regenerates the committed outputs (openapi/overlay.names.yaml, openapi/repaired.yaml) from the
 upstream document and openapi/overlay.yaml; --check exits 1 when the committed outputs are stale.
