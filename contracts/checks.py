@@ -61,6 +61,7 @@ def response_violations(method: str, url: str, status: int, content_type: str | 
         method=method.upper(),
         path=urlsplit(url).path or "/",
         response=HttpMessage(content_type=content_type, text=text, status=status),
+        query=urlsplit(url).query,
     )
     found: list[Violation] = []
     for result in check_interaction(interaction):

@@ -33,23 +33,39 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "contracts.validate_command",
         "validate saved responses, cassettes, HAR files and stream transcripts",
     ),
+    "coverage": (
+        "contracts.coverage_command",
+        "merge the contract coverage of several runs and name what is not covered",
+    ),
     "mock": (
         "mockserver.server",
         "run the reference mock server of the API (HTTP and WebSocket on one port)",
     ),
+    "proxy": (
+        "contracts.proxy_command",
+        "a live validating proxy: checks every response and stream frame your app exchanges",
+    ),
     "spec": (
         "contracts.spec_command",
-        "print the repaired contract, the upstream one, or the list of repairs",
+        "print the repaired contract, the upstream one, or the list of repairs; rebase them on a new upstream",
+    ),
+    "diff": (
+        "contracts.diff_command",
+        "compare two contract versions and say whom each change breaks",
     ),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (each command's imports cost a startup to itself)."""
     parser = argparse.ArgumentParser(
         prog="hume-contracts", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
+        if name != command:  # listed in the menu by its one-line help, not imported
+            subparsers.add_parser(name, help=help_text, add_help=False)
+            continue
         try:
             module = importlib.import_module(module_name)
         except ImportError:  # a part not installed in this build: leave it out of the menu
@@ -65,8 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (its first word that is one), if any."""
+    return next((word for word in argv if word in COMMANDS), None) if argv else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(argv[:1]))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits 2 on usage errors and 0 on --help

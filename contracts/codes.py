@@ -31,6 +31,7 @@ RULE_CODES: dict[str, str] = {
     "box-size": "a bounding box has a negative width or height",
     "frame-non-negative": "a face frame index or time is negative",
     "label-set": "a model returned a label outside its known label set",
+    "label-set-complete": "a model returned less than its full label set, or a label twice",
     "job-id-uuid": "a batch job_id is not a UUID",
 }
 
@@ -38,7 +39,8 @@ TRAFFIC_CODES: dict[str, str] = {
     "unknown-operation": "no operation of the contract matches the method and path",
     "undeclared-status": "the status code is not declared for the operation",
     "wrong-content-type": "the content type is not declared for the operation and status",
-    "unparsable-body": "the body is not valid JSON although its content type says it is",
+    "unparsable-body": "the body is not valid JSON (or multipart) although its content type says it is",
+    "invalid-request-accepted": "a request that breaks the contract was accepted (2xx/3xx) instead of refused",
 }
 
 LIFECYCLE_CODES: dict[str, str] = {

@@ -15,10 +15,12 @@ exit codes: 0 no contract failure, 1 contract failures found, 2 usage error or u
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
 
+from contracts.coverage import Coverage, add_coverage, collecting
 from contracts.fuzz.report import render_text, write_reports
 from contracts.fuzz.runner import FuzzOptions, TargetUnreachable, run_fuzz
 
@@ -52,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", choices=("batch", "stream"), help="test only the batch API or only the stream")
     parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json and report.md here")
     parser.add_argument("--record", type=Path, metavar="CASSETTE", help="record every interaction as a HAR file")
+    parser.add_argument(
+        "--coverage", action="store_true", help="say which parts of the contract the run exercised (and in --report)"
+    )
     parser.add_argument(
         "--drift",
         action="append",
@@ -88,14 +93,20 @@ def run(args: argparse.Namespace) -> int:
         record=args.record,
         drifts=frozenset(args.drift),
     )
+    measured = Coverage() if args.coverage else None
     try:
-        result = run_fuzz(options, progress=lambda line: print(line, flush=True))
+        with collecting(measured) if measured is not None else contextlib.nullcontext():
+            result = run_fuzz(options, progress=lambda line: print(line, flush=True))
     except TargetUnreachable as error:
         print(f"hume-contracts fuzz: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(render_text(result))
+    if measured is not None:
+        print(measured.render_text())
     if args.report:
         for path in write_reports(result, args.report):
+            if measured is not None and path.name == "report.json":
+                add_coverage(path, measured)
             print(f"wrote {path}")
     if args.record:
         print(f"recorded {result.recorded} interactions to {args.record} (check them with `hume-contracts validate`)")

@@ -17,15 +17,15 @@ kept whole, which is always exact.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Callable, Collection, Iterator
 from typing import IO, Any
 
 import ijson
-import orjson
 
-from contracts import validation
+from contracts import coverage, validation
 from contracts.fast import contract_documents, node_at, schema_violations, split_ref
 from contracts.rules import RULES, check_rules
 from contracts.violations import Violation, pointer
@@ -65,49 +65,110 @@ def validate_file(
     if kind not in validation.KIND_SCHEMAS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(validation.KINDS)}")
     start = _skip_bom(handle)
+    try:
+        return _validate_events(stream_events(handle), kind, disabled, max_depth)
+    except ijson.JSONError as error:
+        if "integer overflow" not in str(error) or start is None:
+            raise UnreadableJson(f"not valid JSON: {_first_line(error)}") from None
+    # The C parser stops at integers beyond 64 bits; ijson's Python parser reads them, slower but
+    # still item by item (read whole, a 50 MB body took 517 MB).
+    handle.seek(start)
+    try:
+        return _validate_events(_as_orjson_reads(stream_events(handle, PYTHON_BACKEND)), kind, disabled, max_depth)
+    except ijson.JSONError as error:
+        raise UnreadableJson(f"not valid JSON: {_first_line(error)}") from None
+
+
+def _validate_events(
+    events: Iterator[tuple[str, Any]], kind: str, disabled: Collection[str], max_depth: int
+) -> list[Violation]:
     found: list[Violation] = []
     splitter = _Splitter(kind, disabled, found)
-    events = ijson.basic_parse(handle, use_float=True)
-    try:
-        skeleton = build(events, splitter.splits, splitter.check_item, max_depth)
-    except ijson.JSONError as error:
-        if "integer overflow" in str(error) and start is not None:
-            # The parser stops at integers beyond 64 bits, which orjson reads; read this one whole.
-            handle.seek(start)
-            return _validate_whole(handle.read(), kind, disabled)
-        raise UnreadableJson(f"not valid JSON: {_first_line(error)}") from None
+    skeleton = build(events, splitter.splits, splitter.check_item, max_depth)
     ref = validation.KIND_SCHEMAS[kind]
     found[:0] = schema_violations(skeleton, ref)
+    if (collector := coverage.active()) is not None:
+        collector.body(skeleton, ref)
     found.extend(check_rules(skeleton, kind, disabled))
     return validation._capped(v for v in found if v.code not in disabled)  # the cap of validate_body
 
 
-def _validate_whole(data: bytes, kind: str, disabled: Collection[str]) -> list[Violation]:
-    try:
-        body = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        raise UnreadableJson(f"not valid JSON: {error}") from None
-    return validation.validate_body(body, kind, disabled=disabled)
+def _as_orjson_reads(events: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """Integers beyond 64 bits as floats, as orjson (the whole-file reader) reads them."""
+    for event, value in events:
+        if event == "number" and type(value) is int and not -(2**63) <= value < 2**64:
+            value = float(value)
+        yield event, value
+
+
+# -- reading events in linear time --------------------------------------------------------------------------
+
+PYTHON_BACKEND = ijson.get_backend("python")
+CHUNK_BYTES = 64 * 1024
+MAX_CHUNK_BYTES = 64 * 2**20
+PROBE_BYTES = 64 * 1024
+
+
+def stream_events(handle: IO[bytes], backend: Any = ijson) -> Iterator[tuple[str, Any]]:
+    """``backend.basic_parse(handle, use_float=True)``, in time linear in the file whatever its tokens.
+
+    The parsers scan a token that spans chunks again for each chunk they are fed, so one 200 MB string
+    read in fixed chunks took 188 s. Here a chunk that completes no event doubles the next one (up to
+    ``MAX_CHUNK_BYTES``), so a long token is rescanned about twice in all; the next event resets it.
+    """
+    return itertools.chain.from_iterable(_event_batches(handle, backend))  # chained in C: no cost per event
+
+
+def _event_batches(handle: IO[bytes], backend: Any) -> Iterator[list[tuple[str, Any]]]:
+    events = ijson.sendable_list()
+    parser = backend.basic_parse_coro(events, use_float=True)
+    size = CHUNK_BYTES
+    while chunk := handle.read(size):
+        parser.send(chunk)
+        if events:
+            yield events  # consumed whole before the generator resumes
+            del events[:]
+            size = CHUNK_BYTES
+        else:
+            size = min(size * 2, MAX_CHUNK_BYTES)
+    parser.close()
+    yield events
 
 
 def streamable_kind(handle: IO[bytes]) -> str | None:
     """The kind of the body in a seekable file when it is one read item by item, told from its opening.
 
     A predictions body opens with ``[{"source"`` (or ``"results"``), which ``detect_kind`` also calls
-    predictions; for anything else, None (read it whole). The file is left where it was.
+    predictions; for anything else, None (read it whole). Only the first ``PROBE_BYTES`` are looked at,
+    so the probe costs the same for any file. The file is left where it was.
     """
     if not handle.seekable():
         return None
     where = handle.tell()
     _skip_bom(handle)
-    try:
-        opening = list(itertools.islice(ijson.basic_parse(handle), 3))
-    except ijson.JSONError:
-        opening = []
+    opening = ijson.sendable_list()
+    with contextlib.suppress(ijson.JSONError):  # what was read before the error is enough
+        ijson.basic_parse_coro(opening).send(handle.read(PROBE_BYTES))
     handle.seek(where)
-    if [event for event, _ in opening] == ["start_array", "start_map", "map_key"]:
+    if [event for event, _ in opening[:3]] == ["start_array", "start_map", "map_key"]:
         return "predictions" if opening[2][1] in ("source", "results") else None
     return None
+
+
+def opens_with_a_scalar(handle: IO[bytes]) -> bool:
+    """Whether the JSON in a seekable file opens with a string, number, true, false or null rather than an
+    object or array (no kind of body is one), told from its first ``PROBE_BYTES``; the file is left where
+    it was. A big file of one long string is thus refused without reading it."""
+    if not handle.seekable():
+        return False
+    where = handle.tell()
+    _skip_bom(handle)
+    opening = handle.read(PROBE_BYTES).lstrip(b" \t\r\n")
+    handle.seek(where)
+    return opening[:1] in _SCALAR_OPENINGS
+
+
+_SCALAR_OPENINGS = {bytes([byte]) for byte in b'"-0123456789tfn'}
 
 
 def _skip_bom(handle: IO[bytes]) -> int | None:
@@ -228,6 +289,8 @@ class _Splitter:
         at = pointer(path)
         ref = self.item_ref(_abstract(path[:-1]))
         self.found.extend(dataclasses.replace(v, pointer=at + v.pointer) for v in schema_violations(item, ref))
+        if ref is not None and (collector := coverage.active()) is not None:
+            collector.item(item, ref)
         if isinstance(item, dict):  # as contracts.rules.nodes yields items
             model = path[_MODEL_AT] if self.node_type == "item" else ""
             for registered in self.rules:

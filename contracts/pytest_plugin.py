@@ -1,27 +1,28 @@
-"""pytest plugin (registered as `hume_contracts`): the contract tests of a Hume-compatible server as test items.
+"""pytest plugin (registered as `hume_contracts`): contract tests and recorded traffic as test items.
 
     pytest --hume-base-url URL --hume-api-key KEY     # a server (key also from env HUME_API_KEY)
     pytest --hume-contracts                           # the embedded mock
     pytest --hume-contracts -n auto                   # with pytest-xdist: items spread over CPUs
+    pytest --hume-recordings tests/cassettes          # one item per recorded file (or ini hume_recordings)
 
 It adds one item per batch operation (`hume-contracts::batch[GET /v0/batch/jobs]`, ...), one for the job
 lifecycle and one for the stream. Each runs the same checks as `hume-contracts fuzz` and fails with the
 distinct contract failures it found. Every process (each xdist worker) uses one target: the mock is started
 once per process and stopped at the end of the session.
+
+With recordings, it adds one item per file that `hume-contracts validate` reads under the given paths
+(`hume-recordings::tests/cassettes/test_api/test_get.yaml`), failing with the report `validate` prints for
+that file. Without any of its options the plugin adds nothing and imports nothing beyond pytest.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
-
-from contracts.fuzz.context import FuzzContext
-from contracts.fuzz.ledger import Ledger
-from contracts.fuzz.report import failure_text, table
-from contracts.fuzz.runner import FuzzOptions, probe, run_part, target
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,15 +35,125 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hume-max-examples", type=int, default=25, help="examples per operation and mode")
     group.addoption("--hume-max-jobs", type=int, default=3, help="jobs the lifecycle item may create")
     group.addoption("--hume-seed", type=int, default=0, help="seed for generation (default 0)")
+    group.addoption(
+        "--hume-recordings",
+        nargs="+",
+        action="extend",
+        default=None,
+        metavar="PATH",
+        help="add one item per recorded file (cassette, HAR, transcript, body) under PATH, checked like "
+        "`hume-contracts validate`",
+    )
+    group.addoption(
+        "--hume-strict-requests",
+        action="store_true",
+        help="recordings: every request that breaks the contract is a failure (validate --strict-requests)",
+    )
+    group.addoption(
+        "--hume-disable",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="recordings: switch off a rule or traffic check (validate --disable)",
+    )
+    parser.addini("hume_recordings", type="paths", default=[], help="recorded files or directories to check")
 
 
 def _enabled(config: pytest.Config) -> bool:
     return bool(config.getoption("--hume-contracts") or config.getoption("--hume-base-url"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k and -m deselect, so they apply to these items too
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if _enabled(config):
         items.extend(HumeContracts.from_parent(session, name="hume-contracts").collect())
+    recordings = _recording_paths(config)
+    if recordings:
+        items.extend(HumeRecordings.from_parent(session, name="hume-recordings", paths=recordings).collect())
+
+
+def _recording_paths(config: pytest.Config) -> list[str]:
+    """The paths given on the command line, else those of the ini option (relative to the rootdir)."""
+    given = config.getoption("--hume-recordings") or []
+    if given:
+        return list(given)
+    return [_shown(Path(path), config.rootpath) for path in config.getini("hume_recordings")]
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+class HumeRecordings(pytest.Collector):
+    """One item per file under the given paths, in the order `validate` reads them (so every xdist
+    worker collects the same items); a path that cannot be read is an item that fails saying so."""
+
+    def __init__(self, *, paths: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.paths = paths
+
+    def collect(self) -> list[pytest.Item]:
+        from contracts.readers import Note, ReadError, walk_inputs
+
+        items: list[pytest.Item] = []
+        seen: set[Path] = set()
+        for given in self.paths:
+            for entry in walk_inputs(Path(given), given):
+                if isinstance(entry, Note):
+                    continue
+                if isinstance(entry, ReadError):
+                    items.append(RecordingItem.from_parent(self, name=entry.source, path_=None, error=entry))
+                    continue
+                path, shown = entry
+                if path.resolve() not in seen:
+                    seen.add(path.resolve())
+                    items.append(RecordingItem.from_parent(self, name=shown, path_=path, error=None))
+        return items
+
+
+class RecordingFailed(AssertionError):
+    """A recorded file with violations or unreadable parts; the message is `validate`'s report."""
+
+
+class RecordingItem(pytest.Item):
+    def __init__(self, *, path_: Path | None, error: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.recording = path_
+        self.error = error
+
+    def runtest(self) -> None:
+        from contracts import report
+        from contracts.validate_command import file_results
+
+        results = report.Results()
+        if self.recording is None:
+            results.add(self.error)
+        else:
+            results = file_results(self.recording, self.name, _shared_checker(self.config))
+        if results.exit_code != 0:
+            raise RecordingFailed(report.render_text(results))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, RecordingFailed):
+            return str(excinfo.value).rstrip("\n")
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return self.name, None, f"hume-recordings::{self.name}"
+
+
+def _shared_checker(config: pytest.Config) -> Any:
+    """One checker per process (it imports the contract's validators once)."""
+    checker = getattr(config, "_hume_checker", None)
+    if checker is None:
+        from contracts.validate_command import BodyChecker
+
+        disabled = frozenset(config.getoption("--hume-disable"))
+        checker = config._hume_checker = BodyChecker(disabled, config.getoption("--hume-strict-requests"))
+    return checker
 
 
 class HumeContracts(pytest.Collector):
@@ -56,7 +167,7 @@ class HumeContracts(pytest.Collector):
 
 
 class ContractFailures(AssertionError):
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Any) -> None:
         super().__init__(f"{len(ledger.failures)} contract failures")
         self.ledger = ledger
 
@@ -68,6 +179,10 @@ class ContractItem(pytest.Item):
         self.operation = operation
 
     def runtest(self) -> None:
+        from contracts.fuzz.context import FuzzContext
+        from contracts.fuzz.ledger import Ledger
+        from contracts.fuzz.runner import run_part
+
         base_url, stream_url, api_key = _shared_target(self.config)
         ctx = FuzzContext(
             base_url=base_url,
@@ -89,6 +204,8 @@ class ContractItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ContractFailures):
+            from contracts.fuzz.report import failure_text, table
+
             ledger = excinfo.value.ledger
             failures = [
                 failure_text(i, f, ledger.occurrences[k]) for i, (k, f) in enumerate(ledger.failures.items(), 1)
@@ -104,6 +221,8 @@ def _shared_target(config: pytest.Config) -> tuple[str, str, str]:
     """One target per process, started on first use and stopped when the session ends."""
     cached = getattr(config, "_hume_target", None)
     if cached is None:
+        from contracts.fuzz.runner import FuzzOptions, probe, target
+
         stack = contextlib.ExitStack()
         options = FuzzOptions(
             base_url=config.getoption("--hume-base-url"),

@@ -14,7 +14,8 @@ Input formats, chosen by extension (``read_path``):
 - ``.json``: a HAR document (top-level ``log.entries``), a WireMock stub-mappings file (top-level
   ``mappings`` list, or one mapping with ``request`` and ``response``), or else one body;
 - ``.jsonl`` / ``.ndjson``: a stream transcript, one frame per line (see ``frame_direction``);
-- ``.har``: HAR 1.2; ``.yaml`` / ``.yml``: a schemathesis VCR cassette (``--report-vcr-path``).
+- ``.har``: HAR 1.2; ``.yaml`` / ``.yml``: a schemathesis VCR cassette (``--report-vcr-path``) or a vcrpy
+  cassette (``interactions``; also as ``.json``, vcrpy's JSON serializer: see ``contracts.vcrpy_cassettes``).
 
 Hostile input is refused with a ``ReadError``, never a traceback: files over a size cap, nesting
 deeper than ``MAX_DEPTH``, truncated or non-JSON text, non-UTF-8 bytes, YAML that is not a cassette.
@@ -26,6 +27,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +35,12 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
-import yaml
+
+from contracts import safe_yaml
+from contracts.forms import FormPart
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+UTF8_BOM = b"\xef\xbb\xbf"
 # The deepest real body (predictions) nests 13 levels; validators recurse per level, so a bound far
 # above real data and far below Python's recursion limit keeps hostile input harmless.
 MAX_DEPTH = 64
@@ -93,13 +98,17 @@ class HttpMessage:
     is_base64: bool = False
     status: int | None = None  # responses only
     truncated: bool = False  # the recorder kept only a prefix of the body
+    form: tuple[FormPart, ...] | None = None  # a form recorded as its fields (HAR ``postData.params``)
+    raw: bytes | None = None  # the body as bytes, when the recording holds bytes (vcrpy's ``!!binary``)
 
     @property
     def has_body(self) -> bool:
-        return bool(self.text)
+        return bool(self.text) or bool(self.form) or bool(self.raw)
 
     def body_bytes(self) -> bytes:
         """The body's bytes (decoded from base64 when so recorded); raises ``ValueError`` if undecodable."""
+        if self.raw is not None:
+            return self.raw
         if not self.text:
             return b""
         if self.is_base64:
@@ -120,6 +129,27 @@ class HttpInteraction:
     path: str
     request: HttpMessage | None = None
     response: HttpMessage | None = None
+    query: str = ""  # the raw query string, as sent
+    origin: RecordedOrigin | None = None  # what the recorder says produced the request (schemathesis)
+
+
+@dataclass(frozen=True)
+class RecordedOrigin:
+    """How a fuzzer labelled a recorded request: its generation mode and phase, for reports only.
+
+    A "negative" label is not evidence that the request breaks the contract (a case generated as
+    negative can be valid on the wire): requests are judged by their bytes.
+    """
+
+    mode: str  # "positive" | "negative"
+    phase: str = ""
+    description: str = ""
+
+    def describe(self) -> str:
+        text = f"generated as a {self.mode} case"
+        if self.phase:
+            text += f" in schemathesis's {self.phase} phase"
+        return text + (f" ({self.description})" if self.description else "")
 
 
 Item = BodyItem | HttpInteraction | ReadError | Note
@@ -139,14 +169,23 @@ class JsonProblem(ValueError):
 
 
 def parse_json(text: str | bytes) -> Any:
-    """Parse one JSON document, bounded in nesting depth; raises ``JsonProblem`` with line and column."""
+    """Parse one JSON document, bounded in nesting depth; raises ``JsonProblem`` with line and column.
+
+    Bytes go to orjson as they are (it checks UTF-8 itself): decoding first would hold the text twice.
+    """
+    document: str | bytes | memoryview = text
     if isinstance(text, bytes):
-        text = decode_utf8(text)
-    if not text.strip():
-        raise JsonProblem("empty, expected a JSON value")
+        wide = _wide_text(text)
+        if wide:
+            raise JsonProblem(wide)
+        document = memoryview(text)[len(UTF8_BOM) :] if text.startswith(UTF8_BOM) else text
     try:
-        value = orjson.loads(text)
+        value = orjson.loads(document)
     except json.JSONDecodeError as error:
+        if isinstance(text, bytes):
+            text = decode_utf8(text)  # names a byte that is not UTF-8 by its offset and line
+        if not text.strip():
+            raise JsonProblem("empty, expected a JSON value") from None
         reason = "nested too deeply" if "depth" in error.msg else error.msg
         raise JsonProblem(f"not valid JSON at line {error.lineno} column {error.colno}: {reason}") from None
     if nesting_depth(value) > MAX_DEPTH:
@@ -156,6 +195,9 @@ def parse_json(text: str | bytes) -> Any:
 
 def decode_utf8(data: bytes) -> str:
     """UTF-8 text (a leading BOM dropped); raises ``JsonProblem`` naming the first bad byte."""
+    wide = _wide_text(data)
+    if wide:
+        raise JsonProblem(wide)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -163,6 +205,34 @@ def decode_utf8(data: bytes) -> str:
         raise JsonProblem(
             f"not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} (line {line})"
         ) from None
+
+
+def _wide_text(data: bytes) -> str | None:
+    """What to say of UTF-16 or UTF-32 text (see ``_wide_encoding``); None for any other."""
+    wide = _wide_encoding(data)
+    return f"{wide} text, expected UTF-8 (convert it, e.g. with iconv -f {wide} -t UTF-8)" if wide else None
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32, told by a byte order mark or, without one, by the zero bytes of ASCII text
+    (JSON and YAML open with ASCII), as RFC 4627 section 3 does; else None."""
+    for mark, name in ((b"\xff\xfe\x00\x00", "UTF-32LE"), (b"\x00\x00\xfe\xff", "UTF-32BE")):
+        if data.startswith(mark):
+            return name
+    for mark, name in ((b"\xff\xfe", "UTF-16LE"), (b"\xfe\xff", "UTF-16BE")):
+        if data.startswith(mark):
+            return name
+    head = data[:4]
+    if len(head) == 4:
+        zeros = tuple(byte == 0 for byte in head)
+        patterns = {
+            (False, True, True, True): "UTF-32LE",
+            (True, True, True, False): "UTF-32BE",
+            (False, True, False, True): "UTF-16LE",
+            (True, False, True, False): "UTF-16BE",
+        }
+        return patterns.get(zeros)
+    return None
 
 
 def nesting_depth(value: Any) -> int:
@@ -196,13 +266,15 @@ def read_path(path: Path, source: str, options: ReadOptions) -> Iterator[Item]:
 def _read_loaded(path: Path, source: str, options: ReadOptions, parse: Any, interpret: Any) -> Iterator[Item]:
     """Read a whole-document file, parse it, then interpret the document (errors become ReadErrors)."""
     try:
-        data = read_capped(path, options.max_bytes)
-        document = parse(data)
+        document = parse(read_capped(path, options.max_bytes))  # the bytes are dropped once parsed
     except JsonProblem as problem:
         yield ReadError(source, "", str(problem))
         return
     except OSError as error:
         yield ReadError(source, "", f"cannot read: {error.strerror or error}")
+        return
+    if isinstance(document, _WithLoneSurrogates):
+        yield from _refusing_lone_surrogates(interpret(document.document, source, options))
         return
     yield from interpret(document, source, options)
 
@@ -213,55 +285,112 @@ def read_capped(path: Path, max_bytes: int) -> bytes:
     if size > max_bytes:
         raise JsonProblem(f"file is {size} bytes, over the {max_bytes}-byte limit (see --max-file-mib)")
     with path.open("rb") as handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:  # the file grew while we looked
+        data = handle.read(size + 1)  # a buffer of the file's size: one of max_bytes costs a copy to shrink
+        if len(data) > size:  # the file grew while we looked
+            data += handle.read(max_bytes + 1 - len(data))
+    if len(data) > max_bytes:
         raise JsonProblem(f"file is over the {max_bytes}-byte limit (see --max-file-mib)")
     return data
 
 
 def _parse_json_file(data: bytes) -> Any:
-    return parse_json(data)
+    try:
+        return parse_json(data)
+    except JsonProblem:
+        lenient = _parse_allowing_lone_surrogates(data)
+        if lenient is None:
+            raise
+        return lenient
+
+
+# ------------------------------------------------------------------------------ lone surrogates
+
+# A JSON escape of half a UTF-16 pair ("\ud800") is JSON syntax but no Unicode text: orjson refuses the
+# document. In a HAR or stub file, only the entries that hold one are unreadable; the rest are checked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class _WithLoneSurrogates:
+    """A document that parses only when lone surrogates are let through."""
+
+    document: Any
+
+
+def _parse_allowing_lone_surrogates(data: bytes) -> _WithLoneSurrogates | None:
+    """The document as the standard parser reads it (lone surrogates kept), when that is orjson's only
+    objection to it; None otherwise (the strict error stands)."""
+    if not _SURROGATE_ESCAPE.search(data):
+        return None
+    try:
+        document = json.loads(decode_utf8(data), parse_constant=_refuse, parse_float=_finite_float)
+    except (ValueError, RecursionError, JsonProblem):
+        return None
+    if nesting_depth(document) > MAX_DEPTH:
+        return None
+    return _WithLoneSurrogates(document)
+
+
+def _refuse(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is beyond a double")
+    return value
+
+
+def _refusing_lone_surrogates(items: Iterator[Item]) -> Iterator[Item]:
+    for item in items:
+        if isinstance(item, BodyItem | HttpInteraction) and _holds_lone_surrogate(item):
+            yield ReadError(
+                item.source, item.location, "holds a lone surrogate (a \\uD800-\\uDFFF escape), not Unicode text"
+            )
+        else:
+            yield item
+
+
+def _holds_lone_surrogate(item: BodyItem | HttpInteraction) -> bool:
+    if isinstance(item, BodyItem):
+        values: list[Any] = [item.body]
+    else:
+        messages = [message for message in (item.request, item.response) if message is not None]
+        values = [item.method, item.path] + [[m.content_type, m.text] for m in messages]
+    while values:  # no recursion: the depth is bounded, but a walk need not rely on it
+        value = values.pop()
+        if isinstance(value, str):
+            if _LONE_SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            values.extend(value.keys())
+            values.extend(value.values())
+        elif isinstance(value, list):
+            values.extend(value)
+    return False
 
 
 def _parse_yaml_file(data: bytes) -> Any:
-    """A YAML document, loaded with the safe loader only (plain data, no object construction).
-
-    Nesting is measured on the parser's event stream first: libyaml's composer recurses in C, so a
-    100k-deep document would crash the process instead of raising. Aliases are left as shared
-    references (never walked here), so an alias bomb costs no memory.
-    """
+    """A YAML document, loaded by the suite's one safe loader (``contracts.safe_yaml``)."""
     text = decode_utf8(data)
     if not text.strip():
         raise JsonProblem("empty, expected a VCR cassette (YAML with http_interactions)")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        _check_yaml_depth(text, loader)
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise JsonProblem(f"not valid YAML{where}: {error.problem or error}") from None
-    except yaml.YAMLError as error:
-        raise JsonProblem(f"not valid YAML: {error}") from None
-    except RecursionError:
-        raise JsonProblem("YAML nested too deeply") from None
-
-
-def _check_yaml_depth(text: str, loader: Any) -> None:
-    depth = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise JsonProblem(f"YAML nested more than {MAX_DEPTH} levels deep")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+        return safe_yaml.load(text, max_depth=MAX_DEPTH)
+    except safe_yaml.YamlProblem as problem:
+        raise JsonProblem(str(problem)) from None
 
 
 def _dispatch_json_document(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:
     """A .json file is a HAR, a WireMock mappings file, or one body (always one body under --kind)."""
+    from contracts.vcrpy_cassettes import is_vcrpy_cassette, read_vcrpy
+
     if options.force_kind is None and _is_har(document):
         yield from read_har(document, source, options)
+    elif options.force_kind is None and is_vcrpy_cassette(document):
+        yield from read_vcrpy(document, source, options)
     elif options.force_kind is None and _is_wiremock(document):
         yield from read_wiremock(document, source, options)
     else:
@@ -294,6 +423,11 @@ def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[I
         yield ReadError(source, "", f"cannot read: {error.strerror or error}")
         return
     with handle:
+        wide = _wide_text(handle.read(4))
+        if wide:
+            yield ReadError(source, "", wide)
+            return
+        handle.seek(0)
         seen_any = False
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
@@ -305,7 +439,7 @@ def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[I
 
 def _transcript_item(raw: bytes, source: str, number: int) -> Item:
     try:
-        line = parse_json(raw)
+        line = parse_json(raw.rstrip(b"\r\n"))  # with its line break, an error at its end was "line 2"
     except JsonProblem as problem:
         return ReadError(source, f"line {number}", str(problem).replace("at line 1 column", "at column"))
     try:
@@ -392,9 +526,48 @@ def _har_interaction(entry: Any, source: str, location: str) -> HttpInteraction:
     method, path = _method_and_path(request.get("method"), request.get("url"))
     post = request.get("postData") if isinstance(request.get("postData"), dict) else {}
     request_type = _har_header(request, "content-type") or post.get("mimeType") or None
-    sent = HttpMessage(content_type=request_type, text=_text_or_none(post.get("text")))
+    sent = _har_request_body(post, request.get("bodySize"), request_type)
     received = _har_response(response) if isinstance(response, dict) else None
-    return HttpInteraction(source, location, method, path, sent, received)
+    return HttpInteraction(source, location, method, path, sent, received, query=_query_of(request.get("url")))
+
+
+def _har_request_body(post: dict[str, Any], body_size: Any, content_type: str | None) -> HttpMessage:
+    """A HAR request body: ``postData.text`` (plain, or base64 as some recorders write it), or its
+    ``params`` when the recorder kept a form's fields instead of its bytes.
+
+    HAR 1.2 gives ``postData`` no encoding. Recorders that keep exact bytes (schemathesis's
+    ``--report-preserve-bytes``) write them base64 with no marker, so the text is read as base64 when
+    it says so (``encoding``) or when only its base64 decoding has the recorded ``bodySize``.
+    """
+    text = _text_or_none(post.get("text"))
+    if text is None and isinstance(post.get("params"), list):
+        return HttpMessage(content_type=content_type, form=tuple(_har_form_fields(post["params"])))
+    is_base64 = post.get("encoding") == "base64" or _only_base64_fits(text, body_size)
+    return HttpMessage(content_type=content_type, text=text, is_base64=is_base64)
+
+
+def _only_base64_fits(text: str | None, body_size: Any) -> bool:
+    if not text or isinstance(body_size, bool) or not isinstance(body_size, int) or body_size < 0:
+        return False
+    if len(text.encode("utf-8", "surrogatepass")) == body_size or len(text) > 4 * (body_size // 3 + 1):
+        return False
+    try:
+        return len(base64.b64decode(text, validate=True)) == body_size
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _har_form_fields(params: list[Any]) -> Iterator[FormPart]:
+    for index, param in enumerate(params):
+        if not isinstance(param, dict) or not isinstance(param.get("name"), str):
+            raise JsonProblem(f"postData.params[{index}]: expected an object with a name")
+        value = param.get("value")
+        yield FormPart(
+            name=param["name"],
+            data=value.encode("utf-8", "surrogatepass") if isinstance(value, str) else None,
+            filename=param.get("fileName") if isinstance(param.get("fileName"), str) else None,
+            content_type=param.get("contentType") if isinstance(param.get("contentType"), str) else None,
+        )
 
 
 def _har_response(response: dict[str, Any]) -> HttpMessage | None:
@@ -431,9 +604,19 @@ def read_cassette(document: Any, source: str, options: ReadOptions) -> Iterator[
     body {encoding, string | base64_string}}; response {status {code (a string), message},
     headers, body {...}, truncated_from?} or ``response: null`` when the call failed.
     """
+    from contracts.vcrpy_cassettes import is_vcrpy_cassette, read_vcrpy
+
     interactions = document.get("http_interactions") if isinstance(document, dict) else None
+    if not isinstance(interactions, list) and is_vcrpy_cassette(document):
+        yield from read_vcrpy(document, source, options)
+        return
     if not isinstance(interactions, list):
-        yield ReadError(source, "", "expected a VCR cassette: a YAML mapping with an http_interactions list")
+        yield ReadError(
+            source,
+            "",
+            "expected a VCR cassette: a YAML mapping with an http_interactions list (schemathesis) "
+            "or an interactions list (vcrpy)",
+        )
         return
     for index, interaction in enumerate(interactions):
         location = f"http_interactions[{index}]"
@@ -453,7 +636,25 @@ def _cassette_interaction(interaction: Any, source: str, location: str) -> HttpI
         status = response.get("status")
         code = status.get("code") if isinstance(status, dict) else status
         received = _cassette_message(response, status=_status_code(code))
-    return HttpInteraction(source, location, method, path, sent, received)
+    query = _query_of(request.get("uri"))
+    origin = _schemathesis_origin(interaction)
+    return HttpInteraction(source, location, method, path, sent, received, query=query, origin=origin)
+
+
+def _schemathesis_origin(interaction: dict[str, Any]) -> RecordedOrigin | None:
+    """``generation.mode`` and ``phase`` of a schemathesis cassette's interaction (None when absent)."""
+    generation = interaction.get("generation")
+    mode = generation.get("mode") if isinstance(generation, dict) else None
+    if mode not in ("positive", "negative"):
+        return None
+    phase = interaction.get("phase") if isinstance(interaction.get("phase"), dict) else {}
+    data = phase.get("data") if isinstance(phase.get("data"), dict) else {}
+    description = data.get("description") if isinstance(data.get("description"), str) else ""
+    location = data.get("location")
+    if description and isinstance(location, str) and location and location not in description:
+        description += f" at {data.get('parameter_location') or 'body'} {location}"
+    name = phase.get("name") if isinstance(phase.get("name"), str) else ""
+    return RecordedOrigin(mode=mode, phase=name, description=description[:200])
 
 
 def _cassette_message(message: dict[str, Any], status: int | None) -> HttpMessage:
@@ -551,6 +752,10 @@ def _method_and_path(method: Any, url: Any) -> tuple[str, str]:
     return method.upper(), path
 
 
+def _query_of(url: Any) -> str:
+    return urlsplit(url).query if isinstance(url, str) else ""
+
+
 def _status_code(value: Any) -> int:
     """A status code from an int or a digit string; raises ``JsonProblem`` otherwise."""
     if isinstance(value, bool):
@@ -572,7 +777,10 @@ def _text_or_none(value: Any) -> str | None:
 
 def walk_inputs(path: Path, source: str) -> Iterator[tuple[Path, str] | ReadError | Note]:
     """Files to read under a path given by the user: the file itself, or a directory's files
-    (recursively, sorted, symlinked directories not followed) with a known extension."""
+    (recursively, sorted, symlinked directories not followed) with a known extension.
+
+    A directory that cannot be listed is an unreadable input (a ``ReadError`` naming it), never skipped.
+    """
     if path.is_file():
         yield path, source
         return
@@ -582,14 +790,43 @@ def walk_inputs(path: Path, source: str) -> Iterator[tuple[Path, str] | ReadErro
     if not path.is_dir():  # a FIFO or device would block or never end
         yield ReadError(source, "", "not a regular file or directory")
         return
-    for root, dirs, files in os.walk(path, onerror=None, followlinks=False):
-        dirs.sort()
-        for name in sorted(files):
-            file_path = Path(root, name)
-            shown = str(file_path)
-            if not file_path.is_file():
-                yield Note(shown, "", "skipped: not a regular file")
-            elif file_path.suffix.lower() in KNOWN_EXTENSIONS:
-                yield file_path, shown
+    pending = [(path, source)]  # directories still to list, the next one last
+    while pending:
+        directory, shown = pending.pop()
+        try:
+            entries = _sorted_entries(directory)
+        except OSError as error:
+            yield ReadError(shown, "", f"cannot read directory: {error.strerror or error}")
+            continue
+        subdirectories = []
+        for entry in entries:
+            entry_path, entry_shown = Path(directory, entry.name), str(Path(shown, entry.name))
+            kind = _entry_kind(entry)
+            if kind == "directory":
+                subdirectories.append((entry_path, entry_shown))
+            elif kind == "symlinked directory":
+                yield Note(entry_shown, "", "skipped: a symbolic link to a directory (not followed)")
+            elif kind != "file":
+                yield Note(entry_shown, "", "skipped: not a regular file")
+            elif entry_path.suffix.lower() in KNOWN_EXTENSIONS:
+                yield entry_path, entry_shown
             else:
-                yield Note(shown, "", f"skipped: extension not one of {' '.join(KNOWN_EXTENSIONS)}")
+                yield Note(entry_shown, "", f"skipped: extension not one of {' '.join(KNOWN_EXTENSIONS)}")
+        pending.extend(reversed(subdirectories))
+
+
+def _sorted_entries(directory: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(directory) as listing:
+        return sorted(listing, key=lambda entry: entry.name)
+
+
+def _entry_kind(entry: os.DirEntry[str]) -> str:
+    """ "directory", "symlinked directory", "file" (a symlink to a file counts), or "other"."""
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            return "directory"
+        if entry.is_dir():
+            return "symlinked directory"
+        return "file" if entry.is_file() else "other"
+    except OSError:  # a dangling or looping link, or an entry gone since the listing
+        return "other"

@@ -10,19 +10,29 @@ JSON report (``--format json``), a stable structure (``version`` changes if it e
     {
       "tool": "hume-contracts validate", "version": 1,
       "summary": {"files": int, "bodies": int, "conforming": int, "failing": int, "violations": int,
-                  "by_code": {code: count}, "read_errors": int, "unreadable_files": int,
+                  "by_code": {code: count}, "read_errors": int, "rejected_requests": int, "unreadable_files": int,
                   "exit_code": 0 | 1 | 2, "line": "validated ... (the text summary line)"},
-      "files": [{"source", "bodies", "conforming", "failing", "violations", "by_code", "read_errors"}],
+      "files": [{"source", "bodies", "conforming", "failing", "violations", "by_code", "read_errors",
+                 "rejected_requests"}],
       "findings": [{"source", "location", "kind",
                     "violations": [{"code", "pointer", "expected", "found", "schema_path", "message"}]}],
       "read_errors": [{"source", "location", "message"}],
-      "notes": [{"source", "location", "message"}]
+      "notes": [{"source", "location", "message"}],
+      "rejected_requests": [{"source", "location", "answer", "origin", "violations": [...]}]
     }
+
+``rejected_requests``: recorded requests that break the contract and that the server refused with a 4xx
+(correct rejections, not violations; ``origin`` is what the recorder said produced them).
 
 ``findings`` lists only bodies with violations; ``location`` is "" for a whole-file body.
 
 JUnit (``--format junit``): one ``testsuite`` per file, one ``testcase`` per body (with a ``failure`` when it
 has violations) and one per read error (with an ``error``).
+
+Names and messages come from the inputs, so nothing is written as it came: the text report escapes control,
+invisible and direction-changing characters (a file name with a newline or an escape sequence prints as
+``a\\nb.json``, ``\\x1b[2J.json``), and every report writes the bytes of a name that is not UTF-8 as ``\\xNN``
+(JSON escapes control characters itself; XML cannot hold them and gets the text report's escapes).
 """
 
 from __future__ import annotations
@@ -35,7 +45,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.readers import Note, ReadError
-from contracts.violations import Finding, Violation
+from contracts.safe_text import encodable, printable
+from contracts.violations import Finding, RejectedRequest, Violation
 
 REPORT_VERSION = 1
 
@@ -51,6 +62,7 @@ class FileResults:
     findings: list[Finding] = field(default_factory=list)  # failing ones (and passing ones if kept)
     errors: list[ReadError] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    rejected: list[RejectedRequest] = field(default_factory=list)  # invalid requests refused with a 4xx
 
     @property
     def violations(self) -> int:
@@ -78,12 +90,14 @@ class Results:
             self.files[source] = FileResults(source)
         return self.files[source]
 
-    def add(self, item: Finding | ReadError | Note) -> None:
+    def add(self, item: Finding | ReadError | Note | RejectedRequest) -> None:
         entry = self.file(item.source)
         if isinstance(item, ReadError):
             entry.errors.append(item)
         elif isinstance(item, Note):
             entry.notes.append(item)
+        elif isinstance(item, RejectedRequest):
+            entry.rejected.append(item)
         else:
             self._add_finding(entry, item)
 
@@ -121,13 +135,21 @@ class Results:
         return [note for entry in self.files.values() for note in entry.notes]
 
     @property
+    def rejected(self) -> list[RejectedRequest]:
+        return [rejection for entry in self.files.values() for rejection in entry.rejected]
+
+    @property
     def files_read(self) -> int:
         """Files that yielded at least one body or whose content could be read at all."""
-        return sum(1 for entry in self.files.values() if entry.bodies or (entry.errors and not entry.unreadable))
+        return sum(
+            1
+            for entry in self.files.values()
+            if entry.bodies or entry.rejected or (entry.errors and not entry.unreadable)
+        )
 
     @property
     def exit_code(self) -> int:
-        if self.errors or self.bodies == 0:
+        if self.errors or (self.bodies == 0 and not self.rejected):
             return 2
         return 1 if self.failing else 0
 
@@ -149,7 +171,14 @@ def summary_line(results: Results) -> str:
         line += f"{failing} with {plural(sum(results.by_code.values()), 'violation')} ({codes})"
     else:
         line += "none with violations"
-    return line + _unreadable_clause(results) + _notes_clause(results)
+    return line + _rejected_clause(results) + _unreadable_clause(results) + _notes_clause(results)
+
+
+def _rejected_clause(results: Results) -> str:
+    count = len(results.rejected)
+    if not count:
+        return ""
+    return f"; {plural(count, 'invalid request')} correctly rejected"
 
 
 def _unreadable_clause(results: Results) -> str:
@@ -160,7 +189,7 @@ def _unreadable_clause(results: Results) -> str:
     if partial:
         places = sum(len(entry.errors) for entry in partial)
         clause += f"; {plural(places, 'unreadable entry', 'unreadable entries')} in {plural(len(partial), 'file')}"
-    if results.bodies == 0 and not results.errors:
+    if results.bodies == 0 and not results.errors and not results.rejected:
         clause += "; nothing to validate"
     return clause
 
@@ -182,20 +211,27 @@ def render_text(results: Results, verbose: bool = False) -> str:
 
 
 def _text_file(entry: FileResults, verbose: bool) -> str:
-    if not (entry.failing or entry.errors or (verbose and (entry.bodies or entry.notes))):
+    if not (entry.failing or entry.errors or (verbose and (entry.bodies or entry.notes or entry.rejected))):
         return ""
-    lines = [f"{entry.source}: {_file_headline(entry)}"]
+    lines = [f"{printable(entry.source)}: {_file_headline(entry)}"]
     for code, count in _ranked(entry.by_code):
         lines.append(f"  {code} ({count})")
         for finding in entry.findings:
             lines += [_violation_text(finding, v) for v in finding.violations if v.code == code]
     if entry.errors:
         lines.append(f"  unreadable ({len(entry.errors)})")
-        lines += [f"    {error.location or '(whole file)'}: {error.message}" for error in entry.errors]
+        lines += [_place_text(error) for error in entry.errors]
+    if verbose and entry.rejected:
+        lines.append(f"  correctly rejected ({len(entry.rejected)})")
+        lines += [_rejection_text(rejection) for rejection in entry.rejected]
     if verbose and entry.notes:
         lines.append(f"  notes ({len(entry.notes)})")
-        lines += [f"    {note.location or '(whole file)'}: {note.message}" for note in entry.notes]
+        lines += [_place_text(note) for note in entry.notes]
     return "\n".join(lines)
+
+
+def _place_text(place: ReadError | Note) -> str:
+    return f"    {printable(place.location or '(whole file)')}: {printable(place.message)}"
 
 
 def _file_headline(entry: FileResults) -> str:
@@ -204,6 +240,8 @@ def _file_headline(entry: FileResults) -> str:
         parts.append(f"{plural(entry.bodies, 'body', 'bodies')}, {entry.bodies - entry.failing} conform")
     if entry.failing:
         parts.append(f"{entry.failing} with {plural(entry.violations, 'violation')}")
+    if entry.rejected:
+        parts.append(f"{plural(len(entry.rejected), 'invalid request')} correctly rejected")
     if entry.unreadable:
         parts.append("unreadable")
     elif entry.errors:
@@ -211,11 +249,19 @@ def _file_headline(entry: FileResults) -> str:
     return ", ".join(parts) or "skipped"
 
 
+def _rejection_text(rejection: RejectedRequest) -> str:
+    first = rejection.violations[0].describe() if rejection.violations else ""
+    more = len(rejection.violations) - 1
+    text = f"    {rejection.location} -> {rejection.answer}: {first}" + (f" (and {more} more)" if more > 0 else "")
+    text = printable(text)
+    return text + (f"\n      {printable(rejection.origin)}" if rejection.origin else "")
+
+
 def _violation_text(finding: Finding, violation: Violation) -> str:
     where = f"{finding.location} [{finding.kind}]" if finding.location else f"[{finding.kind}]"
-    text = f"    {where} {violation.describe()}"
+    text = f"    {printable(where)} {printable(violation.describe())}"
     if violation.schema_path:
-        text += f"\n      schema: {violation.schema_path}"
+        text += f"\n      schema: {printable(violation.schema_path)}"
     return text
 
 
@@ -231,8 +277,9 @@ def render_json(results: Results) -> str:
         "findings": [_json_finding(f) for entry in results.files.values() for f in entry.findings if not f.ok],
         "read_errors": [_json_place(error) for error in results.errors],
         "notes": [_json_place(note) for note in results.notes],
+        "rejected_requests": [_json_rejection(rejection) for rejection in results.rejected],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return encodable(json.dumps(document, indent=2, ensure_ascii=False), in_json=True) + "\n"
 
 
 def _json_summary(results: Results) -> dict[str, Any]:
@@ -244,6 +291,7 @@ def _json_summary(results: Results) -> dict[str, Any]:
         "violations": sum(results.by_code.values()),
         "by_code": dict(_ranked(results.by_code)),
         "read_errors": len(results.errors),
+        "rejected_requests": len(results.rejected),
         "unreadable_files": sum(1 for entry in results.files.values() if entry.unreadable),
         "exit_code": results.exit_code,
         "line": summary_line(results),
@@ -259,6 +307,7 @@ def _json_file(entry: FileResults) -> dict[str, Any]:
         "violations": entry.violations,
         "by_code": dict(_ranked(entry.by_code)),
         "read_errors": len(entry.errors),
+        "rejected_requests": len(entry.rejected),
     }
 
 
@@ -268,6 +317,16 @@ def _json_finding(finding: Finding) -> dict[str, Any]:
         "location": finding.location,
         "kind": finding.kind,
         "violations": [violation.to_dict() for violation in finding.violations],
+    }
+
+
+def _json_rejection(rejection: RejectedRequest) -> dict[str, Any]:
+    return {
+        "source": rejection.source,
+        "location": rejection.location,
+        "answer": rejection.answer,
+        "origin": rejection.origin,
+        "violations": [violation.to_dict() for violation in rejection.violations],
     }
 
 
@@ -282,35 +341,39 @@ _XML_FORBIDDEN = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U
 
 
 def xml_text(text: str) -> str:
-    return _XML_FORBIDDEN.sub("\ufffd", text)
+    return _XML_FORBIDDEN.sub("\ufffd", encodable(text))
 
 
 def render_junit(results: Results) -> str:
     suites = ET.Element("testsuites", name="hume-contracts validate")
     for entry in results.files.values():
-        if entry.bodies or entry.errors:
+        if entry.bodies or entry.errors or entry.rejected:
             suites.append(_junit_suite(entry))
-    _set_counts(suites, results.bodies + len(results.errors), results.failing, len(results.errors))
+    tests = results.bodies + len(results.errors) + len(results.rejected)
+    _set_counts(suites, tests, results.failing, len(results.errors))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def _junit_suite(entry: FileResults) -> ET.Element:
-    suite = ET.Element("testsuite", name=xml_text(entry.source))
-    _set_counts(suite, entry.bodies + len(entry.errors), entry.failing, len(entry.errors))
+    suite = ET.Element("testsuite", name=xml_text(printable(entry.source)))
+    _set_counts(suite, entry.bodies + len(entry.errors) + len(entry.rejected), entry.failing, len(entry.errors))
     for finding in entry.findings:
         suite.append(_junit_case(entry.source, finding))
+    for rejection in entry.rejected:  # a passing case: the server refused what it should
+        case = ET.SubElement(suite, "testcase", classname=xml_text(printable(entry.source)))
+        case.set("name", xml_text(printable(f"{rejection.location} -> {rejection.answer} [correctly rejected]")))
     for error in entry.errors:
-        case = ET.SubElement(suite, "testcase", classname=xml_text(entry.source))
+        case = ET.SubElement(suite, "testcase", classname=xml_text(printable(entry.source)))
         case.set("name", xml_text(error.location or "(read)"))
         failure = ET.SubElement(case, "error", type="read-error", message=xml_text(error.message))
-        failure.text = xml_text(error.describe())
+        failure.text = xml_text(printable(error.describe()))
     return suite
 
 
 def _junit_case(source: str, finding: Finding) -> ET.Element:
     name = f"{finding.location} [{finding.kind}]" if finding.location else f"[{finding.kind}]"
-    case = ET.Element("testcase", classname=xml_text(source), name=xml_text(name))
+    case = ET.Element("testcase", classname=xml_text(printable(source)), name=xml_text(printable(name)))
     if finding.violations:
         codes = Counter(violation.code for violation in finding.violations)
         message = f"{plural(len(finding.violations), 'violation')}: " + ", ".join(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path as FilePath
@@ -66,6 +67,19 @@ EMOTIONS_BY_MODEL = {
     "language": ("the 53 language emotions (VERIFIED)", LANGUAGE),
     "ner": ("the 53 language emotions (VERIFIED)", LANGUAGE),
 }
+
+# Completeness (rule label-set-complete), graded in labels.json: VERIFIED where every real prediction of the
+# corpus carries the whole list, OFFICIAL (a judgement) where only Hume's docs say so.
+_COMPLETE = {**_LABELS["expression"]["complete"], **_LABELS["language"]["complete"]}
+_EACH_EXPRESSION, _EACH_LANGUAGE = "each of the 48 expression emotions once", "each of the 53 language emotions once"
+COMPLETE_EMOTIONS_BY_MODEL = {
+    **{model: (_EACH_EXPRESSION, EXPRESSION, _COMPLETE[model]) for model in ("face", "prosody", "burst", "facemesh")},
+    **{model: (_EACH_LANGUAGE, LANGUAGE, _COMPLETE[model]) for model in ("language", "ner")},
+}
+COMPLETE_SCORES = (
+    ("sentiment", 'each sentiment level "1".."9" once', SENTIMENT, _LABELS["sentiment"]["complete"]),
+    ("toxicity", "each of the 6 toxicity categories once", TOXICITY, _LABELS["toxicity"]["complete"]),
+)
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -214,6 +228,57 @@ def labels_in_model_set(item: Any, at: Path, model: str) -> Iterator[Violation]:
                 ", ".join(unknown),
                 f"{model} {field}: {len(unknown)} label(s) outside {description}: {shorten(', '.join(unknown), 80)}",
             )
+
+
+def _holds_each_once(scores: list[Any], known: frozenset[str]) -> bool:
+    """The quick verdict of the common case: every known name, no name twice (extra names are label-set's)."""
+    try:
+        present = {score["name"] for score in scores}
+    except (TypeError, KeyError):  # not all score objects with a hashable name: decided the slow way
+        return False
+    return len(present) == len(scores) and known <= present
+
+
+def _names(scores: Any) -> list[str] | None:
+    """The label names of a score list; None unless every entry is a score object with a string name."""
+    if not isinstance(scores, list):
+        return None
+    names = [s.get("name") if isinstance(s, dict) else None for s in scores]
+    return names if all(isinstance(name, str) for name in names) else None
+
+
+@rule("label-set-complete", "item")
+def labels_complete(item: Any, at: Path, model: str) -> Iterator[Violation]:
+    # Names outside the set are label-set's business; this rule reports known names missing or repeated.
+    complete = COMPLETE_EMOTIONS_BY_MODEL.get(model)
+    checks = [("emotions", *complete)] if complete else []
+    for field, expected, known, grade in checks + list(COMPLETE_SCORES):
+        scores = item.get(field)
+        if not isinstance(scores, list) or _holds_each_once(scores, known):
+            continue
+        names = _names(scores)
+        if names is None:
+            continue
+        counts = Counter(names)
+        missing = sorted(known.difference(counts))
+        repeated = sorted(name for name, count in counts.items() if count > 1 and name in known)
+        if not missing and not repeated:  # only unknown names repeated: label-set's business
+            continue
+        found = "; ".join(
+            f"{label} {_listed(listed)}" for label, listed in (("missing", missing), ("repeated", repeated)) if listed
+        )
+        yield _violation(
+            "label-set-complete",
+            [*at, field],
+            f"{expected} ({grade})",
+            found,
+            f"{model} {field}: {found}, expected {expected}",
+        )
+
+
+def _listed(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return f"{len(names)} ({shown}{', …' if len(names) > limit else ''})"
 
 
 # -- the walk -----------------------------------------------------------------------------------------------

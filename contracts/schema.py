@@ -153,9 +153,17 @@ class Contract:
         return self._validators[schema_ref]
 
     def violations(self, body: Any, schema_ref: str) -> list[Violation]:
+        return list(self.iter_violations(body, schema_ref))
+
+    def iter_violations(self, body: Any, schema_ref: str) -> Iterator[Violation]:
+        """The violations one by one, so that a caller who needs only the first few stops early."""
         errors = self.validator_for(schema_ref).iter_errors(body)
         # jsonschema reports one error per missing field of a `required` list; each names the whole list.
-        return list(dict.fromkeys(violation for error in errors for violation in self._translate(error)))
+        seen: set[Violation] = set()
+        for violation in (violation for error in errors for violation in self._translate(error)):
+            if violation not in seen:
+                seen.add(violation)
+                yield violation
 
     # -- error translation: one small function per family of keywords ---------------------------------------
 

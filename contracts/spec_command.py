@@ -6,6 +6,12 @@ mock's stricter job bodies).
 
 --write regenerates the committed outputs (openapi/overlay.names.yaml, openapi/repaired.yaml) from the
 upstream document and openapi/overlay.yaml; --check exits 1 when the committed outputs are stale.
+
+--rebase NEW_UPSTREAM re-applies every repair to another upstream document and reports, per repair: applied
+(still needed), redundant (upstream now says the same), or needs review (target gone or changed shape, with what
+is there now). It checks the result with openapi-spec-validator and re-validates every real recording against
+it; --output FILE writes the rebased document (JSON when FILE ends in .json). Exit 0 when every repair applied
+or is redundant, the result is valid and every recording passes; 1 otherwise; 2 for an unreadable document.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     what.add_argument("--write", action="store_true", help="regenerate the committed repaired document")
     what.add_argument("--check", action="store_true", help="exit 1 if the committed repaired document is stale")
+    what.add_argument("--rebase", metavar="NEW_UPSTREAM", help="re-apply the repairs to another upstream document")
+    parser.add_argument("--output", metavar="FILE", help="with --rebase: write the rebased document to FILE")
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default yaml)")
 
 
@@ -66,6 +74,13 @@ def _stale() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rebase:
+        from contracts.evolution.command import run_rebase
+
+        return run_rebase(args.rebase, args.output, args.format)
+    if args.output:
+        print("--output goes with --rebase", file=sys.stderr)
+        return 2
     if args.defects:
         print("\n".join(defect_lines()))
         return 0

@@ -15,6 +15,10 @@ Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjso
 - .har: HAR 1.2; .yaml/.yml: a schemathesis VCR cassette. HTTP interactions are matched to
   their operation by method and path and checked for status, content type and body.
 
+A recorded request is judged by what was sent (body, form parts, query). One that breaks the contract
+and was refused with a 4xx is a correct rejection (counted, not a violation); accepted with a 2xx or 3xx,
+it is invalid-request-accepted. --strict-requests makes every such request a violation.
+
 A predictions body of 8 MiB or more is read item by item (``contracts.incremental``), never whole;
 with --jobs N, the files are checked in N processes (0: one per CPU), the report in the same order.
 
@@ -26,6 +30,8 @@ other input is still checked and reported: 2 wins over 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -33,7 +39,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from contracts import report
+from contracts import coverage, report
 from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
@@ -48,7 +54,8 @@ from contracts.readers import (
     read_path,
     walk_inputs,
 )
-from contracts.violations import Finding
+from contracts.safe_text import printable
+from contracts.violations import Finding, RejectedRequest, Violation
 
 KINDS = ("job", "jobs", "job-id", "predictions", "job-request", "stream-payload", "stream-message")
 FORMATS = ("text", "json", "junit")
@@ -73,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CODE",
         help="switch off a rule or traffic check by its code (repeatable; see --list-codes)",
     )
+    parser.add_argument(
+        "--strict-requests",
+        action="store_true",
+        help="report every recorded request that breaks the contract as a violation, even when the server "
+        "refused it (for checking your own client's traffic; by default a refused invalid request is a "
+        "correct rejection and an accepted one is invalid-request-accepted)",
+    )
     parser.add_argument("--list-codes", action="store_true", help="print every violation code and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="also list conforming files and notes")
     parser.add_argument(
@@ -81,6 +95,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_BYTES / 2**20,
         metavar="N",
         help="refuse files larger than N MiB (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="also say which parts of the contract the inputs exercised (the full map goes into --format json)",
+    )
+    parser.add_argument(
+        "--coverage-format", choices=("text", "markdown"), default="text", help="the coverage summary's format"
+    )
+    parser.add_argument(
+        "--min-coverage",
+        type=float,
+        metavar="PCT",
+        help="exit 1 when the contract coverage is under PCT percent (implies --coverage)",
     )
     parser.add_argument(
         "--jobs",
@@ -110,17 +138,18 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
         stdout.write(list_codes())
         return 0
     try:
-        checker = BodyChecker(disabled=frozenset(args.disable))
+        checker = BodyChecker(disabled=frozenset(args.disable), strict_requests=args.strict_requests)
     except ImportError as error:
         print(f"{PROG}: error: the validator is not available ({error})", file=stderr)
         return 2
     results = report.Results(keep_passing=args.format == "junit")
     options = ReadOptions(max_bytes=int(args.max_file_mib * 2**20), force_kind=args.kind)
     jobs = args.jobs or os.cpu_count() or 1
-    checked = _checked_items(args.paths, options, checker, jobs)
-    for item in checked:
-        results.add(item)
-    return _emit(results, args, stdout, stderr)
+    measured = coverage.Coverage() if args.coverage or args.min_coverage is not None else None
+    with coverage.collecting(measured) if measured is not None else contextlib.nullcontext():
+        for item in _checked_items(args.paths, options, checker, jobs, measured):
+            results.add(item)
+    return _emit(results, args, stdout, stderr, measured)
 
 
 def _check_usage(args: argparse.Namespace) -> None:
@@ -159,38 +188,75 @@ def list_codes() -> str:
 class BodyChecker:
     """Turns read items into findings, using the contract's validators (imported once)."""
 
-    def __init__(self, disabled: Collection[str]) -> None:
+    def __init__(self, disabled: Collection[str], strict_requests: bool = False) -> None:
         from contracts import traffic
         from contracts.validation import detect_kind, validate_body
 
         self.disabled = disabled
+        self.strict_requests = strict_requests
         self._validate_body: Callable[..., list[Any]] = validate_body
         self._detect_kind: Callable[[Any], str | None] = detect_kind
         self._traffic = traffic
 
-    def check(self, item: Item) -> list[Finding | ReadError | Note]:
+    def check(self, item: Item, reply: BodyItem | None = None) -> list[Finding | ReadError | Note | RejectedRequest]:
+        """Results of one item; ``reply`` is the stream frame that answered a sent one, if any."""
         if isinstance(item, BodyItem):
-            return [self.check_body(item)]
+            checked = self.check_body(item)
+            if item.kind == "stream-payload" and isinstance(checked, Finding) and not self.strict_requests:
+                return [self._judge_sent_frame(checked, reply)]
+            return [checked]
         if isinstance(item, HttpInteraction):
-            return list(self._traffic.check_interaction(item, disabled=self.disabled))
+            return self._traffic.check_interaction(item, disabled=self.disabled, strict_requests=self.strict_requests)
         return [item]
+
+    def _judge_sent_frame(self, finding: Finding, reply: BodyItem | None) -> Finding | Note | RejectedRequest:
+        """A sent stream payload that breaks the contract, judged like an HTTP request by its answer: an
+        error frame is a correct rejection, any other reply means the server accepted it."""
+        if finding.ok:
+            return finding
+        first = finding.violations[0].describe() + (
+            f"; {len(finding.violations) - 1} more" if len(finding.violations) > 1 else ""
+        )
+        if reply is None:
+            return Note(finding.source, finding.location, f"breaks the contract ({first}); no reply recorded")
+        if isinstance(reply.body, dict) and "error" in reply.body:
+            answer = f"error frame {reply.body.get('code') or '(no code)'}"
+            return RejectedRequest(finding.source, finding.location, answer, finding.violations)
+        accepted = Violation(
+            code="invalid-request-accepted",
+            pointer=finding.violations[0].pointer,
+            expected="an error frame",
+            found=f"a reply ({reply.location})",
+            schema_path=finding.violations[0].schema_path,
+            message=f"the payload breaks the contract ({first}) but was answered without an error ({reply.location})",
+        )
+        violations = [accepted] if "invalid-request-accepted" not in self.disabled else []
+        return Finding(finding.source, finding.location, finding.kind, violations)
 
     def check_body(self, item: BodyItem) -> Finding | ReadError:
         kind = item.kind or self._detect_kind(item.body)
         if kind is None:
-            return ReadError(
-                item.source,
-                item.location,
-                f"cannot tell which kind of body this is (expected one of {', '.join(KINDS)}); pass --kind",
-            )
+            return unknown_kind(item.source, item.location)
         violations = self._validate_body(item.body, kind, disabled=self.disabled)
         return Finding(item.source, item.location, kind, [v for v in violations if v.code not in self.disabled])
 
 
-def _checked_items(paths: Sequence[str], options: ReadOptions, checker: BodyChecker, jobs: int = 1) -> Iterator[Any]:
+def unknown_kind(source: str, location: str) -> ReadError:
+    return ReadError(
+        source, location, f"cannot tell which kind of body this is (expected one of {', '.join(KINDS)}); pass --kind"
+    )
+
+
+def _checked_items(
+    paths: Sequence[str],
+    options: ReadOptions,
+    checker: BodyChecker,
+    jobs: int = 1,
+    measured: coverage.Coverage | None = None,
+) -> Iterator[Any]:
     entries = (entry for given in paths for entry in walk_inputs(Path(given), given))
     if jobs > 1:
-        yield from _checked_in_parallel(list(entries), options, checker, jobs)
+        yield from _checked_in_parallel(list(entries), options, checker, jobs, measured)
         return
     for entry in entries:
         if isinstance(entry, ReadError | Note):
@@ -199,9 +265,12 @@ def _checked_items(paths: Sequence[str], options: ReadOptions, checker: BodyChec
             yield from _checked_file(*entry, options, checker)
 
 
-def _checked_in_parallel(entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int) -> Iterator[Any]:
+def _checked_in_parallel(
+    entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int, measured: coverage.Coverage | None
+) -> Iterator[Any]:
     """The results of every file, checked in ``jobs`` processes, in the order of ``entries``."""
-    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(checker.disabled,)) as pool:
+    initargs = (checker.disabled, checker.strict_requests, measured is not None)
+    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=initargs) as pool:
         pending = [
             entry if isinstance(entry, ReadError | Note) else pool.submit(_check_in_worker, *entry, options)
             for entry in entries
@@ -209,21 +278,38 @@ def _checked_in_parallel(entries: list[Any], options: ReadOptions, checker: Body
         for entry in pending:
             if isinstance(entry, ReadError | Note):
                 yield entry
-            else:
-                yield from entry.result()
+                continue
+            found, seen = entry.result()
+            if measured is not None and seen is not None:
+                measured.merge(coverage.Coverage.from_counts(*seen))
+            yield from found
 
 
 _WORKER_CHECKER: BodyChecker | None = None
+_WORKER_MEASURES = False
 
 
-def _start_worker(disabled: Collection[str]) -> None:
-    global _WORKER_CHECKER
-    _WORKER_CHECKER = BodyChecker(disabled)
+def _start_worker(disabled: Collection[str], strict_requests: bool, measures: bool = False) -> None:
+    global _WORKER_CHECKER, _WORKER_MEASURES
+    _WORKER_CHECKER, _WORKER_MEASURES = BodyChecker(disabled, strict_requests), measures
 
 
-def _check_in_worker(path: Path, source: str, options: ReadOptions) -> list[Any]:
+def _check_in_worker(path: Path, source: str, options: ReadOptions) -> tuple[list[Any], Any]:
+    """One file's results, and (with coverage on) what it covered, as plain counters a pipe can carry."""
     assert _WORKER_CHECKER is not None
-    return list(_checked_file(path, source, options, _WORKER_CHECKER))
+    if not _WORKER_MEASURES:
+        return list(_checked_file(path, source, options, _WORKER_CHECKER)), None
+    with coverage.collecting(coverage.Coverage()) as measured:
+        found = list(_checked_file(path, source, options, _WORKER_CHECKER))
+    return found, (dict(measured.seen), dict(measured.unknown))
+
+
+def file_results(path: Path, source: str, checker: BodyChecker, options: ReadOptions | None = None) -> report.Results:
+    """Everything `validate` finds in one file (the pytest plugin's recording items use this)."""
+    results = report.Results()
+    for item in _checked_file(path, source, options or ReadOptions(), checker):
+        results.add(item)
+    return results
 
 
 def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Iterator[Any]:
@@ -233,13 +319,38 @@ def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyCh
     if streamed is not None:
         yield streamed
         return
-    for item in read_path(path, source, options):
+    for item, reply in with_stream_replies(read_path(path, source, options)):
         try:
-            yield from checker.check(item)
+            yield from checker.check(item, reply)
         except RecursionError:
             yield ReadError(source, _location(item), "nested too deeply to check")
         except Exception as error:  # a checker bug must not hide the rest of the run
             yield ReadError(source, _location(item), f"could not be checked: {type(error).__name__}: {error}")
+
+
+MAX_UNANSWERED = 64  # sent frames waiting for their reply; beyond, the oldest is judged without one
+
+
+def with_stream_replies(items: Iterator[Item]) -> Iterator[tuple[Item, BodyItem | None]]:
+    """Each item with, for a sent stream frame, the received frame that answered it (replies come in
+    the order of the payloads, one each). Order is kept; memory is bounded by ``MAX_UNANSWERED``."""
+    waiting: list[BodyItem] = []
+    for item in items:
+        sent = isinstance(item, BodyItem) and item.kind == "stream-payload"
+        received = isinstance(item, BodyItem) and item.kind == "stream-message"
+        if sent and len(waiting) < MAX_UNANSWERED:
+            waiting.append(item)
+            continue
+        if received and waiting:
+            yield waiting.pop(0), item
+        while waiting and not received:
+            yield waiting.pop(0), None
+        if sent:
+            waiting.append(item)
+        else:
+            yield item, None
+    for item in waiting:
+        yield item, None
 
 
 def _checked_item_by_item(path: Path, source: str, options: ReadOptions, checker: BodyChecker) -> Any | None:
@@ -251,6 +362,8 @@ def _checked_item_by_item(path: Path, source: str, options: ReadOptions, checker
         if path.suffix.lower() not in JSON_EXTENSIONS or not STREAM_FROM_BYTES <= size <= options.max_bytes:
             return None
         with path.open("rb") as handle:
+            if not options.force_kind and incremental.opens_with_a_scalar(handle):
+                return unknown_kind(source, "")  # as read whole, without holding a 200 MB string
             kind = options.force_kind or incremental.streamable_kind(handle)
             if kind not in incremental.ITEM_PATTERNS:
                 return None
@@ -269,29 +382,57 @@ def _location(item: Item) -> str:
 # --------------------------------------------------------------------------------------------- output
 
 
-def _emit(results: report.Results, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _emit(
+    results: report.Results,
+    args: argparse.Namespace,
+    stdout: TextIO,
+    stderr: TextIO,
+    measured: coverage.Coverage | None = None,
+) -> int:
     """Write the report (stdout or --output) and the diagnostics; return the exit status."""
     if args.format == "text":
         rendered = report.render_text(results, verbose=args.verbose)
     else:
         rendered = report.RENDERERS[args.format](results)
     exit_code = results.exit_code
+    if measured is not None:
+        rendered, exit_code = _with_coverage(rendered, exit_code, args, measured, stderr)
     if args.output:
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")
         except OSError as error:
-            print(f"{PROG}: error: cannot write {args.output}: {error.strerror or error}", file=stderr)
+            print(f"{PROG}: error: cannot write {printable(args.output)}: {error.strerror or error}", file=stderr)
             exit_code = 2
         stdout.write(report.summary_line(results) + "\n")
     else:
         stdout.write(rendered)
     if args.output or args.format != "text":  # the errors are not on the terminal otherwise
         for error in results.errors:
-            print(f"{PROG}: error: {error.describe()}", file=stderr)
+            print(f"{PROG}: error: {printable(error.describe())}", file=stderr)
     if args.verbose and (args.output or args.format != "text"):
         for note in results.notes:
-            print(f"{PROG}: note: {note.describe()}", file=stderr)
+            print(f"{PROG}: note: {printable(note.describe())}", file=stderr)
     return exit_code
+
+
+def _with_coverage(
+    rendered: str, exit_code: int, args: argparse.Namespace, measured: coverage.Coverage, stderr: TextIO
+) -> tuple[str, int]:
+    """The report with the coverage in it (JSON: the full map; text: the summary; JUnit: summary on stderr),
+    and the exit status once ``--min-coverage`` has had its say."""
+    summary = measured.render_text(markdown=args.coverage_format == "markdown")
+    if args.format == "json":
+        document = json.loads(rendered)
+        document["coverage"] = measured.to_json()
+        rendered = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "text":
+        rendered = rendered.rstrip("\n") + "\n\n" + summary + "\n"
+    else:
+        print(summary, file=stderr)
+    if args.min_coverage is not None and measured.percent < args.min_coverage and exit_code == 0:
+        print(f"{PROG}: coverage {measured.percent:.1f}% is under --min-coverage {args.min_coverage:g}%", file=stderr)
+        exit_code = 1
+    return rendered, exit_code
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from contracts import coverage
 from contracts.fast import schema_violations
 from contracts.rules import check_rules
 from contracts.schema import OPENAPI_URI, STREAM_URI
@@ -79,6 +80,8 @@ def validate_against(
     """
     ref = schema_ref if ":" in schema_ref.split("#", 1)[0] else f"{OPENAPI_URI}#{schema_ref}"
     found = schema_violations(body, ref)
+    if (collector := coverage.active()) is not None:
+        collector.body(body, ref)
     if kind is not None:
         found.extend(check_rules(body, kind, disabled))
     return _capped([v for v in found if v.code not in disabled])

@@ -67,3 +67,20 @@ class Finding:
     @property
     def ok(self) -> bool:
         return not self.violations
+
+
+@dataclass
+class RejectedRequest:
+    """A recorded request that breaks the contract and that the server rightly refused: an HTTP 4xx, or a
+    stream error frame answering an invalid payload.
+
+    Not a violation (a fuzzer sends such requests on purpose); reports count and list them. ``answer`` is
+    the refusal ("400", "error E0101"); ``violations`` say how the request breaks the contract; ``origin``
+    what the recorder said produced it, if anything.
+    """
+
+    source: str
+    location: str
+    answer: str
+    violations: list[Violation]
+    origin: str = ""

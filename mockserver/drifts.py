@@ -46,6 +46,9 @@ CATALOGUE: dict[str, Drift] = {
         Drift("emotions-null", "the first face prediction has emotions: null", "predictions", _BODY),
         Drift("score-out-of-range", "the first face prediction's detection score `prob` is 1.5", "predictions", _BODY),
         Drift("unknown-emotion-label", "the first face emotion is named 'Bliss'", "predictions", _BODY),
+        Drift(
+            "emotion-missing", "the first face prediction lacks its last emotion (47 of the 48)", "predictions", _BODY
+        ),
         Drift("negative-box-size", "the first face box has a negative width", "predictions", _BODY),
         Drift(
             "position-outside-text", "the first language prediction's position lies past the text", "predictions", _BODY
@@ -123,6 +126,12 @@ def _prob_out_of_range(body: Any) -> Any:
 def _unknown_label(body: Any) -> Any:
     if (face := _first_face(body)) and face.get("emotions"):
         face["emotions"][0]["name"] = "Bliss"
+    return body
+
+
+def _emotion_missing(body: Any) -> Any:
+    if (face := _first_face(body)) and face.get("emotions"):
+        face["emotions"].pop()
     return body
 
 
@@ -214,6 +223,7 @@ BODY_DRIFTS: dict[str, Callable[[Any], Any]] = {
     "emotions-null": _emotions_null,
     "score-out-of-range": _prob_out_of_range,
     "unknown-emotion-label": _unknown_label,
+    "emotion-missing": _emotion_missing,
     "negative-box-size": _negative_box,
     "position-outside-text": _position_outside,
     "wrong-md5sum": _wrong_md5,

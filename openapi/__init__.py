@@ -18,6 +18,8 @@ NAMES_OVERLAY_PATH = HERE / "overlay.names.yaml"
 REPAIRED_PATH = HERE / "repaired.yaml"
 STREAM_CONTRACT_PATH = HERE / "stream.asyncapi.yaml"
 SCHEMATHESIS_CONFIG_PATH = HERE / "schemathesis.toml"  # for `st run` with the repaired contract
+# Copies of the corpus the repairs cite (see evidence/ORIGIN.md): real recordings gzipped, documented examples as is.
+EVIDENCE_DIR = HERE / "evidence"
 
 
 def _load_yaml(path: Path) -> Any:
@@ -51,6 +53,31 @@ def load_repaired() -> dict[str, Any]:
 def load_stream_contract() -> dict[str, Any]:
     """The AsyncAPI document of ``/v0/stream/models`` (treat as read-only: it is shared)."""
     return _cached(STREAM_CONTRACT_PATH)
+
+
+def evidence_path(name: str) -> Path | None:
+    """The vendored copy of a corpus file cited as evidence (``corpus/recorded/X.json``); None if not vendored."""
+    relative = name.removeprefix("corpus/")
+    if "/" not in relative or ".." in relative.split("/"):
+        return None
+    for candidate in (EVIDENCE_DIR / relative, EVIDENCE_DIR / f"{relative}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_evidence(path: Path) -> Any:
+    """A vendored evidence body (JSON, gzipped or not)."""
+    import gzip
+    import json
+
+    data = path.read_bytes()
+    return json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
+
+
+def recorded_evidence() -> list[Path]:
+    """Every vendored real recording of the corpus (``corpus/recorded/``)."""
+    return sorted((EVIDENCE_DIR / "recorded").glob("*.json.gz"))
 
 
 def build_repaired() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -23,20 +23,20 @@ def legal_name(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9._-]", "", base)
 
 
-def _renamed_refs(node: Any, renames: dict[str, str]) -> Any:
+def renamed_refs(node: Any, renames: dict[str, str]) -> Any:
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str) and value.startswith(SCHEMA_PREFIX):
                 value = SCHEMA_PREFIX + renames.get(value[len(SCHEMA_PREFIX) :], value[len(SCHEMA_PREFIX) :])
             elif key == "mapping" and isinstance(value, dict):
-                value = {k: _renamed_refs({"$ref": v}, renames)["$ref"] for k, v in value.items()}
+                value = {k: renamed_refs({"$ref": v}, renames)["$ref"] for k, v in value.items()}
             else:
-                value = _renamed_refs(value, renames)
+                value = renamed_refs(value, renames)
             out[key] = value
         return out
     if isinstance(node, list):
-        return [_renamed_refs(item, renames) for item in node]
+        return [renamed_refs(item, renames) for item in node]
     return node
 
 
@@ -70,7 +70,7 @@ def names_overlay(document: dict[str, Any]) -> dict[str, Any]:
     new_names = [renames.get(name, name) for name in schemas]
     if len(set(new_names)) != len(new_names):
         raise ValueError("renaming component schemas would make two of them collide")
-    restated = {renames.get(name, name): _renamed_refs(copy.deepcopy(body), renames) for name, body in schemas.items()}
+    restated = {renames.get(name, name): renamed_refs(copy.deepcopy(body), renames) for name, body in schemas.items()}
     reason = (
         "OpenAPI 3.1 component names must match ^[a-zA-Z0-9._-]+$; the upstream uses names such as "
         "`batch:State<Inference>`, so no OpenAPI validator accepts it."

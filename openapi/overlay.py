@@ -91,21 +91,27 @@ def _locations(document: Any, target: str, index: int) -> list[tuple[Any, str | 
     return found
 
 
+def apply_action(document: Any, action: Action, index: int) -> Any:
+    """Apply one action to ``document`` in place; return the document (a new object when the root is replaced)."""
+    locations = _locations(document, action.target, index)
+    if action.remove:
+        # Delete list items from the highest index down so earlier deletions do not shift later ones.
+        for parent, key in sorted(locations, key=lambda loc: -loc[1] if isinstance(loc[1], int) else 0):
+            if parent is None:
+                raise OverlayError(f"actions[{index}]: cannot remove the document root")
+            del parent[key]
+        return document
+    for parent, key in locations:
+        if parent is None:
+            document = merge(document, action.update)
+        else:
+            parent[key] = merge(parent[key], action.update)
+    return document
+
+
 def apply_overlay(document: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     """Return a repaired deep copy of ``document``; the input is left untouched."""
     result = copy.deepcopy(document)
     for index, action in enumerate(parse_actions(overlay)):
-        locations = _locations(result, action.target, index)
-        if action.remove:
-            # Delete list items from the highest index down so earlier deletions do not shift later ones.
-            for parent, key in sorted(locations, key=lambda loc: -loc[1] if isinstance(loc[1], int) else 0):
-                if parent is None:
-                    raise OverlayError(f"actions[{index}]: cannot remove the document root")
-                del parent[key]
-            continue
-        for parent, key in locations:
-            if parent is None:
-                result = merge(result, action.update)
-            else:
-                parent[key] = merge(parent[key], action.update)
+        result = apply_action(result, action, index)
     return result

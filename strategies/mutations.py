@@ -142,6 +142,10 @@ def first_item_without(name: str) -> Callable[[Any], Any]:
     return lambda old: [{k: v for k, v in old[0].items() if k != name}, *old[1:]]
 
 
+def without_last(old: Any) -> Any:
+    return old[:-1]
+
+
 def begin_after_end(old: Any) -> Any:
     return {**old, "begin": old["end"] + 1}
 
@@ -164,6 +168,11 @@ FULL = {"full": True}
 def _m(label: str, code: str, at: Path, change: Callable[[Any], Any], **extra: Any) -> Mutation:
     """A mutation template: its kind (and, for job lists, a path prefix) is filled in per kind below."""
     return Mutation(label, code, "", at, change, **extra)
+
+
+def _renamed(label: str, at: Path, name: str, **extra: Any) -> Mutation:
+    """The first label of a score list renamed: unknown (label-set), and its old name missing (label-set-complete)."""
+    return _m(label, "label-set", at, first_item(name=name), also=frozenset({"label-set-complete"}), **extra)
 
 
 def _for_kind(kind: str, templates: list[Mutation], defaults: Mapping[str, Any], prefix: Path = ()) -> list[Mutation]:
@@ -372,19 +381,23 @@ PREDICTIONS_TEMPLATES = [
     _m("face box height negative", "box-size", (*_FACE, "box", "h"), to(-0.5)),
     _m("face frame negative", "frame-non-negative", (*_FACE, "frame"), to(-1)),
     _m("face time negative", "frame-non-negative", (*_FACE, "time"), to(-0.04)),
-    _m("face emotion outside the 48", "label-set", (*_FACE, "emotions"), first_item(name="Happiness")),
-    _m("face emotion from the language set", "label-set", (*_FACE, "emotions"), first_item(name="Annoyance")),
-    _m("prosody emotion from the language set", "label-set", (*_PROSODY, "emotions"),
-       first_item(name="Gratitude")),
-    _m("burst emotion outside the 48", "label-set", (*_BURST, "emotions"), first_item(name="Laughter")),
-    _m("facemesh emotion outside the 48", "label-set", (*_FACEMESH, "emotions"), first_item(name="Sarcasm")),
-    _m("language emotion outside the 53", "label-set", (*_LANGUAGE, "emotions"),
-       first_item(name="Happiness")),
-    _m("ner emotion in lower case", "label-set", (*_NER, "emotions"), first_item(name="admiration")),
-    _m("sentiment level outside 1..9", "label-set", (*_LANGUAGE, "sentiment"), first_item(name="10"),
+    _renamed("face emotion outside the 48", (*_FACE, "emotions"), "Happiness"),
+    _renamed("face emotion from the language set", (*_FACE, "emotions"), "Annoyance"),
+    _renamed("prosody emotion from the language set", (*_PROSODY, "emotions"), "Gratitude"),
+    _renamed("burst emotion outside the 48", (*_BURST, "emotions"), "Laughter"),
+    _renamed("facemesh emotion outside the 48", (*_FACEMESH, "emotions"), "Sarcasm"),
+    _renamed("language emotion outside the 53", (*_LANGUAGE, "emotions"), "Happiness"),
+    _renamed("ner emotion in lower case", (*_NER, "emotions"), "admiration"),
+    _renamed("sentiment level outside 1..9", (*_LANGUAGE, "sentiment"), "10",
        when=_LISTED),
-    _m("toxicity category unknown", "label-set", (*_LANGUAGE, "toxicity"), first_item(name="spam"),
+    _renamed("toxicity category unknown", (*_LANGUAGE, "toxicity"), "spam",
        when=_LISTED),
+    _m("face emotion missing", "label-set-complete", (*_FACE, "emotions"), without_last),
+    _m("ner emotion missing", "label-set-complete", (*_NER, "emotions"), without_last),
+    _m("prosody emotion repeated", "label-set-complete", (*_PROSODY, "emotions"),
+       lambda old: [*old[:-1], old[0]]),
+    _m("sentiment level missing", "label-set-complete", (*_LANGUAGE, "sentiment"), without_last, when=_LISTED),
+    _m("toxicity category missing", "label-set-complete", (*_LANGUAGE, "toxicity"), without_last, when=_LISTED),
 ]  # fmt: skip
 
 PREDICTIONS_MUTATIONS = [
@@ -455,10 +468,12 @@ STREAM_TEMPLATES = [
        suffix=_SCORE, when=_LISTED),
     _m("toxicity score below 0", "probability-range", (*_S_LANGUAGE, "toxicity"), first_item(score=-0.1),
        suffix=_SCORE, when=_LISTED),
-    _m("face emotion outside the 48", "label-set", (*_S_FACE, "emotions"), first_item(name="Happiness")),
-    _m("language emotion outside the 53", "label-set", (*_S_LANGUAGE, "emotions"), first_item(name="Bliss")),
-    _m("sentiment level outside 1..9", "label-set", (*_S_LANGUAGE, "sentiment"), first_item(name="0"),
+    _renamed("face emotion outside the 48", (*_S_FACE, "emotions"), "Happiness"),
+    _renamed("language emotion outside the 53", (*_S_LANGUAGE, "emotions"), "Bliss"),
+    _renamed("sentiment level outside 1..9", (*_S_LANGUAGE, "sentiment"), "0",
        when=_LISTED),
+    _m("face emotion missing", "label-set-complete", (*_S_FACE, "emotions"), without_last),
+    _m("language emotion missing", "label-set-complete", (*_S_LANGUAGE, "emotions"), without_last),
 ]  # fmt: skip
 
 STREAM_MESSAGE_MUTATIONS = [

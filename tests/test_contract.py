@@ -21,6 +21,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 import openapi
 from contracts.schema import Contract
+from contracts.validate_command import main as validate_command
 from contracts.validation import KIND_SCHEMAS, detect_kind, validate_against, validate_body
 from openapi.names import names_overlay
 from openapi.overlay import apply_overlay
@@ -120,7 +121,31 @@ def test_the_upstream_contract_rejects_every_real_and_documented_response() -> N
     refs = {k: v.replace("/schemas/", "/schemas/batch:") for k, v in KIND_SCHEMAS.items()}
     bodies = [corpus(f"recorded/{n}") for n in RECORDED] + [corpus(f"doc-examples/{n}") for n in DOC_EXAMPLES]
     rejected = [b for b in bodies if upstream.violations(b, refs[detect_kind(b)])]
-    assert len(rejected) == len(bodies) == 17
+    assert len(rejected) == len(bodies) == 20
+
+
+SHARED_CORPUS = SHARED_UPSTREAM.parents[1] / "corpus"
+needs_shared = pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason="ground truth /work/shared/hume is not mounted")
+
+
+@needs_shared
+@pytest.mark.parametrize("folder", ["recorded", "recorded-stream", "doc-examples", "legacy"])
+def test_the_vendored_corpus_is_the_shared_one_byte_for_byte(folder: str) -> None:
+    shared = sorted(p.name for p in (SHARED_CORPUS / folder).glob("*.json"))
+    assert sorted(p.name for p in (CORPUS / folder).glob("*.json")) == shared
+    for name in shared:
+        assert (CORPUS / folder / name).read_bytes() == (SHARED_CORPUS / folder / name).read_bytes(), name
+
+
+@needs_shared
+def test_the_whole_shared_corpus_passes_with_every_rule_on(capsys: pytest.CaptureFixture[str]) -> None:
+    """What a new user runs: every real reply, batch and stream, with every rule; the documented examples with
+    only the placeholder-id rule off."""
+    real = [str(SHARED_CORPUS / "recorded"), str(SHARED_CORPUS / "recorded-stream")]
+    assert validate_command(real) == 0
+    assert capsys.readouterr().out.strip() == "validated 10 bodies in 10 files: 10 conform, none with violations"
+    assert validate_command(["--disable", "job-id-uuid", str(SHARED_CORPUS / "doc-examples")]) == 0
+    assert "18 conform, none with violations" in capsys.readouterr().out
 
 
 # -- one proof per repair -----------------------------------------------------------------------------------

@@ -431,15 +431,59 @@ def test_a_file_of_a_kind_without_items_to_stream_is_read_whole() -> None:
     assert _streamed("a string", "job") == validate_body("a string", "job")
 
 
-def test_an_integer_beyond_64_bits_is_read_whole_as_the_reader_would() -> None:
-    """The event parser stops at such integers; orjson (the reader's parser) reads them as floats."""
-    body = copy.deepcopy(CORPUS_BODIES[0][0])
-    body["x-big"] = 10**20
-    assert _same_violations(_streamed(body, "job"), _read_whole(body, "job"))
+class _RecordedReads(io.BytesIO):
+    """A file that remembers the size of every read."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.sizes: list[int | None] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.sizes.append(size)
+        return super().read(size)
+
+
+def test_an_integer_beyond_64_bits_is_still_read_item_by_item_as_the_reader_would() -> None:
+    """The C event parser stops at such integers; the fallback (ijson's Python parser) streams on, and reads
+    them as orjson (the reader's parser) does: as floats. Read whole, a 50 MB body took 517 MB."""
+    body = build_predictions_body(300_000, seed=3)
+    items = body[0]["results"]["predictions"][0]["models"]["face"]["grouped_predictions"][0]["predictions"]
+    items[-1]["frame"] = 10**20  # an integer where one is expected, beyond 64 bits
+    items[-2]["time"] = -(10**30)  # and one the schema refuses
+    handle = _RecordedReads(json.dumps(body).encode())
+    streamed = validate_file(handle, "predictions")
+    assert _same_violations(streamed, _read_whole(body, "predictions")) and streamed
+    assert all(size is not None and 0 < size <= contracts.incremental.MAX_CHUNK_BYTES for size in handle.sizes)
+    assert max(handle.sizes) < len(handle.getvalue()) / 4  # never read whole
     unseekable = io.BufferedReader(io.BytesIO(json.dumps(body).encode()))
     unseekable.seekable = lambda: False  # type: ignore[method-assign]
     with pytest.raises(UnreadableJson, match="integer overflow"):
-        validate_file(unseekable, "job")
+        validate_file(unseekable, "predictions")
+
+
+LONG = 8 * 2**20
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'"' + b"a" * LONG + b'"',  # the issue's file: one long string
+        b'[{"source": {"url": "' + b"\\u00e9" * (LONG // 6) + b'"}, "results": null}]',  # escapes, in a body
+        b'[{"' + b"k" * LONG + b'": 1}]',  # a long key
+        b"[" + b"9" * LONG + b"]",  # a long number
+        b"[" + b" " * LONG + b"]",  # a long run of blanks
+    ],
+    ids=["string", "escaped-string-in-predictions", "key", "number", "blanks"],
+)
+def test_a_long_token_is_read_in_a_few_growing_chunks_not_rescanned_per_chunk(text: bytes) -> None:
+    # The parser rescans a token that spans chunks once per chunk: 64 KiB chunks made one 200 MB string 188 s.
+    handle = _RecordedReads(text)
+    with contextlib.suppress(UnreadableJson):  # the long number overflows: reading it is what is measured
+        validate_file(handle, "predictions")
+    assert len(handle.sizes) <= 24  # fixed 64 KiB chunks: 128 reads, each rescanning the token
+    handle = _RecordedReads(text)
+    assert contracts.incremental.streamable_kind(handle) in (None, "predictions") and handle.tell() == 0
+    assert handle.sizes[-1] == contracts.incremental.PROBE_BYTES  # the kind probe reads a bounded prefix
 
 
 # -- the validate command: big bodies item by item, files in parallel ---------------------------------------

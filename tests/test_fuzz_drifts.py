@@ -31,6 +31,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "emotions-null": ("batch", {"schema-type"}),
     "score-out-of-range": ("batch", {"probability-range"}),
     "unknown-emotion-label": ("batch", {"label-set"}),
+    "emotion-missing": ("batch", {"label-set-complete"}),
     "negative-box-size": ("batch", {"box-size"}),
     "position-outside-text": ("batch", {"prediction-mismatch"}),
     "wrong-md5sum": ("batch", {"source-mismatch"}),

@@ -9,7 +9,9 @@ exactly what it sends; server frames must parse into the class our union rule na
 from __future__ import annotations
 
 import base64
+import copy
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,10 @@ from jsonschema import Draft7Validator, Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+import openapi
+from contracts.fast import fast_contract
+from contracts.schema import Contract
+from contracts.validation import KIND_SCHEMAS, detect_kind, validate_body
 from contracts.violations import pointer
 from openapi import load_stream_contract
 
@@ -480,3 +486,124 @@ def test_union_rule_matches_exclusive_members(
     reply_errors = {(tuple(e.absolute_path), e.message) for e in validators[REPLY].iter_errors(frame)}
     chosen_errors = {(tuple(e.absolute_path), e.message) for e in validators[chosen].iter_errors(frame)}
     assert reply_errors == chosen_errors
+
+
+# ----- real replies: the contract accepts each, and each repair names the reply that needs it
+
+REAL = Path(__file__).parent / "data" / "corpus" / "recorded-stream"
+REAL_REPLIES = sorted(path.name for path in REAL.glob("*.json"))
+SHARED_REAL = Path(__file__).parents[2] / "shared" / "hume" / "corpus" / "recorded-stream"
+STREAM_KIND = "stream-message"
+
+# Each repair of the stream contract (an `x-repair` in the document): the real reply that needs it, the pointer
+# where that reply fails without it, and the schema node as it was before (merged back in to ablate the repair).
+STREAM_REPAIRS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "stream-face-time-null": ("TheraAI_stream_face.json", "/face/predictions/0/time", {"type": "number"}),
+}
+
+
+def marked(contract: dict[str, Any], key: str) -> dict[str, tuple[Any, ...]]:
+    """Every value of ``key`` in the document's schemas, with the path of the node carrying it."""
+    return {
+        node[key]: path
+        for path, node in walk(contract["components"]["schemas"], ("components", "schemas"))
+        if isinstance(node, dict) and isinstance(node.get(key), str)
+    }
+
+
+def server_side_schemas(contract: dict[str, Any]) -> set[str]:
+    """The component schemas a reply frame can reach from StreamReply."""
+    schemas, seen, todo = contract["components"]["schemas"], set(), [REPLY]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for _, node in walk(schemas[name]):
+            if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+                todo.append(node["$ref"].rsplit("/", 1)[-1])
+    return seen
+
+
+def real_reply(name: str) -> Any:
+    return load_json(REAL / name)
+
+
+def test_the_real_replies_are_vendored_from_the_shared_corpus() -> None:
+    assert len(REAL_REPLIES) == 3
+    if SHARED_REAL.is_dir():
+        assert sorted(path.name for path in SHARED_REAL.glob("*.json")) == REAL_REPLIES
+        for name in REAL_REPLIES:
+            assert (REAL / name).read_bytes() == (SHARED_REAL / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("name", REAL_REPLIES)
+def test_every_real_reply_conforms_with_all_rules(
+    contract: dict[str, Any], validators: dict[str, Draft202012Validator], name: str
+) -> None:
+    reply = real_reply(name)
+    assert detect_kind(reply) == STREAM_KIND
+    assert validate_body(reply, STREAM_KIND) == []
+    assert [e.message[:200] for e in validators[REPLY].iter_errors(reply)] == []
+    assert branch_by_rule(contract, reply) == valid_members(validators, reply)[0] == PREDICTIONS
+    assert type(parse_obj_as(SubscribeEvent, reply)).__name__ == PREDICTIONS
+    assert fast_contract().is_valid(reply, KIND_SCHEMAS[STREAM_KIND]) is True
+
+
+def test_every_stream_repair_has_a_proof(contract: dict[str, Any]) -> None:
+    assert set(marked(contract, "x-repair")) == set(STREAM_REPAIRS)
+
+
+@pytest.mark.parametrize("defect", sorted(STREAM_REPAIRS))
+def test_stream_repair_is_proven(contract: dict[str, Any], defect: str) -> None:
+    name, at, before = STREAM_REPAIRS[defect]
+    reply = real_reply(name)
+    ablated = copy.deepcopy(contract)
+    node = ablated
+    for key in marked(contract, "x-repair")[defect]:
+        node = node[key]
+    assert f"recorded-stream/{name}" in node["x-evidence"]
+    node.update(before)
+    without = Contract(openapi.load_repaired(), ablated).violations(reply, KIND_SCHEMAS[STREAM_KIND])
+    assert [v.pointer for v in without] == [at], f"{name} passes without {defect}"
+    assert validate_body(reply, STREAM_KIND) == []
+
+
+def test_the_fast_validator_judges_the_repaired_field_alike() -> None:
+    reply = real_reply("TheraAI_stream_face.json")
+    for time, valid in ((None, True), (0.5, True), ("0.5", False), ([], False)):
+        reply["face"]["predictions"][0]["time"] = time
+        assert fast_contract().is_valid(reply, KIND_SCHEMAS[STREAM_KIND]) is valid
+        assert (validate_body(reply, STREAM_KIND) == []) is valid
+
+
+def test_every_real_reply_is_cited_and_every_citation_is_a_real_reply(contract: dict[str, Any]) -> None:
+    cited = set()
+    for _, node in walk(contract["components"]["schemas"]):
+        if isinstance(node, dict) and isinstance(node.get("x-evidence"), str):
+            names = re.findall(r"recorded-stream/([\w.-]+\.json)", node["x-evidence"])
+            assert names or "recorded-stream/ (all" in node["x-evidence"], node["x-evidence"]
+            cited.update(names)
+    assert cited == set(REAL_REPLIES)
+
+
+def test_every_reply_schema_that_requires_fields_says_why(contract: dict[str, Any]) -> None:
+    """What a reply must carry is either seen in a real reply (`x-evidence`) or stated as a judgement."""
+    schemas = contract["components"]["schemas"]
+    unexplained = [
+        name
+        for name in sorted(server_side_schemas(contract))
+        if schemas[name].get("required") and not {"x-evidence", "x-judgement"} & set(schemas[name])
+    ]
+    assert unexplained == []
+
+
+def test_the_real_replies_fix_no_emotion_order(contract: dict[str, Any]) -> None:
+    """Real stream replies do not sort emotions by name (batch ones do), so the contract says nothing of order."""
+    face = [s["name"] for s in real_reply("TheraAI_stream_face.json")["face"]["predictions"][0]["emotions"]]
+    words = real_reply("FaceAI_stream_language.json")["language"]["predictions"]
+    orders = [[s["name"] for s in word["emotions"]] for word in words]
+    assert face != sorted(face) and all(order != sorted(order) for order in orders)
+    embedding = contract["components"]["schemas"]["EmotionEmbedding"]
+    assert not {"prefixItems", "contains", "uniqueItems"} & set(embedding)
+    assert "order is not part of the contract" in embedding["description"]

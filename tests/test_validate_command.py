@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contracts.codes import ALL_CODES
 from contracts.validate_command import main
@@ -37,9 +43,9 @@ def codes_by_location(capsys, *argv: str) -> tuple[int, dict[str, list[str]]]:
 
 
 def test_every_recorded_response_conforms(capsys):
-    code, out, err = validate(capsys, CORPUS / "recorded")
+    code, out, err = validate(capsys, CORPUS / "recorded", CORPUS / "recorded-stream")
     assert (code, err) == (0, "")
-    assert out.strip() == "validated 4 bodies in 4 files: 4 conform, none with violations"
+    assert out.strip() == "validated 10 bodies in 10 files: 10 conform, none with violations"
 
 
 def test_doc_examples_and_wiremock_stubs_conform_apart_from_placeholder_ids(capsys):
@@ -76,11 +82,17 @@ def test_har_gives_each_failing_entry_its_code(capsys):
 def test_cassette_gives_each_failing_interaction_its_code(capsys):
     code, by_location = codes_by_location(capsys, TRAFFIC / "batch-cassette.yaml")
     assert code == 1
-    assert by_location == {
-        "http_interactions[2] POST /v0/batch/jobs (request)": ["schema-type"],
+    assert by_location == {  # interaction 2 sends a broken job request, and the server answered 200
+        "http_interactions[2] POST /v0/batch/jobs (request)": ["invalid-request-accepted"],
         "http_interactions[3] GET /v0/batch/jobs/{id} -> 500": ["undeclared-status"],
         "http_interactions[4] GET /v0/batch/jobs/{id} -> 404": ["wrong-content-type"],
     }
+
+
+def test_strict_requests_blames_the_request_itself(capsys):
+    code, by_location = codes_by_location(capsys, "--strict-requests", TRAFFIC / "batch-cassette.yaml")
+    assert code == 1
+    assert by_location["http_interactions[2] POST /v0/batch/jobs (request)"] == ["schema-type"]
 
 
 def test_stream_transcripts(capsys):
@@ -88,10 +100,12 @@ def test_stream_transcripts(capsys):
     assert code == 0 and "validated 8 bodies in 1 file: 8 conform" in out
     code, by_location = codes_by_location(capsys, TRAFFIC / "stream-bad.jsonl")
     assert code == 1
-    assert by_location == {
-        "line 1 (sent)": ["schema-range"],
+    assert by_location == {  # the sent payload breaks the contract, and got predictions instead of an error
+        "line 1 (sent)": ["invalid-request-accepted"],
         "line 2 (received)": ["probability-range", "box-size"],
     }
+    _, by_location = codes_by_location(capsys, "--strict-requests", TRAFFIC / "stream-bad.jsonl")
+    assert by_location["line 1 (sent)"] == ["schema-range"]
 
 
 def test_disable_switches_off_a_rule(capsys):
@@ -175,6 +189,36 @@ def test_a_directory_mixing_good_bad_and_unreadable_files_exits_2_and_reports_al
     )
 
 
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+@pytest.mark.parametrize("report_format", ["text", "json"])
+def test_a_subdirectory_that_cannot_be_read_exits_2_naming_it(capsys, tmp_path, monkeypatch, verbose, report_format):
+    shutil.copy(CORPUS / "recorded" / "twilio-vintel_text-source_language_EXCERPT.json", tmp_path / "good.json")
+    (tmp_path / "locked").mkdir()
+    shutil.copy(tmp_path / "good.json", tmp_path / "locked" / "hidden.json")
+    real_scandir = os.scandir  # tests run as root, who may list anything: refuse as the kernel would
+    locked = tmp_path / "locked"
+    monkeypatch.setattr(
+        os,
+        "scandir",
+        lambda p: _raise(PermissionError(13, "Permission denied")) if Path(p) == locked else real_scandir(p),
+    )
+    code, out, err = validate(capsys, *verbose, "--format", report_format, tmp_path)
+    assert code == 2
+    if report_format == "json":
+        (error,) = json.loads(out)["read_errors"]
+        assert error == {"source": str(locked), "location": "", "message": "cannot read directory: Permission denied"}
+        assert f"{locked}: cannot read directory" in err
+    else:
+        assert (
+            f"{locked}: unreadable\n  unreadable (1)\n    (whole file): cannot read directory: Permission denied" in out
+        )
+        assert "validated 1 body in 1 file: 1 conform, none with violations; 1 unreadable file" in out
+
+
+def _raise(error: Exception):
+    raise error
+
+
 HOSTILE = {
     "deep.json": b"[" * 100_000,
     "truncated.json": b'{"job_id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", "state": {',
@@ -228,3 +272,85 @@ def test_the_kind_choices_are_the_validators_kinds():
     from contracts import validate_command, validation
 
     assert set(validate_command.KINDS) == set(validation.KINDS)
+
+
+# ------------------------------------------------------------------------------------- hostile names
+
+
+def _write_named(directory: Path, name: bytes, content: bytes) -> None:
+    """A file whose name is any bytes (as a Linux file name can be)."""
+    with open(os.path.join(os.fsencode(directory), name), "wb") as handle:
+        handle.write(content)
+
+
+def test_names_with_a_newline_or_an_escape_sequence_print_escaped(capsys, tmp_path):
+    for name in (b"a\nb.json", b"\x1b[2J\x1b]0;owned\x07.json"):
+        _write_named(tmp_path, name, b"{")
+    code, out, err = validate(capsys, tmp_path)
+    assert code == 2 and "\x1b" not in out + err and "\x07" not in out
+    assert f"{tmp_path}/a\\nb.json: unreadable" in out
+    assert f"{tmp_path}/\\x1b[2J\\x1b]0;owned\\x07.json: unreadable" in out
+    code, out, err = validate(capsys, "--format", "json", tmp_path)
+    assert "\x1b" not in err and f"{tmp_path}/a\\nb.json: not valid JSON" in err
+
+
+@pytest.mark.parametrize("report_format", ["text", "json", "junit"])
+def test_a_name_that_is_not_utf8_is_written_in_every_report(capsys, tmp_path, report_format):
+    _write_named(tmp_path, b"caf\xe9.json", b"{")
+    _write_named(tmp_path, b"ok.json", b'{"job_id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"}')
+    output = tmp_path / f"report.{report_format}"
+    code, out, err = validate(capsys, "--format", report_format, "--output", output, tmp_path)
+    assert code == 2 and "Traceback" not in err
+    written = output.read_text(encoding="utf-8")
+    shown = f"{tmp_path}/caf\\xe9.json"
+    if report_format == "json":
+        (error,) = json.loads(written)["read_errors"]
+        assert error["source"] == shown and json.loads(written)["summary"]["bodies"] == 1
+    elif report_format == "junit":
+        assert shown in {suite.get("name") for suite in ET.fromstring(written)}
+    else:
+        assert f"{shown}: unreadable" in written
+    assert f"{shown}: not valid JSON" in err
+
+
+FILE_NAMES = st.binary(min_size=1, max_size=24).filter(lambda name: b"/" not in name and b"\0" not in name)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(FILE_NAMES, min_size=1, max_size=4, unique=True))
+def test_any_file_names_give_utf8_reports_with_nothing_a_terminal_acts_on(capsys, names):
+    with tempfile.TemporaryDirectory() as directory:
+        for name in names:
+            _write_named(Path(directory), name + b".json", b"[1,")
+        for report_format in ("text", "json", "junit"):
+            output = Path(directory, "report.out")  # not .json: never read back as an input
+            code, out, err = validate(capsys, "--format", report_format, "--output", output, directory)
+            assert code == 2 and "Traceback" not in err
+            written = output.read_bytes().decode("utf-8")  # strict: every report is UTF-8
+            if report_format == "json":
+                assert len(orjson.loads(written)["read_errors"]) == len(names)
+            elif report_format == "junit":
+                assert len(ET.fromstring(written)) == len(names)
+            shown = written if report_format == "text" else err
+            assert not any(unicodedata.category(char) in {"Cc", "Cs"} for char in shown.replace("\n", ""))
+            assert shown.count(": not valid JSON") == len(names) or report_format == "text"
+
+
+@pytest.mark.parametrize("opening", [b'"' + b"a" * 2**20 + b'"', b"-1" + b"0" * 300, b"\xef\xbb\xbf  null"])
+def test_a_big_file_of_one_scalar_is_refused_as_read_whole_without_reading_it(capsys, tmp_path, monkeypatch, opening):
+    from contracts import validate_command
+
+    small, big = tmp_path / "small.json", tmp_path / "big.json"
+    small.write_bytes(b'"short"')
+    big.write_bytes(opening)
+    whole = validate(capsys, "--format", "json", small)
+    monkeypatch.setattr(validate_command, "STREAM_FROM_BYTES", 1)  # every file is "big"
+    monkeypatch.setattr(validate_command, "read_path", lambda *a: pytest.fail("read whole"))
+    code, out, _ = validate(capsys, "--format", "json", big)
+    assert code == whole[0] == 2
+    assert [e["message"] for e in json.loads(out)["read_errors"]] == [
+        e["message"] for e in json.loads(whole[1])["read_errors"]
+    ]
+    monkeypatch.undo()
+    code, out, _ = validate(capsys, "--kind", "job", "--format", "json", big)  # asked for: checked as a body
+    assert code == 1 and json.loads(out)["findings"][0]["violations"][0]["code"] == "schema-type"

@@ -11,12 +11,14 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from contracts.forms import FormPart, FormProblem, parse_multipart
 from contracts.fuzz.context import Redactor
 
 TEXT_TYPES = ("json", "text", "xml", "yaml", "x-www-form-urlencoded")
@@ -53,8 +55,8 @@ class Recorder:
     def http(self, response: httpx.Response) -> None:
         """Record an exchange made with httpx (lifecycle, probes)."""
         request = response.request
-        body = request.content if isinstance(request.stream, httpx.ByteStream) else b""
-        self._add_http(
+        body = _request_bytes(request)
+        self.add_http(
             request.method,
             str(request.url),
             dict(request.headers),
@@ -70,7 +72,7 @@ class Recorder:
         request = response.request
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode("utf-8")
         headers = {name: values[0] for name, values in response.headers.items() if values}
-        self._add_http(
+        self.add_http(
             request.method,
             request.url,
             dict(request.headers),
@@ -81,7 +83,7 @@ class Recorder:
             response.content,
         )
 
-    def _add_http(
+    def add_http(
         self,
         method: str,
         url: str,
@@ -177,7 +179,45 @@ class Recorder:
         return len(self._entries)
 
 
-def _post_text(body: bytes, content_type: str, redactor: Redactor) -> dict[str, str]:
-    if "multipart" in content_type:  # media bytes: keep the part structure readable, not the binary
-        return {"text": f"(multipart body, {len(body)} bytes)"}
+def _request_bytes(request: httpx.Request) -> bytes:
+    """The bytes httpx sent; a multipart upload's stream is rendered again (httpx re-reads its parts)."""
+    if isinstance(request.stream, httpx.ByteStream):
+        return request.content
+    if isinstance(request.stream, Iterable):
+        return b"".join(request.stream)
+    return b""
+
+
+def _post_text(body: bytes, content_type: str, redactor: Redactor) -> dict[str, Any]:
+    """``postData`` for a body: its text, or for an upload its parts as HAR ``params`` (text parts whole,
+    the ``json`` part included; media files by name and type only: their bytes would bloat the file)."""
+    if "multipart" in content_type:
+        try:
+            parts = parse_multipart(body, content_type)
+        except FormProblem:
+            return {"text": base64.b64encode(body).decode("ascii"), "encoding": "base64"}
+        return {"params": [_param(part, redactor) for part in parts]}
     return {"text": redactor.text(body.decode("utf-8", errors="replace"))}
+
+
+MAX_TEXT_PART = 64 * 1024
+
+
+def _param(part: FormPart, redactor: Redactor) -> dict[str, str]:
+    param = {"name": redactor.text(part.name)}
+    if part.filename is not None:
+        param["fileName"] = redactor.text(part.filename)
+        param["contentType"] = part.content_type or "application/octet-stream"
+    text = _text_part(part.data)
+    if text is not None:
+        param["value"] = redactor.text(text)
+    return param
+
+
+def _text_part(data: bytes | None) -> str | None:
+    if data is None or len(data) > MAX_TEXT_PART:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

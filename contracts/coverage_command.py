@@ -1,0 +1,59 @@
+"""Merge the contract coverage of several runs into one map, and say what is still not covered.
+
+Each FILE is a JSON report written with coverage: `hume-contracts validate --coverage --format json`,
+the `report.json` of `hume-contracts fuzz --coverage --report DIR` or of `hume-contracts proxy --coverage
+--report DIR`, or a map this command wrote (`--format json`). For example, the nightly fuzz run plus the
+cassettes of the test suite:
+
+  hume-contracts coverage nightly/report.json cassettes.json --min-coverage 60
+
+An element counts as covered when any of the runs covered it. What one element is, and how the percentage
+is computed: see the README ("Contract coverage").
+
+exit codes: 0 merged (and at least --min-coverage), 1 under --min-coverage, 2 usage error or unreadable file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from contracts.coverage import Coverage
+
+EXIT_OK, EXIT_UNDER, EXIT_USAGE = 0, 1, 2
+PROG = "hume-contracts coverage"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="JSON reports with a coverage map")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="(default: text)")
+    parser.add_argument("--output", metavar="FILE", help="write the merged map or summary to FILE")
+    parser.add_argument("--min-coverage", type=float, metavar="PCT", help="exit 1 when the total is under PCT")
+
+
+def run(args: argparse.Namespace) -> int:
+    merged = Coverage()
+    for name in args.files:
+        try:
+            merged.merge(Coverage.from_json(json.loads(Path(name).read_text(encoding="utf-8"))))
+        except OSError as error:
+            print(f"{PROG}: error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_USAGE
+        except ValueError as error:  # not JSON, or JSON without a coverage map
+            print(f"{PROG}: error: {name}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    if args.format == "json":
+        rendered = json.dumps(merged.to_json(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        rendered = merged.render_text(markdown=args.format == "markdown") + "\n"
+    if args.output:
+        Path(args.output).write_text(rendered, encoding="utf-8")
+        print(f"coverage {merged.percent:.1f}% of {merged.covered()[1]} elements; written to {args.output}")
+    else:
+        sys.stdout.write(rendered)
+    if args.min_coverage is not None and merged.percent < args.min_coverage:
+        print(f"{PROG}: coverage {merged.percent:.1f}% is under --min-coverage {args.min_coverage:g}%", file=sys.stderr)
+        return EXIT_UNDER
+    return EXIT_OK

@@ -1,0 +1,99 @@
+"""The command-line ends of ``spec --rebase`` and ``diff``: read, run, print, exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import openapi
+from contracts.evolution.documents import DocumentError, Kind, check_shape, kind_of, load_document, load_openapi
+
+EXIT_USAGE = 2
+
+
+def run_rebase(upstream_path: str, output: str | None, report_format: str) -> int:
+    from contracts.evolution.rebase import rebase
+
+    path = Path(upstream_path)
+    try:
+        upstream = load_openapi(path)
+    except DocumentError as error:
+        print(f"hume-contracts spec --rebase: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    report = rebase(upstream, str(path))
+    if output:
+        target = Path(output)
+        text = json.dumps(report.document, indent=2, ensure_ascii=False) + "\n"
+        try:
+            target.write_text(
+                text if target.suffix == ".json" else openapi.dump_yaml(report.document), encoding="utf-8"
+            )
+        except OSError as error:
+            print(f"hume-contracts spec --rebase: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_USAGE
+    if report_format == "json":
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(report.to_text())
+        if output:
+            print(f"wrote {output}")
+    return report.exit_code
+
+
+def _contract_documents(path: Path) -> dict[Kind, tuple[Path, dict]]:
+    """Kind -> (file, document) of a contract file, or of each contract document in a directory."""
+    if not path.is_dir():
+        document = load_document(path)
+        kind = kind_of(document)
+        if kind is None:
+            raise DocumentError(f"{path}: not an OpenAPI 3, AsyncAPI 2 or label-set document")
+        check_shape(document, kind, path)
+        return {kind: (path, document)}
+    found: dict[Kind, tuple[Path, dict]] = {}
+    for file in sorted(path.iterdir()):
+        if file.suffix.lower() not in (".yaml", ".yml", ".json") or not file.is_file():
+            continue
+        document = load_document(file)
+        kind = kind_of(document)
+        if kind is None:
+            continue
+        check_shape(document, kind, file)
+        if kind in found:
+            raise DocumentError(f"{path}: two {kind} documents ({found[kind][0].name}, {file.name}); give the files")
+        found[kind] = (file, document)
+    if not found:
+        raise DocumentError(f"{path}: no OpenAPI, AsyncAPI or label-set document in this directory")
+    return found
+
+
+def run_diff(old: str, new: str, report_format: str, breaking_only: bool, output: str | None) -> int:
+    from contracts.evolution.diff import diff_documents
+    from contracts.evolution.diff_report import DiffReport
+
+    try:
+        olds, news = _contract_documents(Path(old)), _contract_documents(Path(new))
+    except DocumentError as error:
+        print(f"hume-contracts diff: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    changes, notes = [], []
+    for kind in ("openapi", "asyncapi", "labels"):
+        if kind in olds and kind in news:
+            changes.extend(diff_documents(kind, olds[kind][1], news[kind][1]))
+        elif kind in olds or kind in news:
+            side, other = ("OLD", "NEW") if kind in olds else ("NEW", "OLD")
+            notes.append(f"only {side} has a {kind} document; {other} has none, so it is not compared")
+    if not changes and notes and len(notes) == len(set(olds) | set(news)):
+        print(f"hume-contracts diff: {old} and {new} hold no contract of the same kind", file=sys.stderr)
+        return EXIT_USAGE
+    report = DiffReport(old, new, changes, notes)
+    text = report.render(report_format, breaking_only)
+    if output:
+        try:
+            Path(output).write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            print(f"hume-contracts diff: cannot write {output}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        print(text)
+    return report.exit_code

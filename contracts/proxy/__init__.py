@@ -1,0 +1,147 @@
+"""A live validating reverse proxy for Hume's batch API and ``/v0/stream/models``.
+
+``ProxySession`` puts the addons together; ``running_proxy`` serves one on a free loopback port in a
+background thread (tests, and teams' own integration tests); ``contracts.proxy_command`` is the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import sys
+import threading
+import time
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+import uvicorn
+
+from contracts.coverage import Coverage, add_coverage, collecting
+from contracts.proxy.addons import ContractChecker, HarRecorder, LiveLog, SecretWatch, SessionResults, StrictGate
+from contracts.proxy.core import ProxyCore
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+STREAM_PATH = "/v0/stream/models"
+
+
+@dataclass
+class ProxyOptions:
+    target: str
+    record: Path | None = None
+    report: Path | None = None
+    strict: bool = False
+    disabled: Collection[str] = ()
+    known_keys: Collection[str] = ()
+    log: TextIO = field(default_factory=lambda: sys.stderr)
+    timeout: float = 30.0  # seconds for the target to connect, and for each read or write
+    coverage: bool = False  # count which parts of the contract the session exercised
+
+
+class ProxySession:
+    """The core and its addons for one run; ``finish`` writes the report files and the HAR."""
+
+    def __init__(self, options: ProxyOptions) -> None:
+        self.options = options
+        self.secrets = SecretWatch(options.known_keys)
+        self.results = SessionResults()
+        self.live = LiveLog(self.secrets, options.log)
+        self.checker = ContractChecker([self.results, self.live], disabled=options.disabled)
+        addons: list[object] = [_KeyLearner(self.secrets), self.checker, self.results, self.live]
+        if options.strict:
+            addons.append(StrictGate())
+        self.recorder = HarRecorder(options.record, self.secrets) if options.record else None
+        if self.recorder is not None:
+            addons.append(self.recorder)
+        timeout = httpx.Timeout(options.timeout, connect=min(5.0, options.timeout))
+        self.core = ProxyCore(options.target, addons, buffered=options.strict, timeout=timeout)
+        self.written: list[Path] = []
+        self.coverage = Coverage() if options.coverage else None
+
+    def collecting(self) -> contextlib.AbstractContextManager[object]:
+        """While serving: every check of the session counts towards its coverage (when asked for)."""
+        return collecting(self.coverage) if self.coverage is not None else contextlib.nullcontext()
+
+    def finish(self) -> None:
+        """The report files (``--report``); the HAR is written by its addon when the server stops."""
+        if self.options.report is not None:
+            self.written += self.results.write(self.options.report, self.secrets.redactor)
+            if self.coverage is not None:
+                add_coverage(self.options.report / "report.json", self.coverage)
+        if self.options.record is not None:
+            self.written.append(self.options.record)
+
+
+class _KeyLearner:
+    """Learns each key a client sends before anything about its exchange is shown or written."""
+
+    def __init__(self, secrets: SecretWatch) -> None:
+        self.secrets = secrets
+
+    def response(self, flow) -> None:  # noqa: ANN001 (HttpFlow)
+        self.secrets.learn(flow.request_headers, flow.path)
+
+    error = response
+
+    def websocket_start(self, flow) -> None:  # noqa: ANN001 (StreamFlow)
+        self.secrets.learn(flow.request_headers, flow.path)
+
+
+@dataclass(frozen=True)
+class ProxyHandle:
+    session: ProxySession
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def stream_url(self) -> str:
+        return f"ws://{self.host}:{self.port}{STREAM_PATH}"
+
+    @property
+    def stream_base(self) -> str:
+        """What the SDK's environment calls ``stream`` (it appends ``/models``)."""
+        return f"ws://{self.host}:{self.port}/v0/stream"
+
+
+def uvicorn_config(app: ProxyCore, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on", ws_max_size=16 * 2**20
+    )
+
+
+@contextlib.contextmanager
+def running_proxy(options: ProxyOptions, host: str = "127.0.0.1") -> Iterator[ProxyHandle]:
+    """A proxy on a free loopback port in a background thread; stopped, and its files written, on exit."""
+    session = ProxySession(options)
+    listener = socket.socket(
+        socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )  # asyncio sets TCP_NODELAY only then
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(session.core, host, port))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="hume-proxy", daemon=True)
+    thread.start()
+    with session.collecting():
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the proxy did not start (see the log above)")
+                time.sleep(0.01)
+            yield ProxyHandle(session, host, port)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
+            listener.close()
+            session.finish()
+
+
+logging.getLogger("contracts.proxy").addHandler(logging.NullHandler())

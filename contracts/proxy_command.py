@@ -1,0 +1,115 @@
+"""A live validating reverse proxy: point your app or the official SDK at it instead of Hume.
+
+Every request, response and stream frame passes through unchanged (status, headers, bytes, frame order,
+close codes), and each response and each frame, both directions, is checked with the checks of
+`hume-contracts validate`, plus what a stream reply must repeat of its frame (payload_id, every requested
+model answered or warned about, job_details when asked). Each violation prints one line as it happens;
+at stop (Ctrl-C or SIGTERM) a summary, and the report files and HAR that `validate` reads back.
+
+  hume-contracts proxy --target https://api.hume.ai --port 8788 --record session.har --report out/
+  # then point the SDK at it: HumeClientEnvironment(base="http://127.0.0.1:8788",
+  #                                                   stream="ws://127.0.0.1:8788/v0/stream", ...)
+
+--strict turns a violating response into a 502 problem+json that names the violation, so integration
+tests fail loudly. Keys clients send (X-Hume-Api-Key, ?apikey=) are never printed or written.
+
+exit codes: 0 no violation seen, 1 violations seen, 2 usage error or the port could not be bound
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from contracts.proxy import ProxyOptions, ProxySession, uvicorn_config
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", required=True, help="the API to forward to, e.g. https://api.hume.ai")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8788, help="port (default 8788; 0: any free port)")
+    parser.add_argument("--record", type=Path, metavar="FILE.har", help="write the session as a HAR file at stop")
+    parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md at stop")
+    parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502 instead")
+    parser.add_argument("--disable", action="append", default=[], metavar="CODE", help="skip this check (repeatable)")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="seconds for each read from the target (30)"
+    )
+    parser.add_argument("--coverage", action="store_true", help="at stop, say which parts of the contract were used")
+    parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")
+
+
+def run(args: argparse.Namespace) -> int:
+    target = httpx.URL(args.target)
+    if target.scheme not in ("http", "https") or not target.host:
+        print(f"hume-contracts proxy: --target must be an http(s) URL, got {args.target!r}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.allow_remote and args.host not in LOOPBACK:
+        print(f"hume-contracts proxy: refusing to bind {args.host}: not loopback (--allow-remote)", file=sys.stderr)
+        return EXIT_USAGE
+    listener = _bind(args.host, args.port)
+    if isinstance(listener, str):
+        print(f"hume-contracts proxy: cannot listen on {args.host}:{args.port}: {listener}", file=sys.stderr)
+        return EXIT_USAGE
+    known = [os.environ["HUME_API_KEY"]] if os.environ.get("HUME_API_KEY") else []
+    options = ProxyOptions(
+        args.target,
+        args.record,
+        args.report,
+        args.strict,
+        args.disable,
+        known,
+        sys.stdout,
+        timeout=args.timeout,
+        coverage=args.coverage,
+    )
+    session = ProxySession(options)
+    port = listener.getsockname()[1]
+    print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)
+    with _stop_signals_end_the_server(), session.collecting():
+        uvicorn.Server(uvicorn_config(session.core, args.host, port)).run(sockets=[listener])
+    session.finish()
+    print(session.results.summary())
+    if session.coverage is not None:
+        print(session.coverage.render_text())
+    for path in session.written:
+        print(f"wrote {path}")
+    return EXIT_VIOLATIONS if session.results.violations else EXIT_OK
+
+
+@contextlib.contextmanager
+def _stop_signals_end_the_server() -> Iterator[None]:
+    """uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the previous handler:
+    with a handler that only takes note, the summary and the files are still written after it."""
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _bind(host: str, port: int) -> socket.socket | str:
+    """A listening socket, or why there cannot be one (a port in use is one line, not a traceback)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as error:
+        listener.close()
+        return error.strerror or str(error)
+    return listener

@@ -1,0 +1,94 @@
+"""What a stream reply must repeat of the frame it answers: judged alike by ``fuzz`` and ``proxy``.
+
+Hume answers every frame of a connection with exactly one reply frame, in order. Given a frame a client sent
+and the reply that answered it, each check below returns None when the promise holds, or a short text that
+says what was found instead. Only promises that hold for every valid frame are here: whether a frame should
+have been refused at all is the fuzzer's business (it knows how it built the frame), not a bystander's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+STREAM_MODELS = ("burst", "face", "facemesh", "language", "prosody")
+
+
+@dataclass(frozen=True)
+class ReplyCheck:
+    """One promise of a reply to a frame: its failure code, title, what must hold, and its judge."""
+
+    code: str
+    title: str
+    expected: str
+    problem: Callable[[dict[str, Any], dict[str, Any]], str | None]
+
+
+def clip(text: str, limit: int = 160) -> str:
+    """``text`` on one line, at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def reply_kind(reply: Any) -> str:
+    """What a reply is: error, warning, predictions, job_details or ack (anything else)."""
+    if not isinstance(reply, dict):
+        return "unexpected"
+    if "error" in reply:
+        return "error"
+    if "warning" in reply:
+        return "warning"
+    if any(model in reply for model in STREAM_MODELS):
+        return "predictions"
+    return "job_details" if "job_details" in reply else "ack"
+
+
+def model_answered(slot: Any) -> bool:
+    """A model's slot in a reply holds its predictions or its warning."""
+    return isinstance(slot, dict) and ("predictions" in slot or "warning" in slot)
+
+
+def payload_id_problem(frame: dict[str, Any], reply: dict[str, Any]) -> str | None:
+    """A reply echoes the frame's ``payload_id``; an error need not echo it, but may not echo another one."""
+    sent = frame.get("payload_id")
+    if not isinstance(sent, str):
+        return None
+    echoed = reply.get("payload_id")
+    if echoed == sent or ("error" in reply and echoed is None):
+        return None
+    return f"payload_id {clip(repr(echoed), 80)}"
+
+
+def models_problem(frame: dict[str, Any], reply: dict[str, Any]) -> str | None:
+    """Every model a data frame asked for answers with predictions or a per-model warning."""
+    if "data" not in frame or "error" in reply or "warning" in reply or not isinstance(frame.get("models"), dict):
+        return None
+    missing = [name for name in frame["models"] if name in STREAM_MODELS and not model_answered(reply.get(name))]
+    return f"no answer for {', '.join(missing)}" if missing else None
+
+
+def job_details_problem(frame: dict[str, Any], reply: dict[str, Any]) -> str | None:
+    """``job_details: true`` brings ``job_details`` with the stream job's id (errors included: they carry it too)."""
+    if frame.get("job_details") is not True or "error" in reply:
+        return None
+    details = reply.get("job_details")
+    return None if isinstance(details, dict) and "job_id" in details else "no job_details in the reply"
+
+
+PAYLOAD_ID_ECHOED = ReplyCheck(
+    "stream-payload-id", "the reply did not echo payload_id", "the payload_id sent", payload_id_problem
+)
+MODELS_ANSWERED = ReplyCheck(
+    "stream-model-missing",
+    "a requested model is missing from the reply",
+    "predictions or a per-model warning for every requested model",
+    models_problem,
+)
+JOB_DETAILS_GIVEN = ReplyCheck(
+    "stream-wrong-reply",
+    "job_details was asked for but not returned",
+    'job_details {"job_id": ...}',
+    job_details_problem,
+)
+REPLY_CHECKS = (PAYLOAD_ID_ECHOED, MODELS_ANSWERED, JOB_DETAILS_GIVEN)
