@@ -1,6 +1,6 @@
 """Fuzz the mock once per drift of its catalogue and print which checks caught it (a report, not a test).
 
-    python bench/drift_detection.py [--max-examples N]
+    python bench/drift_detection.py [--max-examples N] [DRIFT ...]   # no DRIFT: the whole catalogue
 
 The test suite asserts detection (tests/test_fuzz_drifts.py); this prints the full table of what each drift
 tripped, with default-sized runs, for the README and release notes.
@@ -29,9 +29,13 @@ def detect(drift: str | None, max_examples: int) -> tuple[Counter[str], set[str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=25)
+    parser.add_argument("drifts", nargs="*", metavar="DRIFT", help="only these drifts (and the clean mock)")
     args = parser.parse_args()
+    unknown = sorted(set(args.drifts) - set(CATALOGUE))
+    if unknown:
+        parser.error(f"unknown drift(s): {', '.join(unknown)}; see hume-contracts mock --list-drifts")
     print("| drift | detected | failure codes | checks | seconds |\n|---|---|---|---|---:|")
-    for drift in [None, *CATALOGUE]:
+    for drift in [None, *(args.drifts or CATALOGUE)]:
         codes, checks, seconds = detect(drift, args.max_examples)
         name = drift or "(clean mock)"
         verdict = ("no failures" if not codes else "FALSE POSITIVE") if drift is None else ("yes" if codes else "NO")

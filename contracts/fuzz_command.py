@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from contracts.coverage import Coverage, add_coverage, collecting
+from contracts.fuzz.redaction import is_ambiguous
 from contracts.fuzz.report import render_text, write_reports
 from contracts.fuzz.runner import FuzzOptions, TargetUnreachable, run_fuzz
 
@@ -81,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if api_key and is_ambiguous(api_key):
+        print(
+            f"hume-contracts fuzz: warning: the API key is only {len(api_key)} characters; it is redacted where it"
+            " is the key and as a whole word elsewhere, so a [REDACTED] in the output may stand for ordinary text",
+            file=sys.stderr,
+        )
     options = FuzzOptions(
         base_url=args.base_url,
         api_key=api_key,

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from mockserver.artifacts import build_artifacts
 from mockserver.config import MockConfig
-from mockserver.drifts import apply_body_drifts
+from mockserver.drifts import apply_body_drifts, apply_request_drifts
 from mockserver.job_request import MAX_SOURCES, BadRequest, parse_request
 from mockserver.jobs import JobRunner, UploadedFile, details_view, list_item_view, now_ms
 from mockserver.store import JobRecord, ListQuery, Store
@@ -63,7 +63,7 @@ async def _read_job_request(request: Request, config: MockConfig) -> tuple[dict[
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         body = await _read_capped(request.stream(), config.max_json_bytes, request.headers.get("content-length"))
-        return parse_request(_json(body, "body")), []
+        return parse_request(apply_request_drifts(_json(body, "body"), config.drifts)), []
     if content_type == "multipart/form-data":
         return await _read_multipart(request, config)
     raise BadRequest(
@@ -125,7 +125,8 @@ async def _read_multipart(request: Request, config: MockConfig) -> tuple[dict[st
         await form.close()
     if json_parts and not isinstance(json_parts[0], dict):
         raise BadRequest("json part: expected a JSON object (an InferenceBaseRequest)")
-    return parse_request(json_parts[0] if json_parts else {}, file_count=len(files)), files
+    request = apply_request_drifts(json_parts[0] if json_parts else {}, config.drifts)
+    return parse_request(request, file_count=len(files)), files
 
 
 # -- GET /v0/batch/jobs ---------------------------------------------------------------------------------
@@ -145,7 +146,8 @@ async def list_jobs(request: Request) -> Response:
 
 def _list_query(request: Request, config: MockConfig) -> ListQuery:
     params = request.query_params
-    limit = _int_param(params.get("limit", "50"), "limit", LIMIT_RANGE)
+    bounds = (0, 2**63 - 1) if config.drifted("limit-bounds-unchecked") else LIMIT_RANGE
+    limit = _int_param(params.get("limit", "50"), "limit", bounds)
     statuses = tuple(params.getlist("status"))
     for status in statuses:
         _choice(status, "status", STATUSES)

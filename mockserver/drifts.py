@@ -1,27 +1,33 @@
 """Drift injection: named, documented ways the mock breaks the contract on purpose.
 
 Every drift is applied in exactly one place. Body drifts are the functions in ``BODY_DRIFTS``, run by
-``apply_body_drifts(surface, body, drifts)`` on the finished JSON body just before it is sent; behaviour
-drifts (no body function) are a single ``config.drifted(name)`` check at the point named in ``where``.
+``apply_body_drifts(surface, body, drifts)`` on the finished JSON body just before it is sent; request
+drifts (surface ``request``) change a job request before it is validated, in ``apply_request_drifts``;
+behaviour drifts (no body function) are a single ``config.drifted(name)`` check at the point named in
+``where``.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from mockserver.job_request import MODEL_DEFAULTS
 
 
 @dataclass(frozen=True)
 class Drift:
     name: str
     description: str
-    surface: str  # start | details | list | predictions | stream | auth | lifecycle
+    surface: str  # request | start | details | list | predictions | stream | auth | lifecycle
     where: str  # the one place it is applied
 
 
 _BODY = "apply_body_drifts (response post-processor)"
+_REQUEST = "apply_request_drifts (job request pre-processor)"
 
 CATALOGUE: dict[str, Drift] = {
     d.name: d
@@ -38,7 +44,26 @@ CATALOGUE: dict[str, Drift] = {
         Drift("details-status-418", "job details answered with undeclared HTTP 418", "details", "batch.get_job"),
         Drift("details-text-plain", "job details JSON sent as text/plain", "details", "batch.get_job"),
         Drift("auth-not-enforced", "a missing or wrong API key is accepted (HTTP and stream)", "auth", "app.auth"),
+        Drift("details-job-id-other", "job details name another job's id", "details", _BODY),
+        Drift(
+            "echo-settings-defaulted",
+            "the details' request shows each model's defaults, not the settings sent",
+            "details",
+            _BODY,
+        ),
+        Drift(
+            "prob-threshold-clamped",
+            "face.prob_threshold outside [0, 1] is clamped into it instead of refused",
+            "request",
+            _REQUEST,
+        ),
         Drift("limit-ignored", "GET /v0/batch/jobs ignores `limit`", "list", "batch.list_jobs"),
+        Drift(
+            "limit-bounds-unchecked",
+            "GET /v0/batch/jobs takes any `limit`, 0 and 65536 too",
+            "list",
+            "batch._list_query",
+        ),
         Drift("status-filter-ignored", "GET /v0/batch/jobs ignores `status`", "list", "batch.list_jobs"),
         Drift("sort-direction-ignored", "GET /v0/batch/jobs always sorts descending", "list", "batch.list_jobs"),
         Drift("list-not-array", 'GET /v0/batch/jobs wraps the array in {"jobs": [...]}', "list", _BODY),
@@ -54,12 +79,26 @@ CATALOGUE: dict[str, Drift] = {
             "position-outside-text", "the first language prediction's position lies past the text", "predictions", _BODY
         ),
         Drift("wrong-md5sum", "a file source's md5sum does not match the uploaded bytes", "predictions", _BODY),
+        Drift("file-name-lost", "file sources and their predictions name every upload 'upload'", "predictions", _BODY),
         Drift("source-type-unknown", "the first source has type 'blob' (unknown discriminator)", "predictions", _BODY),
         Drift("results-errors-missing", "results lack the required `errors` list", "predictions", _BODY),
         Drift("stream-drop-payload-id", "stream replies drop the payload_id they should echo", "stream", _BODY),
         Drift("stream-missing-model", "a stream reply omits the last requested model", "stream", _BODY),
         Drift("stream-error-without-code", "stream error frames lack `code`", "stream", _BODY),
         Drift("stream-job-id-dashed", "stream job_details.job_id is a dashed UUID, not 32 hex", "stream", _BODY),
+        Drift(
+            "stream-warning-code-swapped",
+            "the face model's no-face warning carries W0101 (the vocal-burst code)",
+            "stream",
+            _BODY,
+        ),
+        Drift("stream-mismatch-code", "a model/media mismatch is answered E0101, not E0102", "stream", _BODY),
+        Drift(
+            "stream-audio-limit-ignored",
+            "stream audio over 5000 ms is answered, not refused with E0203",
+            "stream",
+            "stream._answer_payload",
+        ),
         Drift(
             "stream-bbox-as-box", "stream face predictions use the batch key `box` instead of `bbox`", "stream", _BODY
         ),
@@ -155,6 +194,15 @@ def _wrong_md5(body: Any) -> Any:
     return body
 
 
+def _file_name_lost(body: Any) -> Any:
+    for entry in body if isinstance(body, list) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("source"), dict) and entry["source"].get("type") == "file":
+            entry["source"]["filename"] = "upload"
+            for prediction in _matches(entry, ("results", "predictions", "*")):
+                prediction["file"] = "upload"
+    return body
+
+
 def _source_type_unknown(body: Any) -> Any:
     if source := _first(body, "*", "source"):
         source["type"] = "blob"
@@ -185,6 +233,42 @@ def _stream_bbox_as_box(frame: dict) -> dict:
     for item in _matches(frame, ("face", "predictions", "*")):
         item["box"] = item.pop("bbox")
     return frame
+
+
+def _other_job_id(body: dict) -> dict:
+    if isinstance(body.get("job_id"), str):
+        body["job_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, body["job_id"]))
+    return body
+
+
+def _echo_defaults(body: dict) -> dict:
+    models = _first(body, "request", "models")
+    if isinstance(models, dict):
+        for name in models:
+            if isinstance(models[name], dict) and name in MODEL_DEFAULTS:
+                models[name] = copy.deepcopy(MODEL_DEFAULTS[name])
+    return body
+
+
+def _stream_swap_warning_code(frame: dict) -> dict:
+    face = frame.get("face")
+    if isinstance(face, dict) and "warning" in face:
+        face["code"] = "W0101"
+    return frame
+
+
+def _stream_mismatch_code(frame: dict) -> dict:
+    if frame.get("code") == "E0102":
+        frame["code"] = "E0101"
+    return frame
+
+
+def _clamp_prob_threshold(body: Any) -> Any:
+    face = _first(body, "models", "face")
+    threshold = face.get("prob_threshold") if isinstance(face, dict) else None
+    if isinstance(threshold, int | float) and not isinstance(threshold, bool):
+        face["prob_threshold"] = min(max(threshold, 0.0), 1.0)
+    return body
 
 
 def _pop(key: str) -> Callable[[dict], dict]:
@@ -219,6 +303,8 @@ BODY_DRIFTS: dict[str, Callable[[Any], Any]] = {
         body, "ended_timestamp_ms", lambda s: s.pop("ended_timestamp_ms")
     ),
     "timestamps-out-of-order": lambda body: _set_state(body, "ended_timestamp_ms", _timestamps_out_of_order),
+    "details-job-id-other": _other_job_id,
+    "echo-settings-defaulted": _echo_defaults,
     "list-not-array": lambda body: {"jobs": body},
     "emotions-null": _emotions_null,
     "score-out-of-range": _prob_out_of_range,
@@ -227,14 +313,28 @@ BODY_DRIFTS: dict[str, Callable[[Any], Any]] = {
     "negative-box-size": _negative_box,
     "position-outside-text": _position_outside,
     "wrong-md5sum": _wrong_md5,
+    "file-name-lost": _file_name_lost,
     "source-type-unknown": _source_type_unknown,
     "results-errors-missing": _results_errors_missing,
     "stream-drop-payload-id": _pop("payload_id"),
     "stream-missing-model": _stream_missing_model,
     "stream-error-without-code": _pop_code_if_error,
     "stream-job-id-dashed": _stream_dashed_job_id,
+    "stream-warning-code-swapped": _stream_swap_warning_code,
+    "stream-mismatch-code": _stream_mismatch_code,
     "stream-bbox-as-box": _stream_bbox_as_box,
 }
+
+
+REQUEST_DRIFTS: dict[str, Callable[[Any], Any]] = {"prob-threshold-clamped": _clamp_prob_threshold}
+
+
+def apply_request_drifts(body: Any, drifts: Collection[str]) -> Any:
+    """A job request (the JSON body or json part, before validation) after every switched-on request drift."""
+    for name in CATALOGUE:
+        if name in drifts and name in REQUEST_DRIFTS:
+            body = REQUEST_DRIFTS[name](body)
+    return body
 
 
 def apply_body_drifts(surface: str, body: Any, drifts: Collection[str]) -> Any:

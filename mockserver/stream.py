@@ -113,12 +113,13 @@ class Session:
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     models: dict[str, Any] | None = None
     errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    drifts: frozenset[str] = frozenset()  # the mock's behaviour drifts (body drifts apply to what is sent)
 
 
 async def stream_endpoint(websocket: WebSocket) -> None:
     config = websocket.app.state.mock.config
     await websocket.accept()
-    session = Session()
+    session = Session(drifts=config.drifts)
     try:
         while True:
             message = await websocket.receive()
@@ -186,7 +187,8 @@ def _answer_payload(session: Session, payload: dict[str, Any]) -> dict[str, Any]
         raise StreamError("E0101", "No models configured: send `models` with the payload (or before it).")
     media = _decode(payload)
     _check_models(session.models, media)
-    _check_limits(media)
+    if media.kind != "audio" or "stream-audio-limit-ignored" not in session.drifts:
+        _check_limits(media)
     for model in MODEL_ORDER:
         if model in session.models:
             reply[model] = _predict(model, session.models[model], media)

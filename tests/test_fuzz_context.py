@@ -1,14 +1,26 @@
-"""The run context's budgets: bounded bodies (gzip decoded once), redaction, job budget, rate limit."""
+"""The run context's budgets: bounded bodies (gzip decoded once), redaction, job budget, rate limit.
+
+Redaction is property-tested: random keys (one character and up), random texts and recordings.
+"""
 
 from __future__ import annotations
 
 import gzip
+import json
+import re
+import string
 
 import httpx
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from contracts.fuzz.context import BodyTooLarge, FuzzContext, RateLimiter, Redactor, _bounded
+from contracts.fuzz.bounded import SocketWatch, send_httpx
+from contracts.fuzz.context import BodyTooLarge, FuzzContext, RateLimiter, Redactor
 from contracts.fuzz.ledger import Ledger
+from contracts.fuzz.recorder import Recorder
+from contracts.fuzz.redaction import REDACTED
+from contracts.readers import ReadOptions, read_path
 
 
 def gzip_server(request: httpx.Request) -> httpx.Response:
@@ -18,18 +30,88 @@ def gzip_server(request: httpx.Request) -> httpx.Response:
 
 def test_a_bounded_read_decodes_gzip_once_and_refuses_oversized_bodies() -> None:
     client = httpx.Client(transport=httpx.MockTransport(gzip_server), base_url="http://target")
-    response = _bounded(client, client.build_request("GET", "/"), 1_000_000)
+    response = send_httpx(client, client.build_request("GET", "/"), SocketWatch(), 5.0, 1_000_000)
     assert response.content == b'{"a": 1}' * 1000
     with pytest.raises(BodyTooLarge):
-        _bounded(client, client.build_request("GET", "/"), 100)
+        send_httpx(client, client.build_request("GET", "/"), SocketWatch(), 5.0, 100)
 
 
 def test_redaction_covers_plain_and_url_encoded_forms() -> None:
-    redactor = Redactor(["k/y+1"])
-    assert redactor.text("key k/y+1 and k%2Fy%2B1 in ?apikey=k%2Fy%2B1") == (
-        "key [REDACTED] and [REDACTED] in ?apikey=[REDACTED]"
+    for key in ("k/y+1", "k/y+1-long-enough-key"):
+        redactor = Redactor([key])
+        encoded = key.replace("/", "%2F").replace("+", "%2B")
+        assert redactor.text(f"key {key} and {encoded} in ?apikey={encoded}") == (
+            "key [REDACTED] and [REDACTED] in ?apikey=[REDACTED]"
+        )
+    long_key = "k/y+1-long-enough-key"
+    assert Redactor([long_key]).json({long_key: [long_key]}) == {"[REDACTED]": ["[REDACTED]"]}
+
+
+def test_a_short_key_is_redacted_where_it_is_the_key_and_nowhere_else() -> None:
+    redactor = Redactor(["a"])
+    assert redactor.text("started a run") == "started [REDACTED] run"
+    assert redactor.text("X-Hume-Api-Key: a") == "X-Hume-Api-Key: [REDACTED]"
+    assert redactor.url("http://u:a@127.0.0.1:8000/v0/a/jobs?apikey=a&a=b") == (
+        "http://u:[REDACTED]@127.0.0.1:8000/v0/a/jobs?apikey=[REDACTED]&a=b"
     )
-    assert redactor.json({"k/y+1": ["k/y+1"]}) == {"[REDACTED]": ["[REDACTED]"]}
+    body = '{"a": {"status": "a"}, "list": ["a b", "started"]}'
+    assert json.loads(redactor.json_text(body)) == {"a": {"status": REDACTED}, "list": ["[REDACTED] b", "started"]}
+    curl = "curl -sS -X GET 'http://127.0.0.1:8000/v0/batch/jobs' -H \"X-Hume-Api-Key: $HUME_API_KEY\""
+    assert redactor.text(curl) == curl and redactor.json_text('{"state": "started"}') == '{"state": "started"}'
+
+
+def test_a_long_key_is_redacted_even_inside_other_text() -> None:
+    key = "S3cretKeyValue0123456789"
+    assert Redactor([key]).text(f"job-{key}x") == "job-[REDACTED]x"
+    assert Redactor([key]).json_text(json.dumps({key: 1})) == '{"[REDACTED]": 1}'
+
+
+KEYS = st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=40)
+WORDS = st.lists(st.text(string.ascii_letters + string.digits + "-_ ./:?=&\"'", max_size=12), max_size=8)
+
+
+def as_token(key: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])")
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=KEYS, words=WORDS, data=st.data())
+def test_redacted_text_never_shows_the_key_as_a_token_and_leaves_other_text_alone(
+    key: str, words: list[str], data: st.DataObject
+) -> None:
+    assume(key != "REDACTED")  # the marker's own letters
+    redactor = Redactor([key])
+    text = " ".join(words)
+    with_key = " ".join(data.draw(st.permutations([*words, key, f"apikey={key}", f"{key}:"])))
+    assert not as_token(key).search(redactor.text(with_key))
+    if not as_token(key).search(text):
+        assert redactor.text(text) == text and redactor.json_text(json.dumps(words)) == json.dumps(words)
+
+
+@settings(max_examples=100, deadline=None)
+@given(key=KEYS, values=st.lists(st.text(string.printable, max_size=10), max_size=5))
+def test_a_recording_with_any_key_reads_back_and_holds_no_key_where_it_was_the_key(
+    key: str, values: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    assume(key != "REDACTED")
+    recorder = Recorder(Redactor([key]))
+    body = json.dumps({"text": values, "models": {"language": {}}, "callback_url": None}).encode()
+    url = f"http://127.0.0.1:9/v0/batch/jobs?apikey={key}&limit=1"
+    request = httpx.Request("POST", url, headers={"X-Hume-Api-Key": key}, content=body)
+    reply = {"job_id": key, "status": "started", "texts": values}
+    recorder.http(httpx.Response(200, json=reply, request=request))
+    recorder.stream_session(f"ws://127.0.0.1:9/v0/stream/models?apikey={key}", [("send", 1.0, json.dumps(reply))])
+    path = tmp_path_factory.mktemp("har") / "run.har"
+    recorder.write(path)
+    entries = json.loads(path.read_text(encoding="utf-8"))["log"]["entries"]
+    sent, answer = entries[0]["request"], entries[0]["response"]
+    assert {h["value"] for h in sent["headers"] if h["name"].lower() == "x-hume-api-key"} == {REDACTED}
+    for recorded_url in (sent["url"], entries[1]["request"]["url"]):
+        assert httpx.URL(recorded_url).params["apikey"] == REDACTED and httpx.URL(recorded_url).host == "127.0.0.1"
+    assert json.loads(answer["content"]["text"])["job_id"] == REDACTED
+    assert json.loads(sent["postData"]["text"]).keys() == {"text", "models", "callback_url"}  # structure kept
+    items = list(read_path(path, str(path), ReadOptions()))
+    assert items and not [item for item in items if type(item).__name__ == "ReadError"]
 
 
 def test_the_job_budget_is_never_exceeded() -> None:

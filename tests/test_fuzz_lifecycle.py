@@ -22,7 +22,10 @@ from contracts.fuzz.ledger import Ledger
 from contracts.fuzz.lifecycle import (
     JobPlan,
     curl_command,
+    echo_problems,
+    file_name_problems,
     indexes,
+    outside_bound_requests,
     plan_jobs,
     run_lifecycle,
     source_problems,
@@ -47,6 +50,11 @@ DRIFT_CODES = {
     "status-unknown": "state-regressed",
     "details-status-418": "undeclared-status",
     "source-type-unknown": "discriminator-unknown",
+    "details-job-id-other": "job-id-mismatch",
+    "echo-settings-defaulted": "request-echo-mismatch",
+    "prob-threshold-clamped": "bound-not-enforced",
+    "limit-bounds-unchecked": "list-limit-bounds",
+    "file-name-lost": "source-file-name",
 }
 STUCK_BUDGET = 4.0  # a stuck job is given half of it
 
@@ -84,10 +92,11 @@ def test_the_clean_mock_passes_every_lifecycle_check() -> None:
     assert passed(ctx, "auth", "auth") == 2
     assert passed(ctx, "lifecycle: create (json)", "lifecycle") == 1
     assert passed(ctx, "lifecycle: create (multipart)", "lifecycle") == 1
-    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 4  # sources and predictions of both jobs
+    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 5  # sources and predictions of both jobs, file names
     assert passed(ctx, "lifecycle: artifacts", "lifecycle") == 2
     assert passed(ctx, "lifecycle: list-jobs", "list-jobs") >= 8
     assert passed(ctx, "lifecycle: poll", "hume_response_conformance") >= 2
+    assert passed(ctx, "lifecycle: create (outside a bound)", "bounds") == len(outside_bound_requests())
 
 
 @pytest.mark.parametrize("drift", sorted(DRIFT_CODES))
@@ -112,6 +121,30 @@ def test_the_job_budget_is_never_exceeded() -> None:
         listed = httpx.get(f"{mock.base_url}/v0/batch/jobs", headers={"X-Hume-Api-Key": API_KEY}).json()
     assert len(listed) == 1 and ctx.jobs_created == 1
     assert any("job budget" in note for note in ctx.ledger.notes)
+
+
+def test_an_accepted_bound_probe_counts_as_a_job_and_ends_the_probes() -> None:
+    with running_mock(fast_config(drifts=frozenset({"prob-threshold-clamped"}))) as mock:
+        ctx = context(mock.base_url, max_jobs=2)
+        run_lifecycle(ctx)
+        listed = httpx.get(f"{mock.base_url}/v0/batch/jobs", headers={"X-Hume-Api-Key": API_KEY}).json()
+    assert len(listed) == 2 and ctx.jobs_created == 2  # the accepted probe and one planned job
+    found = [key for key, failure in ctx.ledger.failures.items() if failure.code == "bound-not-enforced"]
+    assert len(found) == 1 and ctx.ledger.occurrences[found[0]] == 1  # the -0.01 probe was not sent
+
+
+def test_without_room_for_a_job_no_bound_probe_is_sent() -> None:
+    ctx = run(max_jobs=0)
+    assert ctx.ledger.failures == {} and ctx.jobs_created == 0
+    assert passed(ctx, "lifecycle: create (outside a bound)", "bounds") == 0
+    assert any("bound probes were not sent" in note for note in ctx.ledger.notes)
+
+
+def test_bound_probes_are_valid_requests_but_for_one_step_past_one_bound() -> None:
+    requests = outside_bound_requests()
+    labels = [label for label, _request in requests]
+    assert len(set(labels)) == len(labels) == 7
+    assert all("(max" in label or "(min" in label for label in labels)
 
 
 def test_a_spent_time_budget_ends_the_part_with_a_note() -> None:
@@ -176,6 +209,60 @@ def test_sources_must_match_the_request() -> None:
     ]
     titles = [title for title, _found in source_problems(plan, wrong)]
     assert titles == ["url sources differ", "file md5sums differ", "text sources differ"]
+
+
+def test_job_details_must_repeat_the_request() -> None:
+    upload = make_text("hello", filename="a.txt")
+    settings = {"callback_url": "https://example.com/cb", "notify": False, "transcription": {"confidence_threshold": 1}}
+    models = {"face": {"prob_threshold": 0.0}, "prosody": {"window": {"length": 0.5}}, "burst": {}}
+    plan = JobPlan("multipart", models, texts=("one",), files=(upload,), settings=settings)
+    echo = {
+        "callback_url": "https://example.com/cb",
+        "files": [{"filename": "a.txt", "md5sum": "5d41402abc4b2a76b9719d911017c592"}],
+        "models": {
+            "burst": {},
+            "face": {"prob_threshold": 0, "fps_pred": 3, "facs": None},  # defaults filled in: fine
+            "prosody": {"granularity": "utterance", "window": {"length": 0.5, "step": 1}},
+            "ner": None,  # a model not asked for, listed as null: fine
+        },
+        "notify": False,
+        "text": ["one"],
+        "transcription": {"confidence_threshold": 1.0, "identify_speakers": False},
+        "urls": [],
+    }
+    assert echo_problems(plan, echo) == []
+    wrong = {
+        **echo,
+        "models": {"face": {"prob_threshold": 0.99}, "prosody": {"window": None}},
+        "notify": None,
+        "text": [],
+        "files": [],
+    }
+    titles = [title for title, _found in echo_problems(plan, wrong)]
+    assert titles == [
+        "models.face is not repeated",
+        "models.prosody is not repeated",
+        "models.burst is not repeated",
+        "notify is not repeated",
+        "text is not repeated",
+        "files are not repeated",
+    ]
+    assert echo_problems(plan, None) == [("job details carry no request", "request null")]
+
+
+def test_uploaded_files_keep_their_names() -> None:
+    upload = make_text("hello", filename="a.txt")
+    plan = JobPlan("multipart", {"language": {}}, files=(upload,))
+    md5 = "5d41402abc4b2a76b9719d911017c592"
+
+    def entry(filename: str | None, file: str) -> dict[str, object]:
+        source = {"type": "file", "md5sum": md5, "filename": filename}
+        return {"source": source, "results": {"predictions": [{"file": file, "models": {}}], "errors": []}}
+
+    assert list(file_name_problems(plan, [entry("a.txt", "a.txt")])) == []
+    assert list(file_name_problems(plan, [entry(None, "a.txt")])) == []  # filename is optional
+    titles = [title for title, _found in file_name_problems(plan, [entry("upload", "upload")])]
+    assert titles == ["a file source renames the upload", "predictions name another file"]
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

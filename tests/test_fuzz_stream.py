@@ -17,10 +17,11 @@ import pytest
 from conftest import API_KEY, fast_config
 from websockets.sync.server import Request, ServerConnection, serve
 
+from contracts.fuzz import stream as stream_part
 from contracts.fuzz.context import FuzzContext
 from contracts.fuzz.ledger import Ledger
 from contracts.fuzz.recorder import Recorder
-from contracts.fuzz.stream import FrameChecker, Probe, StreamConnection, run_stream
+from contracts.fuzz.stream import FrameChecker, Probe, StreamConnection, own_warning, promise_probes, run_stream
 from mockserver import running_mock
 from strategies.invalid import Broken
 
@@ -32,6 +33,9 @@ DRIFT_CODES = {
     "stream-error-without-code": "schema-required",
     "stream-job-id-dashed": "schema-pattern",
     "stream-bbox-as-box": "schema-required",
+    "stream-warning-code-swapped": "stream-warning-code",
+    "stream-mismatch-code": "stream-error-code",
+    "stream-audio-limit-ignored": "stream-limit",
 }
 
 
@@ -84,7 +88,8 @@ def test_frames_are_bounded_by_max_examples_and_reproducible_from_the_seed(tmp_p
             ctx.recorder = recorder = Recorder(ctx.redactor)
             run_stream(ctx)
         recorded.append(sent_frames(recorder, tmp_path / str(attempt)))
-    probes = [frame for frame in recorded[0] if "hume-contracts-alive" not in frame]
+    fixed = ("hume-contracts-alive", "hume-contracts-promise")  # survival checks and promise probes come on top
+    probes = [frame for frame in recorded[0] if not any(marker in frame for marker in fixed)]
     assert len(probes) == 8
     assert recorded[0] == recorded[1]
 
@@ -154,6 +159,12 @@ def fake_stream(behaviour: Behaviour) -> Iterator[str]:
             thread.join(timeout=5)
 
 
+@pytest.fixture
+def no_promise_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the generated frames (the promise probes have tests of their own below)."""
+    monkeypatch.setattr(stream_part, "promise_probes", lambda: ())
+
+
 def fuzz_fake(behaviour: Behaviour, **overrides: object) -> FuzzContext:
     with fake_stream(behaviour) as url:
         ctx = context(url, **{"max_examples": 4, "request_timeout": 0.3, **overrides})
@@ -171,19 +182,19 @@ def fair_reply(frame: Any) -> dict[str, Any]:
     return reply
 
 
-def test_a_server_that_never_answers_is_reported_and_the_part_stops() -> None:
+def test_a_server_that_never_answers_is_reported_and_the_part_stops(no_promise_probes: None) -> None:
     ctx = fuzz_fake(lambda _connection, _frame: None, max_examples=10)
     assert codes(ctx) == {"stream-no-reply"}
     assert ctx.ledger.occurrences[next(iter(ctx.ledger.failures))] == 6  # the first try and five reconnects
     assert any("stopped after 5 reconnects" in note for note in ctx.ledger.notes)
 
 
-def test_a_reply_that_is_not_json_is_reported() -> None:
+def test_a_reply_that_is_not_json_is_reported(no_promise_probes: None) -> None:
     ctx = fuzz_fake(lambda connection, _frame: connection.send("<html>oops</html>"))
     assert "unparsable-body" in codes(ctx)
 
 
-def test_hanging_up_after_one_invalid_frame_is_a_dropped_connection() -> None:
+def test_hanging_up_after_one_invalid_frame_is_a_dropped_connection(no_promise_probes: None) -> None:
     def hang_up_on_errors(connection: ServerConnection, frame: Any) -> None:
         if isinstance(frame, dict) and isinstance(frame.get("data", ""), str):
             connection.send(json.dumps(fair_reply(frame)))
@@ -195,7 +206,9 @@ def test_hanging_up_after_one_invalid_frame_is_a_dropped_connection() -> None:
     assert codes(ctx) == {"stream-connection-dropped"}
 
 
-def test_predictions_for_an_invalid_frame_and_an_error_for_a_valid_one_are_wrong_replies() -> None:
+def test_predictions_for_an_invalid_frame_and_an_error_for_a_valid_one_are_wrong_replies(
+    no_promise_probes: None,
+) -> None:
     def answer_backwards(connection: ServerConnection, frame: Any) -> None:
         if isinstance(frame, dict) and isinstance(frame.get("data"), str):
             connection.send(json.dumps({"error": "model failed", "code": "E0200"}))
@@ -208,3 +221,70 @@ def test_predictions_for_an_invalid_frame_and_an_error_for_a_valid_one_are_wrong
         "a valid frame was answered with an error",
         "an invalid frame was not answered with an error",
     }
+
+
+# -- promise probes ---------------------------------------------------------------------------------------
+
+
+def test_the_promise_probes_pass_on_the_clean_mock_and_cover_each_documented_code() -> None:
+    ctx = run(max_examples=1)
+    assert codes(ctx) == set(), [f.found for f in ctx.ledger.failures.values()]
+    probes = promise_probes()
+    assert {probe.promise.code for probe in probes if probe.promise} == {
+        None,
+        "E0101",
+        "E0102",
+        "E0201",
+        "E0203",
+        "E0205",
+    }
+    assert all(
+        probe.frame is None or probe.frame["payload_id"].startswith("hume-contracts-promise-") for probe in probes
+    )
+
+
+def test_a_server_that_refuses_nothing_breaks_the_limits_and_the_faults() -> None:
+    def answer_everything(connection: ServerConnection, frame: Any) -> None:
+        connection.send(json.dumps(fair_reply(frame)))
+
+    ctx = fuzz_fake(answer_everything, max_examples=1)
+    found = {(failure.code, failure.title.split(":")[0]) for failure in ctx.ledger.failures.values()}
+    assert found == {
+        ("stream-limit", "a frame past a documented limit was not refused"),
+        ("stream-wrong-reply", "an invalid frame was not answered with an error"),
+    }
+    past = [probe for probe in promise_probes() if probe.promise and probe.promise.code]
+    assert len(ctx.ledger.failures) == len(past)  # one finding per probe, each named
+
+
+def test_a_server_that_refuses_everything_with_one_code_breaks_the_limits_and_the_codes() -> None:
+    def refuse_everything(connection: ServerConnection, frame: Any) -> None:
+        connection.send(json.dumps({"error": "Invalid payload.", "code": "E0101"}))
+
+    ctx = fuzz_fake(refuse_everything, max_examples=1)
+    found = {(failure.code, failure.title.split(":")[0]) for failure in ctx.ledger.failures.values()}
+    assert ("stream-limit", "a frame within a documented limit was refused") in found
+    wrong_codes = {f.found for f in ctx.ledger.failures.values() if f.code == "stream-error-code"}
+    assert wrong_codes == {
+        '"E0101", not E0102',
+        '"E0101", not E0201',
+        '"E0101", not E0203',
+        '"E0101", not E0205',
+    }
+    # the stream_window_ms probes do expect E0101: no finding for them
+
+
+@pytest.mark.parametrize(
+    ("model", "code", "own"),
+    [
+        ("face", "W0103", True),
+        ("face", "W0101", False),
+        ("burst", "W0101", True),
+        ("burst", "W0103", False),
+        ("facemesh", "W0102", True),
+        ("prosody", "W0103", False),  # a model without a documented warning may not borrow one
+        ("language", "W0104", True),  # codes past W0103 were never confirmed: not judged
+    ],
+)
+def test_a_warning_carries_the_code_of_its_own_model(model: str, code: str, own: bool) -> None:
+    assert own_warning(model, code) is own

@@ -14,7 +14,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -625,6 +625,7 @@ class Observed:
     content_type: str
     body: Any
     second: Any = None  # a second body, when one request cannot show every drift of a surface
+    extra: dict[str, Any] = field(default_factory=dict)  # more facts of the probe, by name
 
 
 def _observe(response: httpx.Response) -> Observed:
@@ -642,9 +643,16 @@ def _probe_start(mock: MockHandle) -> Observed:
 
 def _probe_details(mock: MockHandle) -> Observed:
     with client_for(mock) as http:
-        job_id = http.post(JOBS, json={"text": ["hello"]}).json()["job_id"]
+        request = {"text": ["hello"], "models": {"language": {"granularity": "sentence"}}}  # a setting to echo
+        job_id = http.post(JOBS, json=request).json()["job_id"]
         _wait_ended(mock, job_id)
-        return _observe(http.get(f"{JOBS}/{job_id}"))
+        observed = _observe(http.get(f"{JOBS}/{job_id}"))
+        return Observed(observed.status, observed.content_type, observed.body, extra={"job_id": job_id})
+
+
+def _probe_request(mock: MockHandle) -> Observed:
+    with client_for(mock) as http:
+        return _observe(http.post(JOBS, json={"text": ["hello"], "models": {"face": {"prob_threshold": 1.5}}}))
 
 
 def _probe_list(mock: MockHandle) -> Observed:
@@ -654,7 +662,8 @@ def _probe_list(mock: MockHandle) -> Observed:
         _queued_job(mock)
         first = _observe(http.get(JOBS, params={"limit": 2, "status": "COMPLETED", "direction": "asc"}))
         queued = http.get(JOBS, params={"status": "QUEUED"}).json()
-        return Observed(first.status, first.content_type, first.body, second=queued)
+        no_limit = http.get(JOBS, params={"limit": 0}).status_code
+        return Observed(first.status, first.content_type, first.body, second=queued, extra={"limit=0": no_limit})
 
 
 def _probe_predictions(mock: MockHandle) -> Observed:
@@ -684,6 +693,9 @@ def _probe_stream(mock: MockHandle) -> Observed:
         [
             {"data": b64(make_png().data), "models": {"face": {}}, "payload_id": "p-1", "job_details": True},
             {"data": "not base64!", "models": {"face": {}}},
+            {"data": b64(make_png(face=False).data), "models": {"face": {}}},
+            {"data": b64(make_png().data), "models": {"prosody": {}}},
+            {"data": b64(make_wav(5100, sample_rate=8000).data), "models": {"prosody": {}}},
         ],
     )
     return Observed(101, "", frames)
@@ -698,6 +710,7 @@ def _wait_ended(mock: MockHandle, job_id: str, timeout: float = 5.0) -> None:
 
 
 PROBES = {
+    "request": _probe_request,
     "start": _probe_start,
     "details": _probe_details,
     "list": _probe_list,
@@ -750,10 +763,12 @@ SYMPTOMS: dict[str, Any] = {
     "never-leaves-queued": lambda o: o.body["state"]["status"] == "QUEUED",
     "emotions-null": lambda o: _first_face(o.body)["emotions"] is None,
     "score-out-of-range": lambda o: _first_face(o.body)["prob"] > 1,
+    "emotion-missing": lambda o: len(_first_face(o.body)["emotions"]) < len(EXPRESSION_EMOTIONS),
     "unknown-emotion-label": lambda o: _first_face(o.body)["emotions"][0]["name"] not in EXPRESSION_EMOTIONS,
     "negative-box-size": lambda o: _first_face(o.body)["box"]["w"] < 0,
     "position-outside-text": lambda o: _first_word(o.body)["position"]["end"] > len(TEXT),
     "wrong-md5sum": lambda o: o.body[0]["source"]["md5sum"] != hashlib.md5(make_png().data).hexdigest(),
+    "file-name-lost": lambda o: o.body[0]["source"]["filename"] == "upload",
     "source-type-unknown": lambda o: o.body[0]["source"]["type"] == "blob",
     "results-errors-missing": lambda o: all("errors" not in source["results"] for source in o.body),
     "stream-drop-payload-id": lambda o: "payload_id" not in o.body[0],
@@ -761,6 +776,13 @@ SYMPTOMS: dict[str, Any] = {
     "stream-error-without-code": lambda o: "error" in o.body[1] and "code" not in o.body[1],
     "stream-job-id-dashed": lambda o: len(o.body[0]["job_details"]["job_id"]) == 36,
     "stream-bbox-as-box": lambda o: "box" in _stream_face(o.body) and "bbox" not in _stream_face(o.body),
+    "details-job-id-other": lambda o: o.body["job_id"] != o.extra["job_id"],
+    "echo-settings-defaulted": lambda o: o.body["request"]["models"]["language"]["granularity"] != "sentence",
+    "prob-threshold-clamped": lambda o: o.status == 200,
+    "limit-bounds-unchecked": lambda o: o.extra["limit=0"] == 200,
+    "stream-warning-code-swapped": lambda o: o.body[2]["face"]["code"] != "W0103",
+    "stream-mismatch-code": lambda o: o.body[3]["code"] != "E0102",
+    "stream-audio-limit-ignored": lambda o: "error" not in o.body[4],
 }
 
 # Which validator kind sees each surface's body; the clean body must pass it, drifted schema breaks must not.
@@ -769,6 +791,7 @@ NOT_VISIBLE_TO_VALIDATOR = {
     "details-status-418", "details-text-plain",  # status and content type are traffic checks, not body checks
     "limit-ignored", "status-filter-ignored", "sort-direction-ignored",  # behaviour, not shape
     "wrong-md5sum", "position-outside-text",  # need the input to be seen
+    "details-job-id-other", "echo-settings-defaulted", "limit-bounds-unchecked", "file-name-lost",  # need the request
 }  # fmt: skip
 
 

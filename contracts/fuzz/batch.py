@@ -11,9 +11,11 @@ accepts still creates a job, so those count against the same budget and stop the
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Any
+from unittest import mock
 
 import hypothesis
 import requests
@@ -22,10 +24,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.transport import requests as schemathesis_requests
 
 import contracts.checks  # noqa: F401  (registers the hume_* checks with schemathesis)
 import openapi
 from contracts.checks import ContractViolation
+from contracts.fuzz.bounded import MAX_REDIRECTS, RequestsBodyTooLarge
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
 from contracts.wire import WireRequest, contract_breach
@@ -56,6 +60,19 @@ def operation_labels() -> list[str]:
 def run_batch(ctx: FuzzContext, only: Collection[str] | None = None) -> None:
     """Fuzz every operation of the repaired contract (or those labelled in ``only``) against the target."""
     schema = schemathesis.openapi.from_dict(openapi.load_repaired(), config=_config(ctx))
+    with _bounded_auth_probes(ctx):
+        _run_operations(ctx, schema, only)
+
+
+@contextlib.contextmanager
+def _bounded_auth_probes(ctx: FuzzContext) -> Iterator[None]:
+    """schemathesis's auth probes (``ignored_auth``) drop the session they were given and open a new one:
+    while the batch part runs, that new one is bounded like ``ctx.session``."""
+    with mock.patch.object(schemathesis_requests, "SameHostRedirectsSession", ctx.new_session):
+        yield
+
+
+def _run_operations(ctx: FuzzContext, schema: Any, only: Collection[str] | None) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         if only is not None and operation.label not in only:
@@ -147,13 +164,25 @@ def _valid_on_the_wire(ctx: FuzzContext, document: dict[str, Any], case: Any) ->
 
 
 def _call(ctx: FuzzContext, case: Any) -> Any:
-    """Send one case under the budgets: rate limit, bounded retries, 429 waited out; None if unreachable."""
+    """Send one case under the budgets: rate limit, bounded retries, 429 waited out; None if no answer.
+
+    Bodies are read through the cap and exchanges end by their deadline (``ctx.session``); a body over the
+    cap and a redirect loop are failures of the target, not retried.
+    """
     for attempt in range(ctx.max_retries + 1):
+        if ctx.remaining() <= 0:
+            return None
         ctx.rate.wait()
         try:
-            response = case.call(base_url=ctx.base_url, timeout=ctx.request_timeout)
+            response = case.call(base_url=ctx.base_url, session=ctx.session, timeout=ctx.request_timeout)
+        except RequestsBodyTooLarge as error:
+            ctx.body_too_large(case.operation.label, _curl(ctx, case), error)
+            return None
+        except requests.TooManyRedirects:
+            _redirect_loop(ctx, case)
+            return None
         except requests.RequestException as error:
-            if attempt == ctx.max_retries:
+            if attempt == ctx.max_retries or ctx.remaining() <= 0:
                 label, reason = case.operation.label, type(error).__name__
                 ctx.ledger.note(f"{label}: network error after {attempt + 1} tries: {reason}")
                 return None
@@ -172,6 +201,19 @@ def _call(ctx: FuzzContext, case: Any) -> Any:
     return None
 
 
+def _redirect_loop(ctx: FuzzContext, case: Any) -> None:
+    expected = f"an answer within {MAX_REDIRECTS} redirects"
+    found = f"more than {MAX_REDIRECTS} redirects"
+    failure = CheckFailure(
+        case.operation.label, "redirects", "redirect-loop", "redirect loop", expected, found, _curl(ctx, case)
+    )
+    ctx.ledger.fail(failure)
+
+
+def _curl(ctx: FuzzContext, case: Any) -> str:
+    return ctx.redactor.text(case.as_curl_command(headers={API_KEY_HEADER: KEY_PLACEHOLDER}, base_url=ctx.base_url))
+
+
 def _run_check(ctx: FuzzContext, case: Any, response: Any, check: Any, mode: GenerationMode) -> int:
     """Run one check; record the outcome; return 1 on failure."""
     where = case.operation.label
@@ -180,7 +222,7 @@ def _run_check(ctx: FuzzContext, case: Any, response: Any, check: Any, mode: Gen
             response,
             checks=[check],
             headers=dict(case.headers or {}),
-            transport_kwargs={"base_url": ctx.base_url, "timeout": ctx.request_timeout},
+            transport_kwargs={"base_url": ctx.base_url, "timeout": ctx.request_timeout, "session": ctx.session},
         )
     except (AssertionError, FailureGroup) as error:
         for failure in _failures_of(error):
@@ -200,7 +242,7 @@ def _failures_of(error: AssertionError | FailureGroup) -> list[AssertionError]:
 
 def _describe(ctx: FuzzContext, case: Any, check: str, failure: AssertionError, mode: GenerationMode) -> CheckFailure:
     redact = ctx.redactor.text
-    curl = case.as_curl_command(headers={API_KEY_HEADER: KEY_PLACEHOLDER}, base_url=ctx.base_url)
+    curl = _curl(ctx, case)
     if isinstance(failure, ContractViolation):
         first = failure.violations[0]
         code, title = first.code, f"{first.code} at {first.pointer or '(root)'}"

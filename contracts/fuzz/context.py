@@ -1,79 +1,30 @@
 """What every part of a fuzz run shares: the target, the budgets, the ledger, the recorder, the redactor.
 
 Budgets are enforced here, in one place: a deadline for the whole run, a job budget (jobs on a real
-service cost money), a request rate, per-request timeouts, bounded retries of network errors, and 429
-answers waited out (bounded by the deadline) and reported apart from failures.
+service cost money), a request rate, per-read timeouts and a deadline for each whole exchange (never past
+the run's), bodies read through a size cap (contracts/fuzz/bounded.py), bounded retries of network errors,
+and 429 answers waited out (bounded by the deadline) and reported apart from failures.
 """
 
 from __future__ import annotations
 
 import functools
+import shlex
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
-from contracts.fuzz.ledger import Ledger
+from contracts.fuzz.bounded import MAX_BODY_BYTES, BodyTooLarge, BoundedSession, SocketWatch, send_httpx
+from contracts.fuzz.ledger import CheckFailure, Ledger
+from contracts.fuzz.redaction import REDACTED, Redactor
+
+__all__ = ["REDACTED", "BodyTooLarge", "Redactor"]  # re-exported: the parts import them from here
 
 API_KEY_HEADER = "X-Hume-Api-Key"
-REDACTED = "[REDACTED]"
-
-
-MAX_BODY_BYTES = 256 * 1024 * 1024  # a hostile or broken server cannot make a run hold more than this
-
-
-class BodyTooLarge(httpx.TransportError):
-    """The response body exceeded MAX_BODY_BYTES; it was not read to the end."""
-
-
-def _bounded(client: httpx.Client, request: httpx.Request, limit: int) -> httpx.Response:
-    """Send ``request`` and read at most ``limit`` bytes of the body."""
-    response = client.send(request, stream=True)
-    try:
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge(f"{request.method} {request.url.path}: body over {limit} bytes", request=request)
-            chunks.append(chunk)
-    finally:
-        response.close()
-    # iter_bytes() already undid any content-encoding: the rebuilt response must not claim it again.
-    drop = ("content-encoding", "content-length")
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=b"".join(chunks),
-        request=request,
-        extensions=response.extensions,
-    )
-
-
-class Redactor:
-    """Replaces secret values (and their URL-encoded forms) wherever text leaves the process."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        forms = {form for s in secrets if s for form in (s, quote(s, safe=""), quote(s))}
-        self._forms = sorted(forms, key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for form in self._forms:
-            value = value.replace(form, REDACTED)
-        return value
-
-    def json(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(k): self.json(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.json(v) for v in value]
-        return value
 
 
 class RateLimiter:
@@ -108,7 +59,9 @@ class FuzzContext:
     max_examples: int = 25
     max_jobs: int = 3
     time_budget: float = 110.0
-    request_timeout: float = 10.0
+    request_timeout: float = 10.0  # one read, one connect
+    response_timeout: float = 30.0  # one whole exchange, connect to last byte
+    max_body_bytes: int = MAX_BODY_BYTES
     max_retries: int = 2
     seed: int = 0
     rate: RateLimiter = field(default_factory=lambda: RateLimiter(None))
@@ -121,6 +74,26 @@ class FuzzContext:
     @functools.cached_property
     def redactor(self) -> Redactor:
         return Redactor([self.api_key])
+
+    @functools.cached_property
+    def watch(self) -> SocketWatch:
+        return SocketWatch()
+
+    @functools.cached_property
+    def session(self) -> BoundedSession:
+        """The ``requests`` session schemathesis sends with: the same cap and deadlines as ``request``."""
+        return self.new_session()
+
+    def new_session(self) -> BoundedSession:
+        return BoundedSession(self.watch, self.exchange_seconds, self.max_body_bytes)
+
+    def exchange_seconds(self) -> float:
+        """How long the next exchange may take: its own timeout, never past the run's budget."""
+        return max(0.0, min(self.response_timeout, self.remaining()))
+
+    def open_timeout(self) -> float:
+        """For a WebSocket handshake (a whole one, in the websockets library): never past the budget."""
+        return max(0.1, min(self.request_timeout, self.remaining()))
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -145,16 +118,24 @@ class FuzzContext:
         return httpx.Client(base_url=self.base_url, headers=self.auth_headers, timeout=self.request_timeout)
 
     def request(self, client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request under the budgets: rate-limited, 429 waited out, network errors retried (bounded)."""
+        """One request under the budgets: rate-limited, bounded in size and time, 429 waited out, network
+        errors retried (bounded). A body over the cap is a failure in the ledger, then raised, not retried."""
         for attempt in range(self.max_retries + 1):
             self.check_time()
             self.rate.wait()
+            request = client.build_request(method, url, **kwargs)
             try:
-                response = _bounded(client, client.build_request(method, url, **kwargs), MAX_BODY_BYTES)
+                response = send_httpx(client, request, self.watch, self.exchange_seconds(), self.max_body_bytes)
+            except BodyTooLarge as error:
+                url_shown = shlex.quote(self.redactor.url(str(request.url)))
+                curl = f'curl -sS -X {method} {url_shown} -H "{API_KEY_HEADER}: $HUME_API_KEY" | wc -c'
+                self.body_too_large(f"{method} {request.url.path}", curl, error)
+                raise
             except httpx.TransportError:
+                self.check_time()  # a deadline the budget set ends the part, not a retry
                 if attempt == self.max_retries:
                     raise
-                time.sleep(min(0.2 * 2**attempt, 2.0))
+                time.sleep(min(0.2 * 2**attempt, 2.0, max(self.remaining(), 0.0)))
                 continue
             if self.recorder is not None:
                 self.recorder.http(response)
@@ -163,6 +144,20 @@ class FuzzContext:
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def body_too_large(self, where: str, reproduce: str, error: BodyTooLarge) -> None:
+        """A body over the cap is a named failure of the target (the run keeps its memory)."""
+        self.ledger.fail(
+            CheckFailure(
+                where,
+                "body_size_cap",
+                "body-too-large",
+                f"response body over {error.limit} bytes",
+                f"a response body of at most {error.limit} bytes",
+                f"more than {error.limit} bytes; reading stopped there",
+                reproduce,
+            )
+        )
 
     def wait_out(self, retry_after: str | None, where: str) -> bool:
         """After a 429: sleep for Retry-After (at most 30 s) if the budget allows, noted apart from failures."""

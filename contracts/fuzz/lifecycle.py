@@ -3,8 +3,10 @@
 Jobs cost money on the real service, so this part starts at most ``ctx.max_jobs`` of them (each takes
 ``ctx.take_job()``), drawn deterministically from ``ctx.seed`` with the plain media builders. Every response
 is validated as ``hume-contracts validate`` does (``contracts.checks.response_violations``); on top come the
-checks only a run can make: legal state transitions, stable timestamps, sources and text positions that
-follow from the request, readable artifacts, and list-jobs filters, sort and limit that hold.
+checks only a run can make: legal state transitions, stable timestamps, job details that repeat the job id
+and the request sent, sources and text positions that follow from the request, readable artifacts,
+list-jobs filters, sort and limit that hold, and the documented bounds probed on both sides (the jobs'
+own settings sit just inside them; requests just outside must be refused, and create no job).
 
 Failures go to the ledger with a curl command that reproduces them (the key is ``$HUME_API_KEY`` there);
 every text passes through the redactor first. The stream part shares the helpers of the first section.
@@ -30,7 +32,7 @@ import httpx
 
 from contracts.checks import response_violations
 from contracts.codes import RULE_CODES
-from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
+from contracts.fuzz.context import API_KEY_HEADER, BodyTooLarge, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
 from contracts.violations import Violation, shorten
 from strategies.media import MediaFile, make_png, make_text, make_wav
@@ -201,6 +203,12 @@ PREDICTIONS_FOLLOW = Expectation(
     "predictions do not follow from the input",
     "text positions that index the input, time intervals within the audio",
 )
+FILE_NAMES = Expectation(
+    "lifecycle",
+    "source-file-name",
+    "an uploaded file's name is not repeated",
+    "a file source's filename (when given) and its predictions' file are the name it was uploaded under",
+)
 ARTIFACTS_READABLE = Expectation(
     "lifecycle", "artifacts-unreadable", "the artifacts are not a readable zip", "200 with a readable zip"
 )
@@ -224,6 +232,31 @@ SORTED = Expectation(
     "sorted by created in the direction asked",
 )
 LIMITED = Expectation("list-jobs", "list-limit-ignored", "list-jobs returned more jobs than limit", "at most 1 job")
+JOB_ID_ECHOED = Expectation(
+    "lifecycle",
+    "job-id-mismatch",
+    "job details name another job",
+    "job_id equal to the id the job was created with",
+)
+REQUEST_ECHOED = Expectation(
+    "lifecycle",
+    "request-echo-mismatch",
+    "job details do not repeat the request",
+    "request repeats the models and settings, urls, text, callback_url, notify and transcription sent, "
+    "and one file (same md5sum) per upload",
+)
+BOUND_ENFORCED = Expectation(
+    "bounds",
+    "bound-not-enforced",
+    "a request just outside a documented bound was accepted",
+    "a 4xx refusal (no job created)",
+)
+LIMIT_BOUNDS = Expectation(
+    "list-jobs",
+    "list-limit-bounds",
+    "list-jobs does not keep the documented bounds of limit",
+    "limit 1..65535 answered with at most limit jobs; 0 and 65536 refused with a 4xx",
+)
 
 # A job gets at most this long (and never more than half the time left) to end before it counts as stuck.
 JOB_SHARE_SECONDS = 20.0
@@ -245,6 +278,8 @@ WORDS = ("hume", "measures", "voice", "faces", "and", "language", "calm", "joy",
 UNICODE_WORDS = ("café", "naïve", "über", "日本語", "😀")
 GRANULARITIES = ("word", "sentence", "utterance")
 EXAMPLE_MEDIA_URLS = ("https://example.com/media/clip.mp4", "https://example.com/media/voice.wav")
+# Never called by the mock (not loopback); a real service POSTs the generated media's results there.
+EXAMPLE_CALLBACK_URL = "https://example.com/hume-contracts/callback"
 
 
 @dataclass(frozen=True)
@@ -256,6 +291,7 @@ class JobPlan:
     texts: tuple[str, ...] = ()
     urls: tuple[str, ...] = ()
     files: tuple[MediaFile, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)  # callback_url, notify, transcription
 
     @property
     def where(self) -> str:
@@ -267,7 +303,7 @@ class JobPlan:
             body["text"] = list(self.texts)
         if self.urls:
             body["urls"] = list(self.urls)
-        return body
+        return {**body, **self.settings}
 
     def upload(self) -> MultipartUpload | None:
         """Files, then the json part as a file (as the SDK sends them); None for a JSON job."""
@@ -286,9 +322,21 @@ def plan_jobs(seed: int) -> list[JobPlan]:
         make_wav(rng.randint(800, 2000), frequency_hz=rng.choice((220.0, 440.0)), filename="tone.wav"),
         make_text(_sentence(rng), filename="words.txt"),
     )
+    # Settings on documented bounds (just inside): a server must take them; the details must repeat them.
+    settings = {
+        "callback_url": EXAMPLE_CALLBACK_URL,
+        "notify": False,  # true would mail the account owner on every run
+        "transcription": {"confidence_threshold": 1.0},
+    }
+    media_models = {
+        "face": {"prob_threshold": 0.0, "fps_pred": 0},
+        "prosody": {"window": {"length": 0.5, "step": 0.5}},
+        "burst": {},
+        "language": {},
+    }
     return [
-        JobPlan("json", {"language": {"granularity": rng.choice(GRANULARITIES)}, "ner": {}}, texts=texts),
-        JobPlan("multipart", {"face": {}, "prosody": {}, "burst": {}, "language": {}}, files=media),
+        JobPlan("json", {"language": {"granularity": rng.choice(GRANULARITIES)}, "ner": {}}, texts, settings=settings),
+        JobPlan("multipart", media_models, files=media, settings={"transcription": {"confidence_threshold": 0.0}}),
         JobPlan("json", {"language": {}}, texts=(_sentence(rng),), urls=(rng.choice(EXAMPLE_MEDIA_URLS),)),
     ]
 
@@ -308,6 +356,7 @@ class Job:
     status: str | None = None
     timestamps: dict[str, int] = field(default_factory=dict)
     done: bool = False  # polling is over (it ended, or was given up)
+    echo_checked: bool = False  # the request echo is judged once, on the first details read
 
     def steps(self, ctx: FuzzContext, *more: str) -> str:
         """How to reproduce a lifecycle finding: start the job, poll it, then ``more``."""
@@ -324,6 +373,7 @@ def run_lifecycle(ctx: FuzzContext) -> None:
     try:
         probe_auth(ctx)
         with ctx.http() as client:
+            probe_request_bounds(ctx, client)
             jobs = create_jobs(ctx, client, plan_jobs(ctx.seed))
             poll_jobs(ctx, client, jobs)
             for job in jobs:
@@ -333,6 +383,8 @@ def run_lifecycle(ctx: FuzzContext) -> None:
             check_list_jobs(ctx, client, jobs)
     except BudgetExhausted:
         ctx.ledger.note("lifecycle: the time budget ran out; the remaining lifecycle checks were not run")
+    except BodyTooLarge:  # already a failure in the ledger
+        ctx.ledger.note("lifecycle: stopped: a response body was over the size cap")
     except httpx.HTTPError as exc:
         ctx.ledger.note(ctx.redactor.text(f"lifecycle: stopped: the target did not answer ({type(exc).__name__})"))
 
@@ -370,13 +422,7 @@ def create_jobs(ctx: FuzzContext, client: httpx.Client, plans: Sequence[JobPlan]
 
 
 def create_job(ctx: FuzzContext, client: httpx.Client, plan: JobPlan) -> Job | None:
-    upload = plan.upload()
-    if upload is None:
-        reproduce = curl_command(ctx, "POST", JOBS_PATH, json_body=plan.json_body())
-        response = ctx.request(client, "POST", JOBS_PATH, json=plan.json_body())
-    else:
-        reproduce = curl_command(ctx, "POST", JOBS_PATH, upload=upload)
-        response = ctx.request(client, "POST", JOBS_PATH, files=upload.httpx_files(), data=upload.httpx_data())
+    response, reproduce = post_job(ctx, client, plan.upload() or plan.json_body())
     body = checked_response(ctx, plan.where, response, reproduce)
     job_id = body.get("job_id") if isinstance(body, dict) else None
     if response.status_code == 200 and isinstance(job_id, str) and job_id:
@@ -430,6 +476,12 @@ def poll_once(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
         job.done = True
         return
     status = state.get("status")
+    echoed_id = body.get("job_id")
+    problem = None if str(echoed_id).lower() == job.job_id.lower() else f"job_id {shorten(echoed_id)}"
+    judge(ctx, "lifecycle: poll", JOB_ID_ECHOED, problem, job.steps(ctx))
+    if not job.echo_checked:
+        job.echo_checked = True
+        judge_all(ctx, "lifecycle: poll", REQUEST_ECHOED, echo_problems(job.plan, body.get("request")), job.steps(ctx))
     judge(ctx, "lifecycle: poll", LEGAL_TRANSITION, transition_problem(job.status, status), job.steps(ctx))
     judge(ctx, "lifecycle: poll", STABLE_TIMESTAMPS, _timestamp_changes(job, state), job.steps(ctx))
     job.status = status if isinstance(status, str) else repr(status)
@@ -459,6 +511,108 @@ def _timestamp_changes(job: Job, state: dict[str, Any]) -> str | None:
     return "; ".join(changed) or None
 
 
+# -- the request echo ----------------------------------------------------------------------------------
+
+
+def echo_problems(plan: JobPlan, echo: Any) -> list[tuple[str, str]]:
+    """How the details' ``request`` fails to repeat what was sent, as (title, found) pairs.
+
+    Defaults may be filled in and models not asked for may be listed (as null or with defaults: the real
+    examples list all six), so only what was sent is compared: each requested model and every setting
+    given for it, each other setting, the urls and texts (order aside), one file per upload by md5sum.
+    """
+    if not isinstance(echo, dict):
+        return [("job details carry no request", f"request {shorten(echo)}")]
+    sent = plan.json_body()
+    settings = {key: sent[key] for key in ("models", "callback_url", "notify", "transcription") if key in sent}
+    unrepeated = _unrepeated(settings, echo, "")
+    problems = [(f"{'.'.join(path.split('.')[:2])} is not repeated", found) for path, found in unrepeated]
+    for key, given in (("urls", plan.urls), ("text", plan.texts)):
+        echoed = echo.get(key)
+        if not (isinstance(echoed, list) and Counter(map(str, echoed)) == Counter(given)) and (given or echoed):
+            problems.append((f"{key} is not repeated", f"sent {len(given)}, echoed {shorten(echoed)}"))
+    files = echo.get("files") if isinstance(echo.get("files"), list) else []
+    md5s = Counter(str(f.get("md5sum")) for f in files if isinstance(f, dict))
+    uploaded = Counter(md5_hex(media.data) for media in plan.files)
+    if md5s != uploaded:
+        problems.append(("files are not repeated", f"uploaded {sorted(uploaded)}, echoed {sorted(md5s.elements())}"))
+    return [(title, clip(found, 300)) for title, found in problems]
+
+
+def _unrepeated(sent: Any, echoed: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(path, found) for each part of ``sent`` that ``echoed`` does not hold: objects key by key (extra keys
+    allowed), other values equal (a boolean only to a boolean)."""
+    if isinstance(sent, dict) and isinstance(echoed, dict):
+        for key, value in sent.items():
+            yield from _unrepeated(value, echoed.get(key), f"{path}.{key}" if path else key)
+        return
+    same_kind = isinstance(sent, bool) == isinstance(echoed, bool) and isinstance(sent, dict) == isinstance(
+        echoed, dict
+    )
+    if not (same_kind and sent == echoed):
+        yield path, f"{path}: sent {json.dumps(sent)}, echoed {shorten(echoed)}"
+
+
+# -- bounds ----------------------------------------------------------------------------------------------
+
+BOUND_PROBE_TEXT = "Hume contract bounds."
+OUTSIDE_BOUNDS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("face.prob_threshold 1.01 (max 1)", {"models": {"language": {}, "face": {"prob_threshold": 1.01}}}),
+    ("face.prob_threshold -0.01 (min 0)", {"models": {"language": {}, "face": {"prob_threshold": -0.01}}}),
+    ("transcription.confidence_threshold 1.01 (max 1)", {"transcription": {"confidence_threshold": 1.01}}),
+    ("transcription.confidence_threshold -0.01 (min 0)", {"transcription": {"confidence_threshold": -0.01}}),
+    ("prosody.window.length 0.49 (min 0.5)", {"models": {"language": {}, "prosody": {"window": {"length": 0.49}}}}),
+    ("prosody.window.step 0.49 (min 0.5)", {"models": {"language": {}, "prosody": {"window": {"step": 0.49}}}}),
+)
+# The contract's `file` maxItems (Hume's 2023 spec). Its `urls` maxItems 100 is not in the contract (today's
+# definition only says "consider providing them as an archive"), so urls are not probed.
+MAX_UPLOADED_FILES = 100
+
+
+def outside_bound_requests() -> list[tuple[str, dict[str, Any] | MultipartUpload]]:
+    """Requests one step past a documented bound, otherwise valid (the smallest job, should one be made)."""
+    base: dict[str, Any] = {"models": {"language": {}}, "text": [BOUND_PROBE_TEXT]}
+    requests: list[tuple[str, dict[str, Any] | MultipartUpload]] = [
+        (label, {**base, **change}) for label, change in OUTSIDE_BOUNDS
+    ]
+    files = tuple(make_text(BOUND_PROBE_TEXT, filename=f"t{n}.txt") for n in range(MAX_UPLOADED_FILES + 1))
+    upload = MultipartUpload(files, sdk_json_text({"models": {"language": {}}}), json_as_file=True)
+    requests.append((f"{MAX_UPLOADED_FILES + 1} file parts (max {MAX_UPLOADED_FILES})", upload))
+    return requests
+
+
+def probe_request_bounds(ctx: FuzzContext, client: httpx.Client) -> None:
+    """Each request just outside a bound must be refused. One that is accepted made a job: it counts against
+    ``--max-jobs``, and the probes stop there (the server evidently does not check bounds)."""
+    where = "lifecycle: create (outside a bound)"
+    for label, request in outside_bound_requests():
+        if ctx.jobs_created >= ctx.max_jobs:
+            ctx.ledger.note(
+                "lifecycle: the job budget leaves no room for a request that might be accepted; "
+                "the remaining bound probes were not sent"
+            )
+            return
+        response, reproduce = post_job(ctx, client, request)
+        checked_response(ctx, where, response, reproduce)
+        accepted = response.is_success
+        judge(ctx, where, BOUND_ENFORCED, f"{label}: answered {response.status_code}" if accepted else None, reproduce)
+        if accepted:
+            ctx.take_job()
+            return
+    ctx.progress("lifecycle: request bounds probed")
+
+
+def post_job(
+    ctx: FuzzContext, client: httpx.Client, request: dict[str, Any] | MultipartUpload
+) -> tuple[httpx.Response, str]:
+    """POST one job request (a JSON body or a multipart upload); the response and its curl command."""
+    if isinstance(request, MultipartUpload):
+        reproduce = curl_command(ctx, "POST", JOBS_PATH, upload=request)
+        return ctx.request(client, "POST", JOBS_PATH, files=request.httpx_files(), data=request.httpx_data()), reproduce
+    reproduce = curl_command(ctx, "POST", JOBS_PATH, json_body=request)
+    return ctx.request(client, "POST", JOBS_PATH, json=request), reproduce
+
+
 # -- predictions and artifacts -------------------------------------------------------------------------
 
 
@@ -477,6 +631,8 @@ def check_predictions(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
     steps = job.steps(ctx, reproduce)
     judge_all(ctx, where, SOURCES_MATCH, source_problems(job.plan, entries), steps)
     judge_all(ctx, where, PREDICTIONS_FOLLOW, list(prediction_problems(job.plan, entries)), steps)
+    if job.plan.files:
+        judge_all(ctx, where, FILE_NAMES, list(file_name_problems(job.plan, entries)), steps)
     _note_missing_faces(ctx, job, entries)
 
 
@@ -502,6 +658,26 @@ def source_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> list[tu
     if texts != len(plan.texts):
         problems.append(("text sources differ", f"sent {len(plan.texts)} text(s), got {texts} text source(s)"))
     return [(title, clip(found, 300)) for title, found in problems]
+
+
+def file_name_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """(title, found) for each uploaded file whose name its source or predictions do not repeat.
+
+    Real file sources repeat the upload's name (``content_type`` may be null, so it is not compared); an
+    archive's predictions name the members inside it, so only plain files' predictions are compared."""
+    uploads = {md5_hex(media.data): media for media in plan.files}
+    for source in _sources(entries, "file"):
+        media, filename = uploads.get(str(source.get("md5sum"))), source.get("filename")
+        if media is not None and filename is not None and filename != media.filename:
+            yield "a file source renames the upload", f"uploaded {media.filename!r}, source {shorten(filename)}"
+    for entry, given in _inputs(plan, entries):
+        if not isinstance(given, MediaFile) or given.members:
+            continue
+        results = entry.get("results") if isinstance(entry.get("results"), dict) else {}
+        predictions = results.get("predictions") if isinstance(results.get("predictions"), list) else []
+        names = {str(p.get("file")) for p in predictions if isinstance(p, dict)} - {given.filename}
+        if names:
+            yield "predictions name another file", f"uploaded {given.filename!r}, predictions for {sorted(names)[:3]}"
 
 
 def _inputs(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], MediaFile | str]]:
@@ -671,8 +847,28 @@ def check_list_jobs(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job])
             _check_sorted(ctx, client, direction)
         items, reproduce = list_jobs(ctx, client, [("limit", "1")])
         judge(ctx, WHERE_LIST, LIMITED, f"limit=1 gave {len(items)} jobs" if len(items) > 1 else None, reproduce)
+        _check_limit_bounds(ctx, client)
     except UnusableList:
         return
+
+
+MAX_LIMIT = 65535  # `limit` is a uint16 in Hume's 2023 spec
+
+
+def _check_limit_bounds(ctx: FuzzContext, client: httpx.Client) -> None:
+    """The largest ``limit`` is answered (limit=1 is checked above); one past either end is refused."""
+    for limit in (MAX_LIMIT,):
+        items, reproduce = list_jobs(ctx, client, [("limit", str(limit))])
+        problem = f"limit={limit} gave {len(items)} jobs" if len(items) > limit else None
+        judge(ctx, WHERE_LIST, LIMIT_BOUNDS, problem, reproduce)
+    for limit in (0, MAX_LIMIT + 1):
+        params = [("limit", str(limit))]
+        reproduce = curl_command(ctx, "GET", JOBS_PATH, params=params)
+        response = ctx.request(client, "GET", JOBS_PATH, params=params)
+        checked_response(ctx, WHERE_LIST, response, reproduce)
+        refused = 400 <= response.status_code < 500
+        problem = None if refused else f"limit={limit} answered {response.status_code}"
+        judge(ctx, WHERE_LIST, LIMIT_BOUNDS, problem, reproduce)
 
 
 def _check_listed(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:

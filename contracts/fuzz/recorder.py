@@ -2,7 +2,9 @@
 
 HTTP exchanges are HAR entries; a stream session is one entry (the WebSocket handshake) whose frames sit
 in ``_webSocketMessages``, the convention browsers' developer tools use. Everything is redacted before it
-is kept: the API key value never reaches the file, in headers, URLs (``?apikey=``) or bodies.
+is kept: the API key value never reaches the file, in headers, URLs (``?apikey=``) or bodies; and
+redaction keeps each body what it was (a JSON body stays the same JSON, see contracts/fuzz/redaction.py),
+so the file reads back.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import httpx
 
 from contracts.forms import FormPart, FormProblem, parse_multipart
-from contracts.fuzz.context import Redactor
+from contracts.fuzz.redaction import Redactor
 
 TEXT_TYPES = ("json", "text", "xml", "yaml", "x-www-form-urlencoded")
 
@@ -39,7 +41,7 @@ def _header(headers: dict[str, str], name: str) -> str:
 def _content(data: bytes, content_type: str, redactor: Redactor) -> dict[str, Any]:
     content: dict[str, Any] = {"size": len(data), "mimeType": content_type}
     if any(t in content_type for t in TEXT_TYPES):
-        content["text"] = redactor.text(data.decode("utf-8", errors="replace"))
+        content["text"] = _redacted_text(data.decode("utf-8", errors="replace"), content_type, redactor)
     else:
         content["text"] = base64.b64encode(data).decode("ascii")
         content["encoding"] = "base64"
@@ -95,13 +97,13 @@ class Recorder:
         response_body: bytes,
     ) -> None:
         r = self._redactor
-        query = [{"name": r.text(k), "value": r.text(v)} for k, v in httpx.URL(url).params.multi_items()]
+        query = [{"name": r.structure(k), "value": r.text(v)} for k, v in httpx.URL(url).params.multi_items()]
         entry: dict[str, Any] = {
             "startedDateTime": _iso(time.time()),
             "time": 0,
             "request": {
                 "method": method,
-                "url": r.text(url),
+                "url": r.url(url),
                 "httpVersion": "HTTP/1.1",
                 "headers": _headers(request_headers, r),
                 "queryString": query,
@@ -137,7 +139,7 @@ class Recorder:
             "time": 0,
             "request": {
                 "method": "GET",
-                "url": r.text(url),
+                "url": r.url(url),
                 "httpVersion": "HTTP/1.1",
                 "headers": [],
                 "queryString": [],
@@ -160,7 +162,8 @@ class Recorder:
             "timings": {"send": 0, "wait": 0, "receive": 0},
             "_resourceType": "websocket",
             "_webSocketMessages": [
-                {"type": direction, "time": at, "opcode": 1, "data": r.text(text)} for direction, at, text in frames
+                {"type": direction, "time": at, "opcode": 1, "data": r.json_text(text)}
+                for direction, at, text in frames
             ],
         }
         with self._lock:
@@ -197,20 +200,24 @@ def _post_text(body: bytes, content_type: str, redactor: Redactor) -> dict[str, 
         except FormProblem:
             return {"text": base64.b64encode(body).decode("ascii"), "encoding": "base64"}
         return {"params": [_param(part, redactor) for part in parts]}
-    return {"text": redactor.text(body.decode("utf-8", errors="replace"))}
+    return {"text": _redacted_text(body.decode("utf-8", errors="replace"), content_type, redactor)}
+
+
+def _redacted_text(text: str, content_type: str, redactor: Redactor) -> str:
+    return redactor.json_text(text) if "json" in content_type.lower() else redactor.text(text)
 
 
 MAX_TEXT_PART = 64 * 1024
 
 
 def _param(part: FormPart, redactor: Redactor) -> dict[str, str]:
-    param = {"name": redactor.text(part.name)}
+    param = {"name": redactor.structure(part.name)}
     if part.filename is not None:
         param["fileName"] = redactor.text(part.filename)
         param["contentType"] = part.content_type or "application/octet-stream"
     text = _text_part(part.data)
     if text is not None:
-        param["value"] = redactor.text(text)
+        param["value"] = redactor.json_text(text)  # the ``json`` part stays the same JSON
     return param
 
 

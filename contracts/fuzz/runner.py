@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import hypothesis.configuration
 
-from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext, RateLimiter
+from contracts.fuzz.bounded import MAX_BODY_BYTES, send_httpx
+from contracts.fuzz.context import BudgetExhausted, FuzzContext, RateLimiter
 from contracts.fuzz.ledger import Ledger
 from contracts.fuzz.recorder import Recorder
 
@@ -41,6 +42,8 @@ class FuzzOptions:
     only: str | None = None  # "batch" (lifecycle + operations) or "stream"
     record: Path | None = None
     request_timeout: float = 10.0
+    response_timeout: float = 30.0
+    max_body_bytes: int = MAX_BODY_BYTES
     drifts: frozenset[str] = field(default_factory=frozenset)  # only for the embedded mock: test the suite itself
 
 
@@ -82,12 +85,15 @@ def private_hypothesis_home() -> Iterator[None]:
             hypothesis.configuration.set_hypothesis_home_dir(previous)
 
 
-def probe(base_url: str, api_key: str, timeout: float) -> None:
-    """Fail fast, with a clear message, when nothing answers at the base URL."""
+def probe(ctx: FuzzContext) -> None:
+    """Fail fast, with a clear message, when nothing answers at the base URL (the status line is enough)."""
     try:
-        httpx.get(f"{base_url}/v0/batch/jobs", params={"limit": 1}, headers={API_KEY_HEADER: api_key}, timeout=timeout)
+        with ctx.http() as client:
+            request = client.build_request("GET", "/v0/batch/jobs", params={"limit": 1})
+            send_httpx(client, request, ctx.watch, min(ctx.request_timeout, ctx.exchange_seconds()), limit=0)
     except httpx.HTTPError as error:
-        raise TargetUnreachable(f"cannot reach {base_url}: {type(error).__name__}: {error}") from None
+        shown = ctx.redactor.url(ctx.base_url)
+        raise TargetUnreachable(f"cannot reach {shown}: {type(error).__name__}: {error}") from None
 
 
 def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> FuzzResult:
@@ -95,7 +101,6 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
     ledger = Ledger()
     started = time.monotonic()
     with private_hypothesis_home(), target(options) as (base_url, stream_url, api_key, description):
-        probe(base_url, api_key, options.request_timeout)
         ctx = FuzzContext(
             base_url=base_url,
             stream_url=stream_url,
@@ -103,18 +108,34 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
             ledger=ledger,
             max_examples=options.max_examples,
             max_jobs=options.max_jobs,
-            time_budget=options.time_budget,
+            time_budget=options.time_budget - wrap_up_seconds(options.time_budget),
             request_timeout=options.request_timeout,
+            response_timeout=options.response_timeout,
+            max_body_bytes=options.max_body_bytes,
             seed=seed,
             rate=RateLimiter(options.rate_limit),
+            started=started,  # the budget is for the run as a whole, starting the mock included
         )
+        probe(ctx)
         ctx.recorder = Recorder(ctx.redactor) if options.record else None
         ctx.progress = lambda line: progress(ctx.redactor.text(line))
-        ctx.progress(f"fuzzing {description} with seed {seed}")
+        ctx.progress(f"fuzzing {ctx.redactor.url(description)} with seed {seed}")
         for part in selected_parts(options.only):
             run_part(ctx, part)
+        if ctx.remaining() <= 0:
+            ledger.note(
+                f"the time budget ({options.time_budget:g} s) ran out: the run stopped early; this is what it found"
+            )
+        ctx.session.close()
         recorded = ctx.recorder.write(options.record) if ctx.recorder and options.record else 0
-        return FuzzResult(ledger, description, seed, time.monotonic() - started, ctx.jobs_created, recorded)
+        seconds = time.monotonic() - started
+        return FuzzResult(ledger, ctx.redactor.url(description), seed, seconds, ctx.jobs_created, recorded)
+
+
+def wrap_up_seconds(budget: float) -> float:
+    """What the parts leave of the budget for what follows the last one (ending Hypothesis's generation,
+    stopping the mock, writing reports), so that the run as a whole ends within it."""
+    return min(2.0, 0.05 * budget)
 
 
 def selected_parts(only: str | None) -> tuple[str, ...]:
@@ -125,6 +146,9 @@ RUNNERS = {"lifecycle": "run_lifecycle", "batch": "run_batch", "stream": "run_st
 
 
 def run_part(ctx: FuzzContext, part: str) -> None:
+    if ctx.remaining() <= 0:  # not even loading a part (the batch part's schema takes seconds)
+        ctx.ledger.note(f"the {part} part was not run: the time budget was spent")
+        return
     module = importlib.import_module(f"contracts.fuzz.{part}")
     try:
         getattr(module, RUNNERS[part])(ctx)

@@ -19,6 +19,13 @@ example costs a frame. Each frame gets exactly one reply, validated as a ``strea
   ``payload_id`` but may not echo another one. The connection must survive: a ``job_details`` frame follows
   at once. Closing after ten identical errors is Hume's documented behaviour, not a drop.
 
+Before the generated frames come the promise probes, a fixed set on top of ``ctx.max_examples``: each
+documented stream limit from both sides (audio of 5000 ms and an image of 3000x3000 must be answered, one
+step past them must get E0203 / E0205; ``stream_window_ms`` 500 and 10000 answered, 499 and 10001 refused
+with E0101) and faults whose code is documented (E0102 a model that does not take the media, E0201 data
+that is not base64). An error must carry the code of its fault, and a per-model
+warning the code of its model (W0103 face, W0101 burst, W0102 facemesh), on every frame.
+
 After a close or a reply that never came, the part reconnects, at most MAX_RECONNECTS times.
 """
 
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
 import time
 from collections import Counter
@@ -37,6 +45,7 @@ from urllib.parse import quote
 from hypothesis import Phase, Verbosity, example, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
+from PIL import Image
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
@@ -52,6 +61,7 @@ from contracts.fuzz.lifecycle import (
     record_violations,
 )
 from contracts.validation import validate_body
+from contracts.violations import shorten
 from strategies.invalid import Break, Broken, apply_break, broken_stream_payloads
 from strategies.media import make_png, make_wav
 from strategies.stream import stream_payloads
@@ -95,6 +105,32 @@ DETAILS_GIVEN = Expectation(
     "job_details was asked for but not returned",
     'job_details {"job_id": ...}',
 )
+WITHIN_LIMIT = Expectation(
+    "stream",
+    "stream-limit",
+    "a frame within a documented limit was refused",
+    "predictions or per-model warnings",
+)
+PAST_LIMIT = Expectation(
+    "stream",
+    "stream-limit",
+    "a frame past a documented limit was not refused",
+    "an error frame with the limit's documented code",
+)
+ERROR_CODE = Expectation(
+    "stream",
+    "stream-error-code",
+    "an error does not carry the documented code of its fault",
+    "E0101 invalid field, E0102 model/media mismatch, E0201 bad base64, E0203 audio, E0205 image",
+)
+WARNING_CODE = Expectation(
+    "stream",
+    "stream-warning-code",
+    "a model's warning carries a code that is not its own",
+    "W0103 (no faces) for face, W0101 (no vocal bursts) for burst, W0102 (no facemeshes) for facemesh",
+)
+# The documented warning codes; W0104 and later were never confirmed, so other codes pass.
+WARNING_CODES = {"face": "W0103", "burst": "W0101", "facemesh": "W0102"}
 SURVIVES = Expectation(
     "stream",
     "stream-connection-dropped",
@@ -104,15 +140,26 @@ SURVIVES = Expectation(
 
 
 @dataclass(frozen=True)
+class Promise:
+    """What a promise probe tests: ``code`` is the error it must get (None: it must be answered, not refused);
+    ``limit`` says a documented limit is probed (else a documented fault)."""
+
+    label: str
+    code: str | None = None
+    limit: bool = False
+
+
+@dataclass(frozen=True)
 class Probe:
     """One frame to send; ``broken`` says how an invalid frame was broken (None: the frame is valid)."""
 
     frame: Any
     broken: Broken | None = None
+    promise: Promise | None = None
 
     @property
     def valid(self) -> bool:
-        return self.broken is None
+        return self.broken is None and (self.promise is None or self.promise.code is None)
 
 
 @dataclass(frozen=True)
@@ -135,6 +182,8 @@ def run_stream(ctx: FuzzContext) -> None:
         connection = StreamConnection(ctx)
         checker = FrameChecker(ctx, connection)
         try:
+            for probe in promise_probes():
+                checker.run(probe)
             fuzz_frames(ctx, checker)
         finally:
             connection.close()
@@ -151,7 +200,7 @@ def handshake(ctx: FuzzContext, url: str, headers: dict[str, str]) -> int | str:
     ctx.check_time()
     ctx.rate.wait()
     try:
-        with connect(url, additional_headers=headers, open_timeout=ctx.request_timeout, close_timeout=CLOSE_TIMEOUT):
+        with connect(url, additional_headers=headers, open_timeout=ctx.open_timeout(), close_timeout=CLOSE_TIMEOUT):
             return 101
     except InvalidStatus as exc:
         return exc.response.status_code
@@ -246,7 +295,7 @@ class StreamConnection:
         connection = connect(
             self.ctx.stream_url,
             additional_headers=self.ctx.auth_headers,
-            open_timeout=self.ctx.request_timeout,
+            open_timeout=self.ctx.open_timeout(),
             close_timeout=CLOSE_TIMEOUT,
             max_size=MAX_REPLY_BYTES,
         )
@@ -277,6 +326,8 @@ def reproduce_frame(probe: Probe) -> str:
     if len(text) > REPRODUCE_LIMIT and isinstance(frame, dict) and isinstance(frame.get("data"), str):
         data = frame["data"]
         text = json.dumps({**frame, "data": f"<{len(data)} characters: {data[:40]}…>"}) + " (data abbreviated)"
+    if probe.promise is not None:
+        return f"{text}  (probes: {probe.promise.label})"
     return text if probe.broken is None else f"{text}  (broken: {probe.broken.label})"
 
 
@@ -295,7 +346,9 @@ class FrameChecker:
             return
         try:
             reply = self._exchange(probe)
-            if reply is not None and probe.valid:
+            if reply is not None and probe.promise is not None:
+                self._check_promise(probe, reply)
+            elif reply is not None and probe.valid:
                 self._check_valid(probe, reply)
             elif reply is not None:
                 self._check_invalid(probe, reply)
@@ -346,16 +399,49 @@ class FrameChecker:
     def _judge(self, where: str, expectation: Expectation, problem: str | None, probe: Probe) -> None:
         judge(self.ctx, where, expectation, problem, reproduce_frame(probe))
 
+    def _service_down(self, reply: dict[str, Any]) -> bool:
+        """Out of credits or a Hume-side outage: no contract fault, but the part ends (with a note)."""
+        code = str(reply.get("code"))
+        if code == OUT_OF_CREDITS or code.startswith("I"):
+            self.stop(f"stream: stopped: the service answered {code} ({clip(str(reply.get('error')), 160)})")
+            return True
+        return False
+
+    def _check_promise(self, probe: Probe, reply: dict[str, Any]) -> None:
+        """A limit probed from one side, or a documented fault: answered, or refused with its code.
+
+        Each probe is its own finding (the title names it), so one report shows every promise broken."""
+        promise, where = probe.promise, f"stream: {reply_kind(reply)}"
+        assert promise is not None
+        if "error" in reply and self._service_down(reply):
+            return
+        error = f"{reply.get('code')}: {clip(str(reply.get('error')), 160)}" if "error" in reply else None
+        reproduce = reproduce_frame(probe)
+        if promise.code is None:
+            judge(self.ctx, where, WITHIN_LIMIT, error, reproduce, f"{WITHIN_LIMIT.title}: {promise.label}")
+            if error is None:
+                self._check_valid(probe, reply)
+            return
+        refusal = PAST_LIMIT if promise.limit else AN_ERROR
+        problem = None if error else f"a {reply_kind(reply)} reply with keys {sorted(reply)[:6]}"
+        judge(self.ctx, where, refusal, problem, reproduce, f"{refusal.title}: {promise.label}")
+        if error is None:
+            return
+        code = reply.get("code")
+        problem = None if code == promise.code else f"{shorten(code)}, not {promise.code}"
+        judge(self.ctx, where, ERROR_CODE, problem, reproduce, f"{ERROR_CODE.title}: {promise.label}")
+        self._check_invalid(probe, reply, judged=True)
+
     def _check_valid(self, probe: Probe, reply: dict[str, Any]) -> None:
         where, frame = f"stream: {reply_kind(reply)}", probe.frame
         if "error" in reply:
-            code, error = str(reply.get("code")), clip(str(reply.get("error")), 160)
-            if code == OUT_OF_CREDITS or code.startswith("I"):
-                self.stop(f"stream: stopped: the service answered {code} ({error})")
-            else:
-                self._judge(where, NO_ERROR, f"{code}: {error}", probe)
+            if not self._service_down(reply):
+                self._judge(where, NO_ERROR, f"{reply.get('code')}: {clip(str(reply.get('error')), 160)}", probe)
             return
         self._judge(where, NO_ERROR, None, probe)
+        if warnings := _warning_codes(reply):
+            wrong = [f"{model}: {shorten(code)}" for model, code in warnings.items() if not own_warning(model, code)]
+            self._judge(where, WARNING_CODE, "; ".join(wrong) or None, probe)
         if isinstance(frame.get("payload_id"), str):
             echoed = reply.get("payload_id")
             problem = None if echoed == frame["payload_id"] else f"payload_id {clip(repr(echoed), 80)}"
@@ -368,12 +454,14 @@ class FrameChecker:
             given = isinstance(details, dict) and "job_id" in details
             self._judge(where, DETAILS_GIVEN, None if given else "no job_details in the reply", probe)
 
-    def _check_invalid(self, probe: Probe, reply: dict[str, Any]) -> None:
+    def _check_invalid(self, probe: Probe, reply: dict[str, Any], judged: bool = False) -> None:
+        """An invalid frame's error (``judged``: that it is an error was already judged)."""
         where, kind = f"stream: {reply_kind(reply)}", reply_kind(reply)
         if "error" not in reply:
             self._judge(where, AN_ERROR, f"a {kind} reply with keys {sorted(reply)[:6]}", probe)
             return
-        self._judge(where, AN_ERROR, None, probe)
+        if not judged:
+            self._judge(where, AN_ERROR, None, probe)
         self.connection.errors[(str(reply.get("code")), str(reply.get("error")))] += 1
         sent_id = probe.frame.get("payload_id") if isinstance(probe.frame, dict) else None
         echoed = reply.get("payload_id")
@@ -395,6 +483,17 @@ class FrameChecker:
                 self._check_valid(alive, reply)
             return
         self._reopen()
+
+
+def _warning_codes(reply: dict[str, Any]) -> dict[str, Any]:
+    """The code of every per-model warning in a reply, by model."""
+    return {m: slot.get("code") for m in STREAM_MODELS if isinstance(slot := reply.get(m), dict) and "warning" in slot}
+
+
+def own_warning(model: str, code: Any) -> bool:
+    """A model's warning code is its own documented one; a model without one may not borrow another's."""
+    own = WARNING_CODES.get(model)
+    return code == own if own is not None else code not in WARNING_CODES.values()
 
 
 def _answered(slot: Any) -> bool:
@@ -424,6 +523,65 @@ def fixed_probes() -> tuple[Probe, ...]:
         Probe(invalid, Broken(broken.label, "stream-payload", broken.expected_code, broken.pointer, invalid)),
         Probe({"data": audio, "models": {"prosody": {}, "burst": {}}, "payload_id": "hume-contracts-audio"}),
         Probe({"data": face, "models": {"face": {}}, "raw_text": False, "payload_id": "hume-contracts-face"}),
+    )
+
+
+def _base64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@cache
+def promise_probes() -> tuple[Probe, ...]:
+    """Each documented stream limit from both sides, and the faults whose error code is documented."""
+    short = _base64(make_wav(500, sample_rate=8000).data)
+    face = _base64(make_png(96, 96, face=True).data)
+
+    def audio(ms: int) -> str:
+        return _base64(make_wav(ms, sample_rate=8000).data)
+
+    def image(side: int) -> str:  # a plain grey PNG: cheap to make and decode at 3000 px, and no face in it
+        buffer = io.BytesIO()
+        Image.new("L", (side, side), 128).save(buffer, format="PNG")
+        return _base64(buffer.getvalue())
+
+    def frame(name: str, data: str, models: dict[str, Any], **more: Any) -> dict[str, Any]:
+        return {"data": data, "models": models, "payload_id": f"hume-contracts-promise-{name}", **more}
+
+    voice = {"prosody": {}, "burst": {}}
+    return (
+        Probe(frame("audio-5000", audio(5000), voice), promise=Promise("audio of 5000 ms (limit 5000 ms)")),
+        Probe(
+            frame("audio-5100", audio(5100), voice), promise=Promise("audio of 5100 ms (limit 5000 ms)", "E0203", True)
+        ),
+        Probe(frame("image-3000", image(3000), {"face": {}}), promise=Promise("a 3000x3000 image (limit 3000x3000)")),
+        Probe(
+            frame("image-3001", image(3001), {"face": {}}),
+            promise=Promise("a 3001x3001 image (limit 3000x3000)", "E0205", True),
+        ),
+        Probe(
+            frame("window-500", short, voice, stream_window_ms=500),
+            promise=Promise("stream_window_ms 500 (min 500)"),
+        ),
+        Probe(
+            frame("window-10000", short, voice, stream_window_ms=10000),
+            promise=Promise("stream_window_ms 10000 (max 10000)"),
+        ),
+        Probe(
+            frame("window-499", short, voice, stream_window_ms=499),
+            promise=Promise("stream_window_ms 499 (min 500)", "E0101", True),
+        ),
+        Probe(
+            frame("window-10001", short, voice, stream_window_ms=10001),
+            promise=Promise("stream_window_ms 10001 (max 10000)", "E0101", True),
+        ),
+        Probe(
+            frame("mismatch", face, {"prosody": {}}),
+            promise=Promise("an image for the prosody model", "E0102"),
+        ),
+        Probe(
+            frame("not-base64", "%%% hume-contracts: not base64 %%%", {"face": {}}),
+            promise=Promise("data that is not base64", "E0201"),
+        ),
     )
 
 
