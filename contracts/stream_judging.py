@@ -76,6 +76,25 @@ def job_details_problem(frame: dict[str, Any], reply: dict[str, Any]) -> str | N
     return None if isinstance(details, dict) and "job_id" in details else "no job_details in the reply"
 
 
+# The documented warning codes; W0104 and later were never confirmed, so other codes pass.
+WARNING_CODES = {"face": "W0103", "burst": "W0101", "facemesh": "W0102"}
+
+
+def own_warning(model: str, code: Any) -> bool:
+    """A model's warning code is its own documented one; a model without one may not borrow another's."""
+    own = WARNING_CODES.get(model)
+    return code == own if own is not None else code not in WARNING_CODES.values()
+
+
+def warning_codes_problem(frame: dict[str, Any], reply: dict[str, Any]) -> str | None:
+    """Every per-model warning carries its model's code (W0103 face, W0101 burst, W0102 facemesh)."""
+    warned = {
+        m: slot.get("code") for m in STREAM_MODELS if isinstance(slot := reply.get(m), dict) and "warning" in slot
+    }
+    wrong = [f"{model}: {clip(repr(code), 40)}" for model, code in warned.items() if not own_warning(model, code)]
+    return "; ".join(wrong) or None
+
+
 PAYLOAD_ID_ECHOED = ReplyCheck(
     "stream-payload-id", "the reply did not echo payload_id", "the payload_id sent", payload_id_problem
 )
@@ -91,4 +110,10 @@ JOB_DETAILS_GIVEN = ReplyCheck(
     'job_details {"job_id": ...}',
     job_details_problem,
 )
-REPLY_CHECKS = (PAYLOAD_ID_ECHOED, MODELS_ANSWERED, JOB_DETAILS_GIVEN)
+WARNING_CODE_OWN = ReplyCheck(
+    "stream-warning-code",
+    "a model's warning carries a code that is not its own",
+    "W0103 (no faces) for face, W0101 (no vocal bursts) for burst, W0102 (no facemeshes) for facemesh",
+    warning_codes_problem,
+)
+REPLY_CHECKS = (PAYLOAD_ID_ECHOED, MODELS_ANSWERED, JOB_DETAILS_GIVEN, WARNING_CODE_OWN)

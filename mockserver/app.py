@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import sqlite3
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -19,13 +20,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from mockserver import batch
+from mockserver.admission import WorkGate
 from mockserver.batch import MockState, error_response
 from mockserver.config import MockConfig
 from mockserver.jobs import JobRunner
@@ -98,6 +100,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, exc.detail, headers=exc.headers)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up before its body arrived: nothing to answer, nothing broken; one line, no traceback."""
+    log.info("client disconnected before sending its whole request: %s %s", request.method, request.url.path)
+    return Response(status_code=400)  # never delivered: the connection is gone
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """Damage found while running (opening checks the file): one line naming the file, and a 500."""
+    path = request.app.state.mock.store.path
+    log.error("%s %s: the job database %s is damaged: %s", request.method, request.url.path, path, exc)
+    return error_response(500, f"The mock's job database is damaged ({exc}); restart it on a fresh --data-dir.")
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("mock error on %s %s", request.method, request.url.path)
     return error_response(500, "internal error in the mock server")
@@ -133,10 +148,16 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
+            sqlite3.DatabaseError: _database_error,
+            Exception: _server_error,
+        },
     )
     app.add_middleware(GateMiddleware, config=config)
-    app.state.mock = MockState(config=config, store=store, runner=runner)
+    gate = WorkGate(slots=config.concurrent_jobs, waiting=config.waiting_jobs)
+    app.state.mock = MockState(config=config, store=store, runner=runner, gate=gate)
     app.state.temporary_dir = temporary  # keeps the temporary directory alive as long as the app
     return app
 

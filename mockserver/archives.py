@@ -105,7 +105,8 @@ def _expand_zip(data: bytes, budget: _Budget) -> list[Member]:
 
 def _expand_tar(data: bytes, budget: _Budget) -> list[Member]:
     members = []
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+    # Names that are not UTF-8 get U+FFFD, not tarfile's default surrogate escapes, which no JSON answer can carry.
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz", encoding="utf-8", errors="replace") as archive:
         count = 0
         while (info := archive.next()) is not None:
             count += 1

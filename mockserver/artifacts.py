@@ -5,19 +5,34 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 
-def build_artifacts(predictions: list[dict[str, Any]]) -> bytes:
-    """``predictions.json`` (the GET .../predictions body) and ``csv/<model>.csv`` for every model present."""
+def build_artifacts(predictions: list[dict[str, Any]], ended_ms: int) -> bytes:
+    """``predictions.json`` (the GET .../predictions body) and ``csv/<model>.csv`` for every model present.
+
+    Every entry is dated when the job ended (UTC), never by the clock, so the same job gives the same bytes.
+    """
+    when = time.gmtime(max(ended_ms // 1000, ZIP_EPOCH))[:6]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("predictions.json", json.dumps(predictions, indent=2))
+        archive.writestr(_entry("predictions.json", when), json.dumps(predictions, indent=2))
         for model, rows in _rows_by_model(predictions).items():
-            archive.writestr(f"csv/{model}.csv", _csv(rows))
+            archive.writestr(_entry(f"csv/{model}.csv", when), _csv(rows))
     return buffer.getvalue()
+
+
+ZIP_EPOCH = 315532800  # 1980-01-01: zip cannot date anything earlier
+
+
+def _entry(name: str, when: tuple[int, ...]) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=when)  # type: ignore[arg-type]
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
 
 
 def _rows_by_model(predictions: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -7,6 +7,7 @@ Every error answer has one shape: ``{"status_code": <int>, "message": "<what was
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -19,12 +20,16 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mockserver import wire
+from mockserver.admission import RETRY_AFTER_SECONDS, Busy, WorkGate
 from mockserver.artifacts import build_artifacts
 from mockserver.config import MockConfig
-from mockserver.drifts import apply_body_drifts, apply_request_drifts
+from mockserver.drifts import CATALOGUE, apply_body_drifts, apply_request_drifts
 from mockserver.job_request import MAX_SOURCES, BadRequest, parse_request
 from mockserver.jobs import JobRunner, UploadedFile, details_view, list_item_view, now_ms
-from mockserver.store import JobRecord, ListQuery, Store
+from mockserver.store import JobRecord, ListQuery, Store, UnservableJob
+
+log = logging.getLogger("mockserver")
 
 STATUSES = ("QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED")
 
@@ -36,6 +41,7 @@ class MockState:
     config: MockConfig
     store: Store
     runner: JobRunner
+    gate: WorkGate
 
 
 def mock_state(request: Request) -> MockState:
@@ -49,13 +55,23 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 # -- POST /v0/batch/jobs --------------------------------------------------------------------------------
 
 
+def busy_response() -> JSONResponse:
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return error_response(429, "The mock is busy with other jobs; retry later.", headers=headers)
+
+
 async def start_job(request: Request) -> Response:
     state = mock_state(request)
     try:
-        parsed, files = await _read_job_request(request, state.config)
+        async with state.gate.slot():  # before the body is read: waiting requests hold no memory
+            parsed, files = await _read_job_request(request, state.config)
+            job_id = await run_in_threadpool(state.runner.submit, parsed, files)
+    except Busy:
+        return busy_response()
     except BadRequest as exc:
         return error_response(400, exc.message)
-    job_id = await run_in_threadpool(state.runner.submit, parsed, files)
+    except wire.NotWireJSON as exc:  # derived from the input (a file name, a text): refused, never stored
+        return error_response(400, f"body: the job cannot be stored: {exc.reason}")
     return JSONResponse(apply_body_drifts("start", {"job_id": job_id}, state.config.drifts))
 
 
@@ -73,9 +89,10 @@ async def _read_job_request(request: Request, config: MockConfig) -> tuple[dict[
 
 def _json(raw: bytes | str, where: str) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        raise BadRequest(f"{where}: not valid JSON") from None
+        return wire.loads(raw)
+    except wire.NotWireJSON as exc:
+        refused = "NaN, Infinity and lone surrogates are refused"
+        raise BadRequest(f"{where}: not valid JSON ({exc.reason}); {refused}") from None
 
 
 async def _read_capped(stream: AsyncIterator[bytes], limit: int, declared: str | None = None) -> bytes:
@@ -140,7 +157,10 @@ async def list_jobs(request: Request) -> Response:
         return error_response(400, exc.message)
     await run_in_threadpool(state.runner.advance)
     jobs = await run_in_threadpool(state.store.list, query)
-    body = [list_item_view(job) for job in jobs]
+    for job in jobs:
+        if job.unservable:
+            log.warning("list: left out job %s: %s", job.job_id, job.unservable)
+    body = [list_item_view(job) for job in jobs if not job.unservable]
     return JSONResponse(apply_body_drifts("list", body, state.config.drifts))
 
 
@@ -200,7 +220,15 @@ async def _find_job(request: Request) -> JobRecord | Response:
         return error_response(400, f"id: expected a job id (UUID), got {job_id!r:.60}")
     await run_in_threadpool(state.runner.advance)
     job = await run_in_threadpool(state.store.get, job_id.lower())
-    return job if job is not None else error_response(404, f"Job {job_id} not found.")
+    if job is None:
+        return error_response(404, f"Job {job_id} not found.")
+    return unservable_response(UnservableJob(job.job_id, job.unservable)) if job.unservable else job
+
+
+def unservable_response(exc: UnservableJob) -> JSONResponse:
+    """A stored job that cannot be sent: its own 500, naming it, while every other job is served."""
+    message = f"Job {exc.job_id} cannot be served: it was stored with values JSON cannot carry ({exc.reason}). "
+    return error_response(500, message + "Delete the job's data directory or start the mock on a fresh one.")
 
 
 def _is_uuid(text: str) -> bool:
@@ -244,16 +272,32 @@ async def get_predictions(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     state = mock_state(request)
-    body = await run_in_threadpool(state.store.predictions, found.job_id)
-    return JSONResponse(apply_body_drifts("predictions", body, state.config.drifts))
+    try:
+        stored = await run_in_threadpool(state.store.predictions_body, found.job_id)
+    except UnservableJob as exc:
+        return unservable_response(exc)
+    if not any(CATALOGUE[name].surface == "predictions" for name in state.config.drifts):
+        return Response(stored, media_type="application/json")  # as stored: no second copy as Python objects
+    return JSONResponse(apply_body_drifts("predictions", wire.loads(stored), state.config.drifts))
 
 
 async def get_artifacts(request: Request) -> Response:
     found = await _finished_job(request)
     if isinstance(found, Response):
         return found
-    predictions = await run_in_threadpool(mock_state(request).store.predictions, found.job_id)
-    archive = await run_in_threadpool(build_artifacts, predictions)
+    store = mock_state(request).store
+    archive = await run_in_threadpool(store.artifacts, found.job_id)
+    if archive is None:
+        try:
+            async with mock_state(request).gate.slot():
+                predictions = await run_in_threadpool(store.predictions, found.job_id)
+                built = await run_in_threadpool(build_artifacts, predictions, found.ended_ms or found.created_ms)
+                del predictions
+        except Busy:
+            return busy_response()
+        except UnservableJob as exc:
+            return unservable_response(exc)
+        archive = await run_in_threadpool(store.keep_artifacts, found.job_id, built)
     return Response(
         archive,
         media_type="application/octet-stream",

@@ -33,6 +33,10 @@ class MockConfig:
     # None: no rate limit. Otherwise requests per second per key, answered with 429 + Retry-After beyond it.
     rate_limit_per_second: float | None = None
     callback_timeout_seconds: float = 2.0
+    # Heavy requests (job submission, first artifacts download) run at most this many at once; this many more
+    # wait; beyond that, 429 + Retry-After.
+    concurrent_jobs: int = 2
+    waiting_jobs: int = 16
 
     def __post_init__(self) -> None:
         unknown = unknown_drifts(self.drifts)
@@ -40,6 +44,8 @@ class MockConfig:
             raise ValueError(f"unknown drift(s): {', '.join(sorted(unknown))}; see --list-drifts")
         if min(self.queued_seconds, self.in_progress_seconds) < 0 or self.tick_seconds <= 0:
             raise ValueError("job timings must be >= 0 and tick_seconds > 0")
+        if self.concurrent_jobs < 1 or self.waiting_jobs < 0:
+            raise ValueError("concurrent_jobs must be >= 1 and waiting_jobs >= 0")
 
     def drifted(self, name: str) -> bool:
         """True when the drift ``name`` is switched on (the one check every drift site uses)."""

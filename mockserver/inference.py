@@ -173,10 +173,12 @@ class ItemBudget:
     def __init__(self, limit: int = MAX_ITEMS_PER_JOB) -> None:
         self.limit = limit
         self.remaining = limit
+        self.exhausted = False  # once an input did not fit, later inputs are not even rendered
 
     def take(self, rendered: dict[str, Any]) -> bool:
         count = sum(len(g["predictions"]) for output in rendered.values() for g in output["grouped_predictions"])
         if count > self.remaining:
+            self.exhausted = True
             return False
         self.remaining -= count
         return True
@@ -189,8 +191,8 @@ def predict_source(source: SourceInput, models: dict[str, Any], budget: ItemBudg
         if isinstance(media, MediaError):
             errors.append({"file": file, "message": media.message})
             continue
-        rendered = render_models(media, models)
-        if not budget.take(rendered):
+        rendered = None if budget.exhausted else render_models(media, models)
+        if rendered is None or not budget.take(rendered):
             message = f"skipped: the job exceeds the mock's limit of {budget.limit} predicted items"
             errors.append({"file": file, "message": message})
             continue

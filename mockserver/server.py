@@ -29,6 +29,7 @@ from starlette.applications import Starlette
 from mockserver.app import close_app, create_app
 from mockserver.config import DEFAULT_API_KEY, MockConfig, is_loopback_host
 from mockserver.drifts import CATALOGUE, describe_catalogue
+from mockserver.store import StoreError
 
 KEY_ENV = "HUME_API_KEY"
 STARTUP_TIMEOUT_SECONDS = 10.0
@@ -76,9 +77,7 @@ def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
 def running_mock(config: MockConfig | None = None, host: str = "127.0.0.1") -> Iterator[MockHandle]:
     """A mock serving on a free loopback port in a background thread, stopped on exit."""
     app = create_app(config or MockConfig())
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
+    listener = listen(host, 0)
     server = uvicorn.Server(_uvicorn_config(app, host, listener.getsockname()[1]))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="hume-mock", daemon=True)
     thread.start()
@@ -100,14 +99,50 @@ def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
         time.sleep(0.01)
 
 
-def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)") -> None:
-    """Serve in the foreground until interrupted. Prints the URLs, never the key."""
-    app = create_app(config)
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (port 0: a free one), ready for uvicorn; OSError if it cannot bind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on such sockets; without it every answer (headers, then
+    # body) waits out the client's 40 ms delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)") -> int:
+    """Serve in the foreground until interrupted. Prints the URLs, never the key; 2 if it cannot start.
+
+    The data directory is opened and the port bound before anything is announced, so a mock that cannot
+    start says why in one line and prints no banner.
+    """
+    try:
+        app = create_app(config)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        listener = listen(host, port)
+    except OSError as exc:
+        close_app(app)
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    port = listener.getsockname()[1]  # the one given, or the free one found for port 0
     print(f"Hume mock API on http://{host}:{port}  stream ws://{host}:{port}{STREAM_PATH}", flush=True)
     print(f"key: {key_source}; drifts: {', '.join(sorted(config.drifts)) or 'none'}", flush=True)
     if config.data_dir is not None:
         print(f"jobs stored in {config.data_dir}", flush=True)
-    uvicorn.Server(_uvicorn_config(app, host, port)).run()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.Server(_uvicorn_config(app, host, port)).run(sockets=[listener])
+    finally:
+        listener.close()
+        close_app(app)
+    return 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,9 +187,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(args.host, args.port, config, key_source=key_source)
-    return 0
+    return serve(args.host, args.port, config, key_source=key_source)
 
 
 def _api_key(explicit: str | None) -> tuple[str, str]:

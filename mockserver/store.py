@@ -3,17 +3,30 @@
 One connection, guarded by a lock, is shared by the event loop and worker threads; WAL journaling keeps
 readers and the writer out of each other's way. A new store on the same directory sees every job.
 Predictions are computed when the job is submitted and stored with it; the lifecycle only reveals them.
+
+One mock at a time owns a data directory (an advisory lock on ``<data_dir>/jobs.lock``, released by the OS
+when the process ends, however it ends), so a second mock never "recovers" the first one's queued jobs. A
+damaged database is reported, never repaired or overwritten. Everything stored goes through
+``wire.dumps``; a job an older mock stored with values JSON cannot carry fails alone when read.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from mockserver import wire
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no data-dir lock
+    fcntl = None  # type: ignore[assignment]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -37,9 +50,16 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS predictions (
     job_id TEXT PRIMARY KEY REFERENCES jobs (job_id),
-    predictions_json TEXT NOT NULL      -- the GET .../predictions body, stored apart to keep listings light
+    predictions_json BLOB NOT NULL      -- the GET .../predictions body, stored apart to keep listings light
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    job_id TEXT PRIMARY KEY REFERENCES jobs (job_id),
+    archive BLOB NOT NULL               -- the artifacts zip, built once: the same bytes on every download
 );
 """
+# Rows written through `wire.dumps` are served as stored; older rows (checked = 0) are checked when read.
+CHECKED_COLUMN = "ALTER TABLE predictions ADD COLUMN checked INTEGER NOT NULL DEFAULT 0"
+LOCK_NAME = "jobs.lock"
 
 TERMINAL = ("COMPLETED", "FAILED")
 SORT_COLUMNS = {"created": "created_ms", "started": "started_ms", "ended": "ended_ms"}
@@ -63,6 +83,7 @@ class JobRecord:
     message: str | None
     callback_url: str | None
     callback: dict[str, Any] | None
+    unservable: str | None = None  # why this stored job cannot be served (written by an older mock)
 
 
 @dataclass(frozen=True)
@@ -77,22 +98,58 @@ class ListQuery:
     descending: bool = True
 
 
+class StoreError(Exception):
+    """The data directory cannot be used; the message names it and says what to do."""
+
+
+class UnservableJob(Exception):
+    """A stored job whose JSON cannot be sent back (NaN, lone surrogates: written by an older mock)."""
+
+    def __init__(self, job_id: str, reason: str) -> None:
+        super().__init__(f"job {job_id} is stored in a form the mock cannot serve ({reason})")
+        self.job_id = job_id
+        self.reason = reason
+
+
 class Store:
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "jobs.sqlite3"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock_file = _lock_data_dir(data_dir)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            self._lock_file.close()
+            raise StoreError(f"{self.path}: cannot open the job database ({exc})") from None
         self._db.row_factory = sqlite3.Row
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(
+                f"{self.path}: the job database is damaged ({exc}). The mock has not changed it: move it aside "
+                "(with any jobs.sqlite3-wal and -shm next to it) to start afresh, or use another --data-dir."
+            ) from None
+
+    def _open(self) -> None:
+        """Check the file before anything writes to it, then set it up."""
         with self._lock:
+            verdict = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]  # the first problem only
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(" ".join(str(verdict).split())[:200])
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(predictions)")}
+            if "checked" not in columns:
+                self._db.execute(CHECKED_COLUMN)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        self._lock_file.close()
 
-    def insert(self, record: JobRecord, predictions: list[dict[str, Any]]) -> None:
+    def insert(self, record: JobRecord, predictions_body: bytes | bytearray) -> None:
+        """Store a job and its predictions (``wire.dumps`` JSON); NotWireJSON if the job holds what JSON cannot."""
         row = {
             "job_id": record.job_id,
             "status": record.status,
@@ -101,8 +158,8 @@ class Store:
             "ended_ms": record.ended_ms,
             "queued_ms": record.queued_ms,
             "in_progress_ms": record.in_progress_ms,
-            "request_json": json.dumps(record.request),
-            "inputs_json": json.dumps(record.inputs),
+            "request_json": wire.dumps(record.request).decode(),
+            "inputs_json": wire.dumps(record.inputs).decode(),
             "outcome": record.outcome,
             "num_predictions": record.num_predictions,
             "num_errors": record.num_errors,
@@ -118,14 +175,35 @@ class Store:
                 row,
             )
             self._db.execute(
-                "INSERT INTO predictions (job_id, predictions_json) VALUES (?, ?)",
-                (record.job_id, json.dumps(predictions)),
+                "INSERT INTO predictions (job_id, predictions_json, checked) VALUES (?, ?, 1)",
+                (record.job_id, predictions_body),
             )
 
-    def predictions(self, job_id: str) -> list[dict[str, Any]]:
+    def predictions_body(self, job_id: str) -> bytes:
+        """The stored GET .../predictions body (UTF-8 JSON); UnservableJob if it cannot be sent."""
         with self._lock:
-            row = self._db.execute("SELECT predictions_json FROM predictions WHERE job_id = ?", (job_id,)).fetchone()
-        return json.loads(row[0]) if row else []
+            row = self._db.execute(
+                "SELECT predictions_json, checked FROM predictions WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            return b"[]"
+        stored = row["predictions_json"]  # bytes; text in data dirs of older mocks
+        if not row["checked"]:
+            _loads(job_id, stored)
+        return stored.encode() if isinstance(stored, str) else stored
+
+    def predictions(self, job_id: str) -> list[dict[str, Any]]:
+        return wire.loads(self.predictions_body(job_id))
+
+    def artifacts(self, job_id: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT archive FROM artifacts WHERE job_id = ?", (job_id,)).fetchone()
+        return row[0] if row else None
+
+    def keep_artifacts(self, job_id: str, archive: bytes) -> bytes:
+        """Store the job's archive unless one is stored already; the stored one is returned either way."""
+        self._execute("INSERT OR IGNORE INTO artifacts (job_id, archive) VALUES (?, ?)", (job_id, archive))
+        return self.artifacts(job_id) or archive
 
     def get(self, job_id: str) -> JobRecord | None:
         rows = self._select("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
@@ -174,7 +252,7 @@ class Store:
         )
 
     def record_callback(self, job_id: str, result: dict[str, Any]) -> None:
-        self._execute("UPDATE jobs SET callback_json = ? WHERE job_id = ?", (json.dumps(result), job_id))
+        self._execute("UPDATE jobs SET callback_json = ? WHERE job_id = ?", (wire.dumps(result).decode(), job_id))
 
     def _execute(self, sql: str, params: Iterable[Any]) -> None:
         with self._lock:
@@ -186,9 +264,25 @@ class Store:
         return [_record(row) for row in rows]
 
 
+def _loads(job_id: str, text: str) -> Any:
+    try:
+        return wire.loads(text)
+    except wire.NotWireJSON as exc:
+        raise UnservableJob(job_id, exc.reason) from None
+
+
 def _record(row: sqlite3.Row) -> JobRecord:
+    """The job of a row; one whose JSON cannot be served keeps its id and status and says why in ``unservable``."""
+    job_id = row["job_id"]
+    unservable = None
+    try:
+        request = _loads(job_id, row["request_json"])
+        inputs = _loads(job_id, row["inputs_json"])
+        callback = _loads(job_id, row["callback_json"]) if row["callback_json"] else None
+    except UnservableJob as exc:
+        request, inputs, callback, unservable = {}, [], None, exc.reason
     return JobRecord(
-        job_id=row["job_id"],
+        job_id=job_id,
         seq=row["seq"],
         status=row["status"],
         created_ms=row["created_ms"],
@@ -196,12 +290,39 @@ def _record(row: sqlite3.Row) -> JobRecord:
         ended_ms=row["ended_ms"],
         queued_ms=row["queued_ms"],
         in_progress_ms=row["in_progress_ms"],
-        request=json.loads(row["request_json"]),
-        inputs=json.loads(row["inputs_json"]),
+        request=request,
+        inputs=inputs,
         outcome=row["outcome"],
         num_predictions=row["num_predictions"],
         num_errors=row["num_errors"],
         message=row["message"],
         callback_url=row["callback_url"],
-        callback=json.loads(row["callback_json"]) if row["callback_json"] else None,
+        callback=callback,
+        unservable=unservable,
     )
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold ``<data_dir>/jobs.lock`` for this process; StoreError if another process holds it."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        lock_file = open(data_dir / LOCK_NAME, "a+", encoding="utf-8")  # noqa: SIM115 - held as long as the store
+    except OSError as exc:
+        raise StoreError(f"{data_dir}: cannot use this data directory ({exc.strerror or exc})") from None
+    if fcntl is None:
+        return lock_file
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock_file.seek(0)
+        owner = lock_file.read().strip() or "unknown"
+        lock_file.close()
+        raise StoreError(
+            f"{data_dir}: another mock (pid {owner}) is using this data directory; stop it, or give this one "
+            "another --data-dir"
+        ) from None
+    with contextlib.suppress(OSError):
+        lock_file.truncate(0)
+        lock_file.write(str(os.getpid()))
+        lock_file.flush()
+    return lock_file

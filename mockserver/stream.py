@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import json
+import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from mockserver import names
+from mockserver import names, wire
 from mockserver.drifts import apply_body_drifts
 from mockserver.inference import burst_interval, face_detections, rng_for, scores, text_spans
 from mockserver.job_request import (
@@ -33,12 +35,15 @@ from mockserver.job_request import (
 )
 from mockserver.media import Media, MediaError, digest, parse_facemesh_text, read_facemesh, read_media
 
+log = logging.getLogger("mockserver")
+
 MAX_IMAGE_SIDE = 3000
 MAX_AUDIO_MS = 5000
 MAX_VIDEO_MS = 5000
 MAX_RAW_TEXT = 10_000
 IDENTICAL_ERRORS_BEFORE_CLOSE = 10
 POLICY_VIOLATION = 1008
+INTERNAL_ERROR = 1011
 
 MODEL_ORDER = ("burst", "face", "facemesh", "language", "prosody")  # the order of the SDK's reply model
 STREAM_MODELS_BY_KIND = {
@@ -134,6 +139,10 @@ async def stream_endpoint(websocket: WebSocket) -> None:
                 return
     except WebSocketDisconnect:
         return
+    except Exception as exc:  # noqa: BLE001 - a mock bug must end the session with a close frame, not a dropped socket
+        log.error("stream session ended by an internal error: %s: %s", type(exc).__name__, str(exc)[:200])
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):  # the socket may be gone already
+            await websocket.close(code=INTERNAL_ERROR, reason="internal error in the mock server")
 
 
 def _too_many(session: Session, reply: dict[str, Any]) -> bool:
@@ -161,9 +170,9 @@ def _parse_json(text: str | None) -> Any:
     if text is None:
         raise StreamError("E0100", "Invalid JSON: send the payload as a JSON text frame.")
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise StreamError("E0100", f"Invalid JSON: {str(exc)[:120]}") from None
+        return wire.loads(text)
+    except wire.NotWireJSON as exc:
+        raise StreamError("E0100", f"Invalid JSON: {exc.reason}") from None
 
 
 def _validate(raw: Any) -> dict[str, Any]:

@@ -66,7 +66,7 @@ class Compressing:
 def serving_mock(config: MockConfig, compress: bool = True) -> Iterator[str]:
     """The mock (behind ``Compressing`` unless told otherwise) on a free loopback port; yields its URL."""
     app = create_app(config)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     served = Compressing(app) if compress else app

@@ -21,7 +21,8 @@ from contracts.fuzz import stream as stream_part
 from contracts.fuzz.context import FuzzContext
 from contracts.fuzz.ledger import Ledger
 from contracts.fuzz.recorder import Recorder
-from contracts.fuzz.stream import FrameChecker, Probe, StreamConnection, own_warning, promise_probes, run_stream
+from contracts.fuzz.stream import FrameChecker, Probe, StreamConnection, promise_probes, run_stream
+from contracts.stream_judging import own_warning
 from mockserver import running_mock
 from strategies.invalid import Broken
 

@@ -27,7 +27,6 @@ from contracts.validation import validate_body
 from mockserver import INVALID_KEY_BODY, MockHandle, running_mock
 from mockserver import archives as safe_archives
 from mockserver import server as mock_cli
-from mockserver.app import close_app
 from mockserver.drifts import CATALOGUE
 from mockserver.inference import ItemBudget, SourceInput, predict_source
 from mockserver.jobs import JobRunner
@@ -873,10 +872,11 @@ def test_serve_announces_urls_but_never_the_key(
     secret = "sk-live-do-not-print-0123456789"
     monkeypatch.setenv("HUME_API_KEY", secret)
     served: dict[str, Any] = {}
-    monkeypatch.setattr(mock_cli.uvicorn.Server, "run", lambda self: served.setdefault("config", self.config))
-    status, out, err = _run_cli(["--port", "8799"], capsys)
-    assert status == 0 and "http://127.0.0.1:8799" in out and "HUME_API_KEY" in out
+    monkeypatch.setattr(mock_cli.uvicorn.Server, "run", lambda self, **_: served.setdefault("config", self.config))
+    with mock_cli.listen("127.0.0.1", 0) as probe:
+        port = probe.getsockname()[1]
+    status, out, err = _run_cli(["--port", str(port)], capsys)
+    assert status == 0 and f"http://127.0.0.1:{port}" in out and "HUME_API_KEY" in out
     assert secret not in out + err
     assert served["config"].app.state.mock.config.api_key == secret
     assert secret not in repr(served["config"].app.state.mock.config)
-    close_app(served["config"].app)

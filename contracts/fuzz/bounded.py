@@ -179,6 +179,8 @@ class BoundedAdapter(HTTPAdapter):
             except requests.RequestException as error:
                 if not cut.is_set() or isinstance(error, BodyTooLarge):
                     raise
+                late = f"no complete response within {seconds:.1f} s"  # the deadline cut the connection
+                raise requests.exceptions.ReadTimeout(late, request=request) from None
             if cut.is_set():
                 response.close()
                 raise requests.exceptions.ReadTimeout(f"no complete response within {seconds:.1f} s", request=request)

@@ -69,7 +69,7 @@ class FuzzContext:
     progress: Callable[[str], None] = lambda _line: None
     started: float = field(default_factory=time.monotonic)
     jobs_created: int = 0
-    known_job_ids: list[str] = field(default_factory=list)  # jobs the lifecycle made, for the batch part to read
+    known_job_ids: list[str] = field(default_factory=list)  # COMPLETED jobs of the lifecycle, for the batch part
 
     @functools.cached_property
     def redactor(self) -> Redactor:

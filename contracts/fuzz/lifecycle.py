@@ -278,6 +278,7 @@ WORDS = ("hume", "measures", "voice", "faces", "and", "language", "calm", "joy",
 UNICODE_WORDS = ("café", "naïve", "über", "日本語", "😀")
 GRANULARITIES = ("word", "sentence", "utterance")
 EXAMPLE_MEDIA_URLS = ("https://example.com/media/clip.mp4", "https://example.com/media/voice.wav")
+UNREADABLE_MEDIA_URL = "https://example.com/media/unreadable.bin"  # no media type: the mock documents it as failing
 # Never called by the mock (not loopback); a real service POSTs the generated media's results there.
 EXAMPLE_CALLBACK_URL = "https://example.com/hume-contracts/callback"
 
@@ -334,10 +335,13 @@ def plan_jobs(seed: int) -> list[JobPlan]:
         "burst": {},
         "language": {},
     }
+    language = {"language": {"granularity": rng.choice(GRANULARITIES)}, "ner": {}}
     return [
-        JobPlan("json", {"language": {"granularity": rng.choice(GRANULARITIES)}, "ner": {}}, texts, settings=settings),
+        JobPlan("json", language, texts, urls=(rng.choice(EXAMPLE_MEDIA_URLS),), settings=settings),
         JobPlan("multipart", media_models, files=media, settings={"transcription": {"confidence_threshold": 0.0}}),
-        JobPlan("json", {"language": {}}, texts=(_sentence(rng),), urls=(rng.choice(EXAMPLE_MEDIA_URLS),)),
+        # Every input of this one fails (nothing can be read from it), so the job ends FAILED: the run sees that
+        # state too, at the cost of a job it makes anyway. Whether it must fail is not judged.
+        JobPlan("json", {"language": {}}, urls=(UNREADABLE_MEDIA_URL,)),
     ]
 
 
@@ -377,7 +381,8 @@ def run_lifecycle(ctx: FuzzContext) -> None:
             jobs = create_jobs(ctx, client, plan_jobs(ctx.seed))
             poll_jobs(ctx, client, jobs)
             for job in jobs:
-                if job.status == "COMPLETED":
+                if job.status == "COMPLETED":  # only a finished job has predictions for the batch part to read
+                    ctx.known_job_ids.append(job.job_id)
                     check_predictions(ctx, client, job)
                     check_artifacts(ctx, client, job)
             check_list_jobs(ctx, client, jobs)
@@ -416,7 +421,6 @@ def create_jobs(ctx: FuzzContext, client: httpx.Client, plans: Sequence[JobPlan]
         job = create_job(ctx, client, plan)
         if job is not None:
             jobs.append(job)
-            ctx.known_job_ids.append(job.job_id)
             ctx.progress(f"lifecycle: started job {job.job_id} ({plan.label})")
     return jobs
 

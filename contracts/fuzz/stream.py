@@ -60,6 +60,12 @@ from contracts.fuzz.lifecycle import (
     record_failure,
     record_violations,
 )
+from contracts.stream_judging import (
+    PAYLOAD_ID_ECHOED,
+    REPLY_CHECKS,
+    ReplyCheck,
+    reply_kind,
+)
 from contracts.validation import validate_body
 from contracts.violations import shorten
 from strategies.invalid import Break, Broken, apply_break, broken_stream_payloads
@@ -73,7 +79,6 @@ REPRODUCE_LIMIT = 4096  # longer frames are shown with their data abbreviated
 IDENTICAL_ERRORS_BEFORE_CLOSE = 10  # "closed automatically after ten identical configuration errors"
 POLICY_VIOLATION = 1008
 OUT_OF_CREDITS = "E0300"
-STREAM_MODELS = ("burst", "face", "facemesh", "language", "prosody")
 WHERE_HANDSHAKE = "stream: handshake"
 
 KEY_ACCEPTED = Expectation(
@@ -83,13 +88,6 @@ KEYLESS_REFUSED = Expectation(
     "auth", "stream-handshake-open", "a handshake without a valid key was accepted", "a 401 refusal"
 )
 ONE_REPLY = Expectation("stream", "stream-no-reply", "a frame got no reply", "exactly one reply frame per frame")
-ID_ECHOED = Expectation("stream", "stream-payload-id", "the reply did not echo payload_id", "the payload_id sent")
-MODELS_ANSWERED = Expectation(
-    "stream",
-    "stream-model-missing",
-    "a requested model is missing from the reply",
-    "predictions or a per-model warning for every requested model",
-)
 NO_ERROR = Expectation(
     "stream",
     "stream-wrong-reply",
@@ -98,12 +96,6 @@ NO_ERROR = Expectation(
 )
 AN_ERROR = Expectation(
     "stream", "stream-wrong-reply", "an invalid frame was not answered with an error", "an error frame"
-)
-DETAILS_GIVEN = Expectation(
-    "stream",
-    "stream-wrong-reply",
-    "job_details was asked for but not returned",
-    'job_details {"job_id": ...}',
 )
 WITHIN_LIMIT = Expectation(
     "stream",
@@ -123,14 +115,6 @@ ERROR_CODE = Expectation(
     "an error does not carry the documented code of its fault",
     "E0101 invalid field, E0102 model/media mismatch, E0201 bad base64, E0203 audio, E0205 image",
 )
-WARNING_CODE = Expectation(
-    "stream",
-    "stream-warning-code",
-    "a model's warning carries a code that is not its own",
-    "W0103 (no faces) for face, W0101 (no vocal bursts) for burst, W0102 (no facemeshes) for facemesh",
-)
-# The documented warning codes; W0104 and later were never confirmed, so other codes pass.
-WARNING_CODES = {"face": "W0103", "burst": "W0101", "facemesh": "W0102"}
 SURVIVES = Expectation(
     "stream",
     "stream-connection-dropped",
@@ -306,19 +290,6 @@ class StreamConnection:
 # -- frames --------------------------------------------------------------------------------------------
 
 
-def reply_kind(reply: Any) -> str:
-    """What a reply is, for ``where``: error, warning, predictions, job_details or ack (anything else)."""
-    if not isinstance(reply, dict):
-        return "unexpected"
-    if "error" in reply:
-        return "error"
-    if "warning" in reply:
-        return "warning"
-    if any(model in reply for model in STREAM_MODELS):
-        return "predictions"
-    return "job_details" if "job_details" in reply else "ack"
-
-
 def reproduce_frame(probe: Probe) -> str:
     """The frame to send (long media data abbreviated); for an invalid frame, what was broken."""
     text = json.dumps(probe.frame)
@@ -439,20 +410,8 @@ class FrameChecker:
                 self._judge(where, NO_ERROR, f"{reply.get('code')}: {clip(str(reply.get('error')), 160)}", probe)
             return
         self._judge(where, NO_ERROR, None, probe)
-        if warnings := _warning_codes(reply):
-            wrong = [f"{model}: {shorten(code)}" for model, code in warnings.items() if not own_warning(model, code)]
-            self._judge(where, WARNING_CODE, "; ".join(wrong) or None, probe)
-        if isinstance(frame.get("payload_id"), str):
-            echoed = reply.get("payload_id")
-            problem = None if echoed == frame["payload_id"] else f"payload_id {clip(repr(echoed), 80)}"
-            self._judge(where, ID_ECHOED, problem, probe)
-        if "data" in frame:
-            missing = [name for name in frame.get("models") or {} if not _answered(reply.get(name))]
-            self._judge(where, MODELS_ANSWERED, f"no answer for {', '.join(missing)}" if missing else None, probe)
-        if frame.get("job_details") is True:
-            details = reply.get("job_details")
-            given = isinstance(details, dict) and "job_id" in details
-            self._judge(where, DETAILS_GIVEN, None if given else "no job_details in the reply", probe)
+        for check in REPLY_CHECKS:  # what every reply must repeat of its frame, judged as the proxy judges it
+            self._judge(where, _expectation(check), check.problem(frame, reply), probe)
 
     def _check_invalid(self, probe: Probe, reply: dict[str, Any], judged: bool = False) -> None:
         """An invalid frame's error (``judged``: that it is an error was already judged)."""
@@ -463,10 +422,9 @@ class FrameChecker:
         if not judged:
             self._judge(where, AN_ERROR, None, probe)
         self.connection.errors[(str(reply.get("code")), str(reply.get("error")))] += 1
-        sent_id = probe.frame.get("payload_id") if isinstance(probe.frame, dict) else None
-        echoed = reply.get("payload_id")
-        if isinstance(sent_id, str) and echoed is not None:
-            self._judge(where, ID_ECHOED, None if echoed == sent_id else f"payload_id {clip(repr(echoed), 80)}", probe)
+        if isinstance(probe.frame, dict):  # an error need not echo payload_id, but may not echo another one
+            problem = PAYLOAD_ID_ECHOED.problem(probe.frame, reply)
+            self._judge(where, _expectation(PAYLOAD_ID_ECHOED), problem, probe)
         self._check_survived(probe)
 
     def _check_survived(self, after: Probe) -> None:
@@ -485,20 +443,10 @@ class FrameChecker:
         self._reopen()
 
 
-def _warning_codes(reply: dict[str, Any]) -> dict[str, Any]:
-    """The code of every per-model warning in a reply, by model."""
-    return {m: slot.get("code") for m in STREAM_MODELS if isinstance(slot := reply.get(m), dict) and "warning" in slot}
-
-
-def own_warning(model: str, code: Any) -> bool:
-    """A model's warning code is its own documented one; a model without one may not borrow another's."""
-    own = WARNING_CODES.get(model)
-    return code == own if own is not None else code not in WARNING_CODES.values()
-
-
-def _answered(slot: Any) -> bool:
-    """A model's slot in a reply holds its predictions or its warning."""
-    return isinstance(slot, dict) and ("predictions" in slot or "warning" in slot)
+@cache
+def _expectation(check: ReplyCheck) -> Expectation:
+    """A shared reply check as one check of this run's ledger."""
+    return Expectation("stream", check.code, check.title, check.expected)
 
 
 # -- hypothesis ----------------------------------------------------------------------------------------
