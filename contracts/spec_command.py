@@ -1,5 +1,9 @@
 """Print the repaired contract (default), the upstream document (--upstream), or the repairs (--defects).
 
+--schemathesis-config prints the configuration that lets schemathesis's own `st run` use the repaired
+contract against a Hume-compatible server (auth from $HUME_API_KEY, the answer no schema can say, and the
+mock's stricter job bodies).
+
 --write regenerates the committed outputs (openapi/overlay.names.yaml, openapi/repaired.yaml) from the
 upstream document and openapi/overlay.yaml; --check exits 1 when the committed outputs are stale.
 
@@ -26,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--upstream", action="store_true", help="the published document, as vendored (unrepaired)")
     what.add_argument("--defects", action="store_true", help="list every repair with its evidence, one line each")
     what.add_argument("--stream", action="store_true", help="the stream contract (AsyncAPI) instead")
+    what.add_argument(
+        "--schemathesis-config",
+        action="store_true",
+        help="the schemathesis.toml for `st run` with the repaired contract (key from $HUME_API_KEY)",
+    )
     what.add_argument("--write", action="store_true", help="regenerate the committed repaired document")
     what.add_argument("--check", action="store_true", help="exit 1 if the committed repaired document is stale")
     what.add_argument("--rebase", metavar="NEW_UPSTREAM", help="re-apply the repairs to another upstream document")
@@ -74,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.defects:
         print("\n".join(defect_lines()))
+        return 0
+    if args.schemathesis_config:
+        sys.stdout.write(openapi.SCHEMATHESIS_CONFIG_PATH.read_text(encoding="utf-8"))
         return 0
     if args.write:
         for path in openapi.write_repaired():

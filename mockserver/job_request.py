@@ -9,7 +9,7 @@ alphabetical order, every default filled in, ``null`` for switched-off unconfigu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +51,18 @@ def check_number(low: float, high: float = math.inf) -> Check:
     return check
 
 
+def check_whole(low: int) -> Check:
+    """An integer (JSON Schema `integer`: 3.0 counts, 2.5 does not) of at least ``low``."""
+    number = check_number(low)
+
+    def check(value: Any, where: str) -> int:
+        if not float(number(value, where)).is_integer():
+            raise BadRequest(f"{where}: expected an integer, got {value}")
+        return int(value)
+
+    return check
+
+
 def check_enum(*allowed: str) -> Check:
     def check(value: Any, where: str) -> str:
         if value not in allowed:
@@ -67,8 +79,12 @@ def check_unconfigurable(value: Any, where: str) -> dict[str, Any] | None:
     return value
 
 
-def check_object(fields: dict[str, Check]) -> Check:
-    """A checker for an object whose keys are all optional and listed in ``fields``."""
+def check_object(fields: dict[str, Check], *, nullable: Collection[str] | None = None) -> Check:
+    """A checker for an object whose keys are all optional and listed in ``fields``.
+
+    ``nullable``: the keys that may be null (taken as absent); any other null is a 400, as the contract types
+    them. None: every key may be null.
+    """
 
     def check(value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -78,6 +94,13 @@ def check_object(fields: dict[str, Check]) -> Check:
             raise BadRequest(f"{where}: unknown field '{unknown[0]:.60}'; allowed: {', '.join(fields)}")
         checked = {}
         for key, item in value.items():
+            if (
+                item is None
+                and nullable is not None
+                and key not in nullable
+                and fields[key] is not check_unconfigurable
+            ):
+                raise BadRequest(f"{where}.{key}: expected a value, got null")
             if item is not None or fields[key] is check_unconfigurable:
                 checked[key] = fields[key](item, f"{where}.{key}")
         return checked
@@ -85,22 +108,25 @@ def check_object(fields: dict[str, Check]) -> Check:
     return check
 
 
-WINDOW = check_object({"length": check_number(0.5), "step": check_number(0.5)})
+NOT_NULL: Collection[str] = ()  # the batch request's objects: a null is allowed only where the contract says so
+WINDOW = check_object({"length": check_number(0.5), "step": check_number(0.5)}, nullable=NOT_NULL)
 MODEL_CHECKS: dict[str, Check] = {
     "face": check_object(
         {
             "fps_pred": check_number(0.0),
             "prob_threshold": check_number(0.0, 1.0),
             "identify_faces": check_bool,
-            "min_face_size": check_number(0.0),
+            "min_face_size": check_whole(0),
             "facs": check_unconfigurable,
             "descriptions": check_unconfigurable,
             "save_faces": check_bool,
-        }
+        },
+        nullable=NOT_NULL,
     ),
     "burst": check_unconfigurable,
     "prosody": check_object(
-        {"granularity": check_enum(*GRANULARITIES), "window": WINDOW, "identify_speakers": check_bool}
+        {"granularity": check_enum(*GRANULARITIES), "window": WINDOW, "identify_speakers": check_bool},
+        nullable={"window"},
     ),
     "language": check_object(
         {
@@ -108,9 +134,10 @@ MODEL_CHECKS: dict[str, Check] = {
             "sentiment": check_unconfigurable,
             "toxicity": check_unconfigurable,
             "identify_speakers": check_bool,
-        }
+        },
+        nullable=NOT_NULL,
     ),
-    "ner": check_object({"identify_speakers": check_bool}),
+    "ner": check_object({"identify_speakers": check_bool}, nullable=NOT_NULL),
     "facemesh": check_unconfigurable,
 }
 TRANSCRIPTION = check_object(
@@ -118,7 +145,8 @@ TRANSCRIPTION = check_object(
         "language": check_enum(*BCP47_TAGS),
         "identify_speakers": check_bool,
         "confidence_threshold": check_number(0.0, 1.0),
-    }
+    },
+    nullable=NOT_NULL,
 )
 
 # Echoed defaults of each requested model, keys sorted as the API sends them.
@@ -192,7 +220,7 @@ ALL_MODELS = {name: dict(defaults) for name, defaults in MODEL_DEFAULTS.items()}
 
 def parse_request(body: Any, *, file_count: int = 0) -> dict[str, Any]:
     """A validated request: models (all of them when absent), urls, text, callback_url, notify, transcription."""
-    checked = check_object(REQUEST_FIELDS)(body, "body")
+    checked = check_object(REQUEST_FIELDS, nullable={"transcription"})(body, "body")
     checked.setdefault("models", {name: dict(defaults) for name, defaults in ALL_MODELS.items()})
     checked.setdefault("urls", [])
     checked.setdefault("text", [])

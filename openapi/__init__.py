@@ -17,6 +17,7 @@ OVERLAY_PATH = HERE / "overlay.yaml"
 NAMES_OVERLAY_PATH = HERE / "overlay.names.yaml"
 REPAIRED_PATH = HERE / "repaired.yaml"
 STREAM_CONTRACT_PATH = HERE / "stream.asyncapi.yaml"
+SCHEMATHESIS_CONFIG_PATH = HERE / "schemathesis.toml"  # for `st run` with the repaired contract
 # Copies of the corpus the repairs cite (see evidence/ORIGIN.md): real recordings gzipped, documented examples as is.
 EVIDENCE_DIR = HERE / "evidence"
 

@@ -96,7 +96,7 @@ def names_overlay(document: dict[str, Any]) -> dict[str, Any]:
         if old in renames:
             actions.append(
                 {
-                    "target": f"$..[?@['$ref'] == '{ref}']",
+                    "target": f"$..[?(@['$ref'] == '{ref}')]",
                     "update": {"$ref": SCHEMA_PREFIX + renames[old]},
                     "description": f"Point references to `{old}` at its legal name `{renames[old]}`.",
                     "x-defect": "component-names",

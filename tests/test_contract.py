@@ -205,9 +205,12 @@ def prove_nullable_transcription() -> None:
     assert schema_violations(contract_without("nullable-transcription"), body, "job-request")
 
 
+JSON_JOB = "urn:hume-contracts:openapi#/paths/~1v0~1batch~1jobs/post/requestBody/content/application~1json/schema"
+
+
 def prove_post_json_variant() -> None:
     post = openapi.load_repaired()["paths"]["/v0/batch/jobs"]["post"]["requestBody"]
-    assert post["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/InferenceBaseRequest"}
+    assert post["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/InferenceBaseRequest"
     sdk_example = {
         "models": {"face": {}, "burst": {}},
         "urls": ["https://x/y.mp4"],
@@ -264,6 +267,35 @@ def prove_format_uri() -> None:
     assert '"format": "url"' in json.dumps(openapi.load_upstream())
 
 
+def prove_json_job_input() -> None:
+    without = contract_without("json-job-input")
+    for empty in ({}, {"models": {"face": {}}, "notify": True}, {"urls": [], "text": []}):
+        assert validate_against(empty, JSON_JOB), empty
+        assert without.violations(empty, JSON_JOB) == []
+    assert validate_against({"models": {"face": {}, "burst": {}}, "urls": ["https://x/y.mp4"]}, JSON_JOB) == []
+    assert validate_against({"text": ["I am so happy!"]}, JSON_JOB) == []
+    assert validate_body({"models": {"face": {}}}, "job-request") == []  # a multipart json part may name no input
+
+
+def prove_unused_multipart_json_schema() -> None:
+    upstream = openapi.load_upstream()["components"]["schemas"]
+    copy = upstream["batch:V0BatchJobsPostRequestBodyContentMultipartFormDataSchemaJson"]["properties"]
+    assert copy == upstream["batch:InferenceBaseRequest"]["properties"]
+    repaired = openapi.load_repaired()
+    assert "V0BatchJobsPostRequestBodyContentMultipartFormDataSchemaJson" not in repaired["components"]["schemas"]
+    assert "MultipartFormDataSchemaJson" not in json.dumps(repaired)
+
+
+def prove_predict_result_alias() -> None:
+    schemas = openapi.load_repaired()["components"]["schemas"]
+    assert schemas["UnionPredictResult"]["$ref"] == "#/components/schemas/InferenceSourcePredictResult"
+    assert "oneOf" not in schemas["UnionPredictResult"]
+    body = corpus(TWILIO)
+    assert validate_body(body, "predictions") == []
+    del body[0]["source"]
+    assert [v.code for v in validate_body(body, "predictions")] == ["schema-required"]  # named directly, no union
+
+
 def prove_component_names() -> None:
     validate_openapi(openapi.load_repaired())
     assert all(":" not in name and "<" not in name for name in openapi.load_repaired()["components"]["schemas"])
@@ -305,6 +337,9 @@ PROOFS: dict[str, Callable[[], None]] = {
     "bounds": prove_bounds,
     "format-uri": prove_format_uri,
     "component-names": prove_component_names,
+    "json-job-input": prove_json_job_input,
+    "unused-multipart-json-schema": prove_unused_multipart_json_schema,
+    "predict-result-alias": prove_predict_result_alias,
 }
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import re
+
+import jsonpath_rfc9535 as jsonpath
+import oas_patch.overlay as oas_patch
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import openapi
 from openapi.overlay import OverlayError, apply_overlay, merge
 
 
@@ -93,3 +99,25 @@ def test_merge_into_an_object_keeps_every_key_of_both(target: object, update: ob
         assert merge(list(target), update) == [*target, *update]
     else:
         assert merge(target, update) == update
+
+
+# -- the shipped overlays with another Overlay implementation -------------------------------------------------
+
+FILTER = re.compile(r"\[\?(?!\()")  # a filter selector whose expression is not parenthesised
+
+
+def test_the_shipped_overlays_reproduce_repaired_yaml_with_an_independent_overlay_tool() -> None:
+    """oas-patch (jsonpath-ng, its own merge) applies both overlays to the upstream: same document."""
+    document = copy.deepcopy(openapi.load_upstream())
+    for shipped in (openapi.load_overlay(), openapi.load_names_overlay()):
+        document = oas_patch.apply_overlay(document, copy.deepcopy(shipped))
+    assert document == openapi.load_repaired()
+
+
+def test_every_filter_target_is_parenthesised_so_every_tool_parses_it() -> None:
+    """`[?(@.x == 'y')]` is RFC 9535 too, and the form openapi-format, bump-cli and oas-patch all read."""
+    targets = [a["target"] for o in (openapi.load_overlay(), openapi.load_names_overlay()) for a in o["actions"]]
+    filters = [target for target in targets if "[?" in target]
+    assert filters, "the overlays use filters; this test must see them"
+    assert [target for target in filters if FILTER.search(target)] == []
+    assert all(jsonpath.compile(target) for target in filters)  # and the suite's RFC 9535 parser reads them

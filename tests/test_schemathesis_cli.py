@@ -1,17 +1,14 @@
-"""schemathesis's own CLI, with every check and every phase, finds nothing wrong with the mock.
+"""schemathesis's own CLI, run exactly as the README shows it, finds nothing wrong with the mock.
 
-Two documented answers of the API look like "valid data rejected" to schemathesis's generic
-`positive_data_acceptance`, so the configuration below adds 400 to what that check accepts there, and
-only there:
-- `GET /v0/batch/jobs/{id}/predictions` and `/artifacts` answer 400 while the job has not ended (its
-  stateful phase asks right after creating a job);
-- the multipart `json` part is a string whose *content* is an `InferenceBaseRequest`. The contract says
-  so with `contentMediaType`/`contentSchema`, which JSON Schema treats as annotations: schemathesis
-  generates arbitrary strings there, and a correct server rejects the ones that are not a JSON object.
+The README's commands write the repaired contract and the shipped `schemathesis.toml`, then `st run` with
+every check and every phase. The only change here is the server's address: the test's mock listens on a free
+port instead of the README's 8787 (with the README's key); NO_COLOR keeps the output plain.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,44 +18,40 @@ from conftest import fast_config
 import openapi
 from mockserver import running_mock
 
-KEY = "schemathesis-cli-key"
-ACCEPTED = '["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]'
-CONFIG = f"""
-[auth.openapi.api_key]
-api_key = "{KEY}"
-
-[[operations]]
-include-name = "POST /v0/batch/jobs"
-checks.positive_data_acceptance.expected-statuses = {ACCEPTED}
-
-[[operations]]
-include-name-regex = "^GET /v0/batch/jobs/\\\\{{id\\\\}}/(predictions|artifacts)$"
-checks.positive_data_acceptance.expected-statuses = {ACCEPTED}
-"""
+README = Path(__file__).parents[1] / "README.md"
+HEADING = "### With schemathesis's own CLI"
+README_URL = "http://127.0.0.1:8787"
 
 
-def test_schemathesis_cli_with_all_checks_passes_against_the_mock(tmp_path: Path) -> None:
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(CONFIG)
-    st = Path(sys.executable).with_name("st")
-    with running_mock(fast_config(api_key=KEY)) as mock:
-        command = [
-            str(st),
-            "--config-file",
-            str(config),
-            "run",
-            str(openapi.REPAIRED_PATH),
-            "--url",
-            mock.base_url,
-            "--checks",
-            "all",
-            "--max-examples",
-            "15",
-            "--seed",
-            "1",
-            "--no-color",
-        ]
-        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+def readme_commands() -> list[str]:
+    """The command lines of the first ```sh block under the heading."""
+    section = README.read_text(encoding="utf-8").split(HEADING, 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, f"no sh block under {HEADING!r}"
+    return [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_readme_runs_st_with_the_shipped_configuration() -> None:
+    commands = readme_commands()
+    assert any(" st run " in f" {line}" and "--checks all" in line for line in commands)
+    assert any(line.startswith("hume-contracts spec --schemathesis-config") for line in commands)
+    key = re.search(r"HUME_API_KEY=(\S+)", " ".join(commands))
+    assert key and f"${{{'HUME_API_KEY'}}}" in openapi.SCHEMATHESIS_CONFIG_PATH.read_text()
+    assert key.group(1) not in openapi.SCHEMATHESIS_CONFIG_PATH.read_text()  # no key is shipped
+
+
+def test_st_run_as_the_readme_shows_passes_against_the_mock(tmp_path: Path) -> None:
+    commands = readme_commands()
+    key = re.search(r"HUME_API_KEY=(\S+)", " ".join(commands)).group(1)  # type: ignore[union-attr]
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "NO_COLOR": "1"}
+    env.pop("HUME_API_KEY", None)
+    with running_mock(fast_config(api_key=key)) as mock:
+        script = "set -e\n" + "\n".join(line.replace(README_URL, mock.base_url) for line in commands) + "\n"
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+        )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert "No issues found" in done.stdout
-    assert "Stateful" in done.stdout and "Coverage" in done.stdout
+    assert "Stateful" in done.stdout and "Coverage" in done.stdout and "Fuzzing" in done.stdout
+    assert (tmp_path / "schemathesis.toml").read_text() == openapi.SCHEMATHESIS_CONFIG_PATH.read_text()

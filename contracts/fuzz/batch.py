@@ -32,6 +32,7 @@ from contracts.checks import ContractViolation
 from contracts.fuzz.bounded import MAX_REDIRECTS, RequestsBodyTooLarge
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
+from contracts.wire import WireRequest, contract_breach
 
 COMMON_CHECKS = (
     "not_a_server_error",
@@ -102,7 +103,8 @@ def _config(ctx: FuzzContext) -> schemathesis.Config:
 
 def _fuzz_operation(ctx: FuzzContext, operation: Any, mode: GenerationMode) -> None:
     checks = [CHECKS.get_one(name) for name in (*COMMON_CHECKS, *MODE_CHECKS[mode])]
-    state = {"examples": 0, "failures": 0, "stopped": None}
+    state = {"examples": 0, "failures": 0, "stopped": None, "valid_on_wire": 0}
+    document = operation.schema.raw_schema
 
     # Network I/O happens inside the test, so Hypothesis's timing health checks say nothing useful here;
     # schemathesis's strategies filter by design (e.g. negative data must really violate the schema).
@@ -126,6 +128,9 @@ def _fuzz_operation(ctx: FuzzContext, operation: Any, mode: GenerationMode) -> N
         if reads_a_job and ctx.known_job_ids and state["examples"] % 2 == 0:
             # Random UUIDs only ever meet 404s; every other example reads a job that exists instead.
             case.path_parameters["id"] = ctx.known_job_ids[state["examples"] // 2 % len(ctx.known_job_ids)]
+        if mode is GenerationMode.NEGATIVE and _valid_on_the_wire(ctx, document, case):
+            state["valid_on_wire"] += 1
+            return
         response = _call(ctx, case)
         if response is None:
             return
@@ -138,10 +143,24 @@ def _fuzz_operation(ctx: FuzzContext, operation: Any, mode: GenerationMode) -> N
     exercise()
     line = f"batch  {operation.label:<40} {mode.value:<8} {state['examples']:>3} examples, {state['failures']} failures"
     ctx.progress(line)
+    if state["valid_on_wire"]:
+        ctx.ledger.note(
+            f"{operation.label} ({mode.value}): {state['valid_on_wire']} generated cases not sent, "
+            "valid on the wire (typed otherwise, same bytes)"
+        )
     if state["stopped"] == "time":
         raise BudgetExhausted
     if state["stopped"] == "jobs":
         ctx.ledger.note(f"{operation.label}: stopped, the job budget (--max-jobs {ctx.max_jobs}) is spent")
+
+
+def _valid_on_the_wire(ctx: FuzzContext, document: dict[str, Any], case: Any) -> bool:
+    """Whether the request ``case`` serializes to is one the contract accepts (so no negative case)."""
+    try:
+        request = WireRequest.of_case(case, ctx.base_url)
+    except (requests.RequestException, ValueError):  # cannot be prepared: sending it says why (see _call)
+        return False
+    return contract_breach(document, case.operation.path, request, api_key=ctx.api_key) is None
 
 
 def _call(ctx: FuzzContext, case: Any) -> Any:
