@@ -167,6 +167,9 @@ STATUSES_2023 = {
     "api-key-security": ("needs-review", "it would refer to what this upstream does not have"),
     "error-responses": ("needs-review", "it uses OpenAPI 3.1 schema keywords this OpenAPI 3.0.0 document cannot have"),
     "format-uri": ("applied", "applied"),
+    "json-job-input": ("needs-review", "target gone or changed shape"),
+    "predict-result-alias": ("needs-review", "target gone or changed shape"),
+    "unused-multipart-json-schema": ("redundant", "applying it changes nothing"),
 }
 
 
