@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from contracts.fast import contract_documents, node_at, split_ref
-from contracts.schema import OPENAPI_URI, STREAM_URI
+from contracts.schema import OPENAPI_URI, STREAM_URI, json_type
 
 AREAS = ("operations", "variants", "enums", "fields", "models", "codes")
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
@@ -245,19 +245,9 @@ def _nullable(catalogue: Catalogue, uri: str, schema: dict[str, Any]) -> bool:
     return any("null" in _types(catalogue.resolve(uri, branch)) for branch in union)
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    return {float: "number", str: "string", list: "array", dict: "object"}.get(type(value), "unknown")
-
-
 def _admits(schema: dict[str, Any], value: Any) -> bool:
     types = _types(schema)
-    kind = _json_type(value)
+    kind = json_type(value)
     if not types:
         return "const" not in schema or schema["const"] == value
     return kind in types or (kind == "integer" and "number" in types)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.evolution.documents import resolve_pointer
+from contracts.schema import json_type
 
 BOUNDS = (
     "minimum",
@@ -97,18 +98,6 @@ def _merged_all_of(resolver: Resolver, schema: dict[str, Any], depth: int) -> di
 JSON_MEDIA_TYPES = ("application/json",)
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "string" if isinstance(value, str) else "array" if isinstance(value, list) else "object"
-
-
 def _view(resolver: Resolver, schema: dict[str, Any], depth: int) -> View:
     node = schema
     schema = _merged_all_of(resolver, schema, depth)
@@ -142,7 +131,7 @@ def _view(resolver: Resolver, schema: dict[str, Any], depth: int) -> View:
     view.pattern = schema.get("pattern") if isinstance(schema.get("pattern"), str) else None
     view.default = schema.get("default", NO_DEFAULT)
     if view.types is None and view.enum:
-        view.types = frozenset(_json_type(value) for value in view.enum)
+        view.types = frozenset(json_type(value) for value in view.enum)
     branches = schema.get("oneOf") or schema.get("anyOf")
     if isinstance(branches, list) and depth <= MAX_MERGE_DEPTH:
         real = [b for b in branches if not _is_null_schema(resolver.deref(b))]
