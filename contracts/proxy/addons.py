@@ -21,8 +21,8 @@ from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from contracts import report
-from contracts.fuzz.context import Redactor
 from contracts.fuzz.recorder import Recorder
+from contracts.fuzz.redaction import Redactor
 from contracts.proxy.flows import HttpFlow, Replacement, StreamFlow, StreamMessage, header
 from contracts.readers import HttpInteraction, HttpMessage, JsonProblem, Note, parse_json
 from contracts.stream_judging import REPLY_CHECKS, reply_kind
@@ -244,7 +244,8 @@ class SessionResults:
         paths = []
         for name, content in files.items():
             path = directory / name
-            path.write_text(redactor.text(content), encoding="utf-8")
+            redact = redactor.json_text if name.endswith(".json") else redactor.text  # JSON: values only
+            path.write_text(redact(content), encoding="utf-8")
             paths.append(path)
         return paths
 
