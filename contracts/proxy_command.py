@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import os
 import signal
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from contracts.proxy import ProxyOptions, ProxySession, uvicorn_config
+from contracts.proxy import ProxyOptions, ProxySession, listen, uvicorn_config
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -59,9 +58,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.allow_remote and args.host not in LOOPBACK:
         print(f"hume-contracts proxy: refusing to bind {args.host}: not loopback (--allow-remote)", file=sys.stderr)
         return EXIT_USAGE
-    listener = _bind(args.host, args.port)
-    if isinstance(listener, str):
-        print(f"hume-contracts proxy: cannot listen on {args.host}:{args.port}: {listener}", file=sys.stderr)
+    try:
+        listener = listen(args.host, args.port)
+    except OSError as error:  # a port in use is one line, not a traceback
+        reason = error.strerror or str(error)
+        print(f"hume-contracts proxy: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return EXIT_USAGE
     known = [os.environ["HUME_API_KEY"]] if os.environ.get("HUME_API_KEY") else []
     options = ProxyOptions(
@@ -99,17 +100,3 @@ def _stop_signals_end_the_server() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _bind(host: str, port: int) -> socket.socket | str:
-    """A listening socket, or why there cannot be one (a port in use is one line, not a traceback)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-        listener.listen(128)
-    except OSError as error:
-        listener.close()
-        return error.strerror or str(error)
-    return listener

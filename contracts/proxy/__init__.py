@@ -116,15 +116,28 @@ def uvicorn_config(app: ProxyCore, host: str, port: int) -> uvicorn.Config:
     )
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port`` (port 0: a free one), for uvicorn; OSError if it cannot bind.
+
+    IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on such sockets, and without it every answer (headers,
+    then body) waits out the client's 40 ms delayed ACK.
+    """
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
 @contextlib.contextmanager
 def running_proxy(options: ProxyOptions, host: str = "127.0.0.1") -> Iterator[ProxyHandle]:
     """A proxy on a free loopback port in a background thread; stopped, and its files written, on exit."""
     session = ProxySession(options)
-    listener = socket.socket(
-        socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
-    )  # asyncio sets TCP_NODELAY only then
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
+    listener = listen(host, 0)
     port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn_config(session.core, host, port))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="hume-proxy", daemon=True)
