@@ -173,13 +173,26 @@ class Catalogue:
     # ---- lookups
 
     def resolve(self, uri: str, schema: Any) -> dict[str, Any]:
-        """``schema`` with its ``$ref`` followed (one level of indirection at a time, until none is left)."""
-        for _ in range(32):
-            if not isinstance(schema, dict) or "$ref" not in schema:
-                break
-            ref_uri, fragment = split_ref(uri, schema["$ref"])
-            schema = node_at(self.documents, ref_uri, fragment)
-        return schema if isinstance(schema, dict) else {}
+        """``schema`` with its ``$ref``s followed ({} for anything that is not a schema)."""
+        return self.follow(uri, schema)[0] if isinstance(schema, dict) else {}
+
+    def follow(self, uri: str, schema: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
+        """The schema a chain of ``$ref``s leads to, its document, and the name of the last one that names a
+        schema (memoised: bodies repeat the same references)."""
+        ref = schema.get("$ref")
+        if ref is None:
+            return schema, uri, None
+        found = self._follow_cache.get((uri, ref))
+        if found is None:
+            target, target_uri, name = schema, uri, None
+            for _ in range(32):
+                if not isinstance(target, dict) or "$ref" not in target:
+                    break
+                name = _ref_name(target) or name
+                target_uri, fragment = split_ref(target_uri, target["$ref"])
+                target = node_at(self.documents, target_uri, fragment)
+            found = self._follow_cache[(uri, ref)] = (target if isinstance(target, dict) else {}, target_uri, name)
+        return found
 
 
 def _ref_name(branch: Any) -> str | None:
@@ -334,23 +347,7 @@ class Coverage:
         return target, target_uri
 
     def _follow_named(self, uri: str, schema: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
-        """The schema a chain of ``$ref``s leads to, its document, and the name of the last one that names a
-        schema (memoised: bodies repeat the same references)."""
-        ref = schema.get("$ref")
-        if ref is None:
-            return schema, uri, None
-        cache = self.catalogue._follow_cache
-        found = cache.get((uri, ref))
-        if found is None:
-            target, target_uri, name = schema, uri, None
-            for _ in range(32):
-                if "$ref" not in target:
-                    break
-                name = _ref_name(target) or name
-                target_uri, fragment = split_ref(target_uri, target["$ref"])
-                target = node_at(self.catalogue.documents, target_uri, fragment)
-            found = cache[(uri, ref)] = (target, target_uri, name)
-        return found
+        return self.catalogue.follow(uri, schema)
 
     def _code(self, known: Mapping[str, Any], code: str) -> None:
         label = "I0100" if code.startswith("I") and "I0100" in known else code
