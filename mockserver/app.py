@@ -31,7 +31,7 @@ from mockserver.admission import WorkGate
 from mockserver.batch import MockState, error_response
 from mockserver.config import MockConfig
 from mockserver.jobs import JobRunner
-from mockserver.store import Store
+from mockserver.store import Store, StoreError
 from mockserver.stream import stream_endpoint
 
 __all__ = ["INVALID_KEY_BODY", "MockConfig", "close_app", "create_app"]
@@ -126,6 +126,16 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     store = Store(data_dir)
     runner = JobRunner(store, config)
     runner.recover()
+    # v1 imports this module (the gate's refusal), so it is imported once this module exists.
+    from mockserver.v1 import routes as v1_routes
+    from mockserver.v1.gate import V1GateMiddleware
+    from mockserver.v1.state import open_v1
+
+    try:
+        v1_state = open_v1(config, data_dir)  # v1 runs beside v0 jobs, in the same data directory
+    except StoreError:
+        store.close()
+        raise
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -144,6 +154,7 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         Route("/v0/batch/jobs/{id}/predictions", batch.get_predictions, methods=["GET"]),
         Route("/v0/batch/jobs/{id}/artifacts", batch.get_artifacts, methods=["GET"]),
         WebSocketRoute("/v0/stream/models", stream_endpoint),
+        *v1_routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -156,6 +167,8 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         },
     )
     app.add_middleware(GateMiddleware, config=config)
+    app.add_middleware(V1GateMiddleware, config=config)
+    app.state.v1 = v1_state
     gate = WorkGate(slots=config.concurrent_jobs, waiting=config.waiting_jobs)
     app.state.mock = MockState(config=config, store=store, runner=runner, gate=gate)
     app.state.temporary_dir = temporary  # keeps the temporary directory alive as long as the app
@@ -165,6 +178,7 @@ def create_app(config: MockConfig | None = None) -> Starlette:
 def close_app(app: Starlette) -> None:
     """Release what ``create_app`` opened: the database, and the temporary directory if it made one."""
     app.state.mock.store.close()
+    app.state.v1.runs.close()
     if app.state.temporary_dir is not None:
         app.state.temporary_dir.cleanup()
 

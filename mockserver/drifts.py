@@ -107,13 +107,14 @@ CATALOGUE: dict[str, Drift] = {
 
 
 def unknown_drifts(names: Collection[str]) -> set[str]:
-    return set(names) - set(CATALOGUE)
+    return set(names) - set(all_drifts())
 
 
-def describe_catalogue() -> str:
-    """The catalogue as printed by ``--list-drifts``: one line per drift."""
-    width = max(len(name) for name in CATALOGUE)
-    return "\n".join(f"{d.name:<{width}}  [{d.surface}] {d.description}" for d in CATALOGUE.values())
+def describe_catalogue(version: str = "v0") -> str:
+    """A catalogue as printed by ``--list-drifts [VERSION]``: one line per drift (``all``: every version's)."""
+    catalogue = all_drifts() if version == "all" else VERSION_CATALOGUES[version]
+    width = max(len(name) for name in catalogue)
+    return "\n".join(f"{d.name:<{width}}  [{d.surface}] {d.description}" for d in catalogue.values())
 
 
 def _matches(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
@@ -345,3 +346,19 @@ def apply_body_drifts(surface: str, body: Any, drifts: Collection[str]) -> Any:
         if name in drifts and drift.surface == surface and name in BODY_DRIFTS:
             body = BODY_DRIFTS[name](body)
     return body
+
+
+# Later API versions register their catalogues here (``mockserver.v1.drifts``); ``CATALOGUE`` stays v0's, so
+# what pins it (the v0 symptom table, the fuzz expectations, ``--list-drifts`` without a version) is unchanged.
+VERSION_CATALOGUES: dict[str, dict[str, Drift]] = {"v0": CATALOGUE}
+
+
+def all_drifts() -> dict[str, Drift]:
+    """Every version's drifts by name (what ``--drift`` and ``MockConfig`` accept)."""
+    merged: dict[str, Drift] = {}
+    for catalogue in VERSION_CATALOGUES.values():
+        merged.update(catalogue)
+    return merged
+
+
+import mockserver.v1.drifts  # noqa: E402, F401 - registers the v1 catalogue

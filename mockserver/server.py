@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 
 from mockserver.app import close_app, create_app
 from mockserver.config import DEFAULT_API_KEY, MockConfig, is_loopback_host
-from mockserver.drifts import CATALOGUE, describe_catalogue
+from mockserver.drifts import describe_catalogue, unknown_drifts
 from mockserver.store import StoreError
 
 KEY_ENV = "HUME_API_KEY"
@@ -155,7 +155,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drift", action="append", default=[], metavar="NAME", help="break the contract on purpose (repeatable)"
     )
-    parser.add_argument("--list-drifts", action="store_true", help="print the drift catalogue and exit")
+    parser.add_argument(
+        "--list-drifts",
+        nargs="?",
+        const="v0",
+        default=None,
+        choices=["v0", "v1", "all"],
+        metavar="VERSION",
+        help="print the drift catalogue of v0 (default), v1 or all, and exit",
+    )
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")
     parser.add_argument("--queued-seconds", type=float, default=2.0, help="how long jobs stay QUEUED (default 2)")
     parser.add_argument(
@@ -166,9 +174,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """The ``mock`` command. Returns the exit status."""
     if args.list_drifts:
-        print(describe_catalogue())
+        print(describe_catalogue(args.list_drifts))
         return 0
-    unknown = sorted(set(args.drift) - set(CATALOGUE))
+    unknown = sorted(unknown_drifts(args.drift))
     if unknown:
         print(f"error: unknown drift(s): {', '.join(unknown)}; see --list-drifts", file=sys.stderr)
         return 2
