@@ -52,6 +52,7 @@ from mockserver.v1.uploads import audio_run_config, check_timer, face_config, vi
 
 log = logging.getLogger("mockserver")
 ABNORMAL_CLOSE = 1006  # what the server sees when the client vanished without a close frame
+LOST = (1005, ABNORMAL_CLOSE)  # uvicorn's websockets-sansio reports a vanished client as 1005
 
 
 class SessionEnded(Exception):
@@ -143,7 +144,7 @@ class Session:
                                    **self._counters(final=True))  # fmt: skip
 
     def _client_close(self, code: int, text: str | None) -> tuple[str, int, str]:
-        if code == ABNORMAL_CLOSE:
+        if code in LOST:
             return "errored", LOST_CLOSE_CODE, "error"  # documented: lost without a close frame
         return "ended", code, text or ""
 
@@ -159,9 +160,8 @@ class Session:
         size = len(data) if data is not None else len((text or "").encode())
         self.bytes_received += size
         if size > self.message_limit and not self.state.drifted("v1-message-size-unchecked"):
-            await self.fail("message_too_large", f"a message of {size} bytes; the limit is {self.message_limit}")
             await self.log("message_too_large", {"limit_bytes": self.message_limit})
-            raise SessionEnded("error", CLOSE_POLICY)
+            await self.end_with("message_too_large", f"a message of {size} bytes; the limit is {self.message_limit}")
         if data is not None:
             self.media_started = True
             await self.on_media(data)
