@@ -1,9 +1,9 @@
 """``POST /v1/expression/audio/file`` and ``POST /v1/expression/video/file``.
 
-The body is read up to 25 MB + 1 byte and no further (a bigger one is refused before parsing); the
-measuring runs in a worker thread inside v0's work gate (at most a few at once, then 429 ``server_busy`` with
-``Retry-After``). A request whose parts and config are readable becomes a run: ``ended`` when measured,
-``errored`` (0 metered seconds) when its media is refused.
+The body is read up to 25 MB + 1 byte and no further (a bigger one is refused before parsing). Reading and
+measuring (in a worker thread) happen inside v0's work gate: at most a few at once, a few more waiting before
+their bodies are read, then 429 ``server_busy`` with ``Retry-After``. A request whose parts and config are
+readable becomes a run: ``ended`` when measured, ``errored`` (0 metered seconds) when its media is refused.
 """
 
 from __future__ import annotations
@@ -59,12 +59,10 @@ async def _upload(request: Request, endpoint: str) -> Response:
                               allow="POST")  # fmt: skip
     too_long = "audio_too_long" if endpoint == "audio" else "image_too_large"
     try:
-        config, files = await _read_form(request, too_long, state)
-        parsed = audio_config(config) if endpoint == "audio" else video_config(config)
-    except Refused as exc:
-        return error_response(exc.code, exc.message, drifts)
-    try:
+        # The slot is taken before the body is read: memory grows with the uploads admitted, not those sent.
         async with request.app.state.mock.gate.slot():
+            config, files = await _read_form(request, too_long, state)
+            parsed = audio_config(config) if endpoint == "audio" else video_config(config)
             measure = _measure_audio if endpoint == "audio" else _measure_video
             body = await run_in_threadpool(measure, state, parsed, files)
     except Busy:
@@ -86,6 +84,7 @@ async def _read_form(request: Request, too_long: str, state: V1State) -> tuple[A
         if limit is not None and len(body) > limit:
             raise Refused(too_long, f"the request is over the 25 MB limit ({limit} bytes)")
     request._body = bytes(body)  # Starlette parses the form from the cached body
+    del body
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Refused("message_invalid", "the body must be multipart/form-data with a `file` part")
     try:
