@@ -237,3 +237,19 @@ def test_a_vanished_client_leaves_an_errored_run(mock: MockHandle) -> None:
     run = run_of(mock, run_id)
     assert (run["status"], run["close_code"], run["close_reason"]) == ("errored", 1011, "error")
     assert run["bytes_received"] == 32_000 and run["metered_seconds"] == 10.0
+
+
+def test_a_mock_shutting_down_closes_sessions_with_1012_and_records_why(tmp_path: Path) -> None:
+    serving = running_mock(fast_config(data_dir=tmp_path))
+    handle = serving.__enter__()
+    with session(handle, "audio") as ws:
+        run_id = recv(ws)["session_id"]
+        ws.send(pcm((100, False)))
+        time.sleep(0.1)
+        serving.__exit__(None, None, None)  # the mock stops while the session is open
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+        assert ws.close_code == 1012  # the SDK reconnects on 1012
+    with running_mock(fast_config(data_dir=tmp_path)) as again:
+        run = run_of(again, run_id)
+    assert (run["status"], run["close_code"], run["close_reason"]) == ("ended", 1012, "server_shutdown")

@@ -171,6 +171,10 @@ def test_upload_over_25_mb_refused(http: httpx.Client) -> None:
             "image_too_large")  # fmt: skip
 
 
+def test_unknown_v1_path_is_404_with_a_v1_body(http: httpx.Client) -> None:
+    refused(http.get("/v1/expression/text/file"), 404, "not_found")
+
+
 def test_wrong_method_is_405_with_a_v1_body(http: httpx.Client) -> None:
     response = http.get(AUDIO)
     refused(response, 405, "method_not_allowed")

@@ -18,4 +18,5 @@ def routes() -> list[BaseRoute]:
         Route("/v1/expression/run/{run_id}/events", runs_api.run_events, methods=ALL_METHODS),
         WebSocketRoute("/v1/expression/audio/realtime", realtime.audio_realtime),
         WebSocketRoute("/v1/expression/video/realtime", realtime.video_realtime),
+        Route("/v1/{path:path}", runs_api.no_such_path, methods=ALL_METHODS),  # last: a v1 body for any other path
     ]

@@ -53,6 +53,9 @@ from mockserver.v1.uploads import audio_run_config, check_timer, face_config, vi
 log = logging.getLogger("mockserver")
 ABNORMAL_CLOSE = 1006  # what the server sees when the client vanished without a close frame
 LOST = (1005, ABNORMAL_CLOSE)  # uvicorn's websockets-sansio reports a vanished client as 1005
+# uvicorn closes open WebSockets with 1012 when the mock shuts down, before the app can send session.closed; the SDK
+# reconnects on 1012, and the run records the documented reason server_shutdown.
+SERVICE_RESTART = 1012
 
 
 class SessionEnded(Exception):
@@ -146,7 +149,9 @@ class Session:
     def _client_close(self, code: int, text: str | None) -> tuple[str, int, str]:
         if code in LOST:
             return "errored", LOST_CLOSE_CODE, "error"  # documented: lost without a close frame
-        return "ended", code, text or ""
+        if code == SERVICE_RESTART:
+            return "ended", code, "server_shutdown"
+        return "ended", code, text or ""  # documented: otherwise the reason text of the client's close frame
 
     async def _one_message(self) -> None:
         try:
@@ -340,13 +345,13 @@ class VideoSession(Session):
         except Refused as exc:
             await self._refused("invalid_image_frame", exc.message, "invalid_image_frame", {"detail": exc.message})
             return
+        self.frames += 1  # accepted for measurement
         try:
             found = await run_in_threadpool(video.find_faces, data)
         except Refused as exc:
             await self._measurement_failed(exc.message)
             return
         self.failures_in_a_row = 0
-        self.frames += 1
         faces, measured = video.measure_image(found, self.tracker, self.face["threshold"], self.face["min_size"])
         self.measured_faces += measured
         await self.send({"type": "measurement.result", "frame_id": self.results, "faces": faces})

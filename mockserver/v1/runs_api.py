@@ -141,3 +141,8 @@ async def run_events(request: Request) -> Response:
     if more is not None:
         body["next_cursor"] = encode_cursor(more)
     return JSONResponse(runs_drifts("events", body, state.config.drifts))
+
+
+async def no_such_path(request: Request) -> Response:
+    state = _v1(request)
+    return error_response("not_found", f"no v1 endpoint at {request.url.path}", state.config.drifts)
