@@ -1,4 +1,5 @@
-"""Run the reference mock of Hume's Expression Measurement API: batch REST and the stream WebSocket on one port.
+"""Run the reference mock of Hume's Expression Measurement API on one port: v0 (batch REST, the stream WebSocket)
+and v1 (uploads, realtime sessions, runs; ``mockserver.v1``).
 
 Jobs really progress (QUEUED, IN_PROGRESS, COMPLETED or FAILED) and live in SQLite under --data-dir, so a
 restarted mock still knows them. Predictions follow deterministically from the input. Clients authenticate
@@ -133,9 +134,11 @@ def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)"
         return 2
     port = listener.getsockname()[1]  # the one given, or the free one found for port 0
     print(f"Hume mock API on http://{host}:{port}  stream ws://{host}:{port}{STREAM_PATH}", flush=True)
+    print(f"v1: http://{host}:{port}/v1/expression/...  realtime ws://{host}:{port}/v1/expression/{{audio,video}}/realtime",
+          flush=True)  # fmt: skip
     print(f"key: {key_source}; drifts: {', '.join(sorted(config.drifts)) or 'none'}", flush=True)
     if config.data_dir is not None:
-        print(f"jobs stored in {config.data_dir}", flush=True)
+        print(f"jobs and runs stored in {config.data_dir}", flush=True)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             uvicorn.Server(_uvicorn_config(app, host, port)).run(sockets=[listener])
@@ -151,7 +154,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key", default=None, help=f"key clients must send (default: ${KEY_ENV}, else '{DEFAULT_API_KEY}')"
     )
-    parser.add_argument("--data-dir", type=Path, default=None, help="keep jobs here (default: a temporary dir)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="keep jobs and runs here (default: a temporary dir)"
+    )
     parser.add_argument(
         "--drift", action="append", default=[], metavar="NAME", help="break the contract on purpose (repeatable)"
     )
