@@ -147,14 +147,15 @@ def test_invalid_frames_are_survived_and_logged(mock: MockHandle) -> None:
     assert {e["kind"] for e in first["events"] + second["events"]} == {"invalid_audio_frame"}
 
 
-def test_a_message_over_1_mib_ends_the_session(mock: MockHandle) -> None:
-    with session(mock, "audio") as ws:
+@pytest.mark.parametrize(("endpoint", "limit"), [("audio", 1_048_576), ("video", 2_000_000)])
+def test_a_message_over_the_limit_ends_the_session(mock: MockHandle, endpoint: str, limit: int) -> None:
+    with session(mock, endpoint) as ws:
         run_id = recv(ws)["session_id"]
-        ws.send(bytes(1_048_578))
+        ws.send(b"\xff\xd8\xff" + bytes(limit))
         error, closed = rest(ws)
         assert ws.close_code == 1008
     assert (error["code"], error["retryable"], closed["reason"]) == ("message_too_large", False, "error")
-    assert events_of(mock, run_id)["events"][0]["detail"] == {"limit_bytes": 1_048_576}
+    assert events_of(mock, run_id)["events"][0]["detail"] == {"limit_bytes": limit}
 
 
 def test_audio_faster_than_real_time_is_rate_limited(mock: MockHandle) -> None:

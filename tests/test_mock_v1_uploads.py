@@ -126,6 +126,11 @@ def test_same_audio_same_scores(http: httpx.Client) -> None:
 # ---------------------------------------------------------------- audio: refusals
 
 
+def _extensible(data: bytes) -> bytes:
+    """The same WAV with the extensible format tag (documented: refused)."""
+    return data[:20] + (0xFFFE).to_bytes(2, "little") + data[22:]
+
+
 @pytest.mark.parametrize(
     ("data", "status", "code"),
     [
@@ -135,10 +140,11 @@ def test_same_audio_same_scores(http: httpx.Client) -> None:
         (wav(pcm((500, True)), rate=8000), 400, "audio_decode_failed"),
         (wav(pcm((500, True)) * 2, channels=2), 400, "audio_decode_failed"),
         (wav(pcm((500, True)))[:-101], 400, "audio_decode_failed"),
+        (_extensible(wav(pcm((500, True)))), 400, "audio_decode_failed"),
         (b"\x01\x02\x03", 400, "audio_decode_failed"),
         (b"", 400, "audio_decode_failed"),
     ],
-    ids=["mp3", "flac", "avi", "8khz-wav", "stereo-wav", "truncated-wav", "odd-pcm", "empty"],
+    ids=["mp3", "flac", "avi", "8khz-wav", "stereo-wav", "truncated-wav", "extensible-wav", "odd-pcm", "empty"],
 )
 def test_audio_formats_refused_as_documented(http: httpx.Client, data: bytes, status: int, code: str) -> None:
     refused(audio_upload(http, data), status, code)
@@ -169,6 +175,17 @@ def test_upload_over_25_mb_refused(http: httpx.Client) -> None:
             "audio_too_long")  # fmt: skip
     refused(http.post(VIDEO, content=big, headers={"Content-Type": "multipart/form-data; boundary=x"}), 413,
             "image_too_large")  # fmt: skip
+
+
+def test_a_full_work_gate_is_429_server_busy_with_retry_after(mock_server: MockHandle, http: httpx.Client) -> None:
+    gate = mock_server.app.state.mock.gate
+    gate._admitted += 1000  # every slot and queue place taken (v0's gate, shared)
+    try:
+        response = audio_upload(http, pcm((500, True)))
+    finally:
+        gate._admitted -= 1000
+    refused(response, 429, "server_busy")
+    assert response.headers["retry-after"] == "1"
 
 
 def test_unknown_v1_path_is_404_with_a_v1_body(http: httpx.Client) -> None:
