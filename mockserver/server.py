@@ -52,6 +52,11 @@ class MockHandle:
         return f"ws://{self.host}:{self.port}{STREAM_PATH}"
 
     @property
+    def ws_base(self) -> str:
+        """What the v1 SDK's environment calls ``production`` (it appends ``/v1/expression/.../realtime``)."""
+        return f"ws://{self.host}:{self.port}"
+
+    @property
     def stream_base(self) -> str:
         """What the SDK's environment calls ``stream`` (it appends ``/models``)."""
         return f"ws://{self.host}:{self.port}/v0/stream"

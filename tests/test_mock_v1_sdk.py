@@ -61,7 +61,7 @@ def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockHandle]:
 
 
 def environment(mock: MockHandle) -> ExpressionMeasurementClientEnvironment:
-    return ExpressionMeasurementClientEnvironment(base=mock.base_url, production=f"ws://{mock.host}:{mock.port}")
+    return ExpressionMeasurementClientEnvironment(base=mock.base_url, production=mock.ws_base)
 
 
 @pytest.fixture(scope="module")
