@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import API_KEY, fast_config
 from hume_expression_measurement import AsyncExpressionMeasurementClient, ExpressionMeasurementClient
@@ -189,3 +191,16 @@ def test_sync_realtime_video(client: ExpressionMeasurementClient) -> None:
         messages = list(socket)
     results = [m for m in messages if isinstance(m, VideoMeasurementResult)]
     assert [r.faces[0].face_id for r in results] == [0, 0] and isinstance(messages[-1], VideoSessionClosed)
+
+
+def test_the_flow_recording_covers_every_v1_operation_and_keeps_no_key(mock: MockHandle) -> None:
+    from mock_v1_har import record_v1_flows
+
+    har = record_v1_flows(mock, API_KEY)
+    entries = har["log"]["entries"]
+    paths = {re.sub(r"run/[0-9a-f-]{36}", "run/{id}", httpx.URL(e["request"]["url"]).path) for e in entries}
+    expected = ["audio/file", "video/file", "run", "run/{id}", "run/{id}/events", "audio/realtime", "video/realtime"]
+    assert {f"/v1/expression/{path}" for path in expected} <= paths
+    sessions = [e["_webSocketMessages"] for e in entries if "_webSocketMessages" in e]
+    assert len(sessions) == 5 and all(frames[-1]["opcode"] == 8 for frames in sessions)
+    assert API_KEY not in json.dumps(har)
