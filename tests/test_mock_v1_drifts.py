@@ -238,6 +238,7 @@ def clean() -> dict[str, Observed]:
         return {surface: probe(mock) for surface, probe in PROBES.items() if surface != "v1-counters"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(V1_CATALOGUE))
 def test_each_v1_drift_breaks_its_promise_observably(name: str, clean: dict[str, Observed]) -> None:
     surface = PROBE_OF.get(name, V1_CATALOGUE[name].surface)

@@ -67,6 +67,7 @@ def test_values_json_cannot_carry_in_a_session_are_message_invalid(mock: MockHan
     assert messages[-1]["reason"] == "client_request"
 
 
+@pytest.mark.slow
 def test_ten_thousand_tiny_frames_are_answered_and_the_log_is_capped(mock: MockHandle) -> None:
     with connect(ws_url(mock.host, mock.port, "audio"), additional_headers=KEY) as ws:
         run_id = json.loads(ws.recv(timeout=10))["session_id"]
@@ -81,6 +82,7 @@ def test_ten_thousand_tiny_frames_are_answered_and_the_log_is_capped(mock: MockH
     assert len(body["events"]) == 100 and body["at_cap"] and body["capped_kinds"] == ["invalid_audio_frame"]
 
 
+@pytest.mark.slow
 def test_a_flood_from_many_sessions_leaves_a_real_time_session_unharmed(mock: MockHandle) -> None:
     def flood() -> None:
         with connect(ws_url(mock.host, mock.port, "audio"), additional_headers=KEY) as ws:
@@ -128,6 +130,7 @@ def _start_mock(data_dir: Path) -> tuple[subprocess.Popen, int]:
             time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_session_loses_no_finished_run(tmp_path: Path) -> None:
     process, port = _start_mock(tmp_path)
     try:
