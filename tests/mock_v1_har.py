@@ -101,6 +101,7 @@ def record_v1_flows(mock: MockHandle, api_key: str) -> dict:
              make_png(64, 64).data, 0.34, THREE_FACES, 0.34, CLOSE]  # fmt: skip
     entries.append(session_entry(mock, api_key, "video", video))
     entries.append(session_entry(mock, api_key, "video", [plain_jpeg()] * 6 + [0.3, CLOSE]))
+    entries.append(session_entry(mock, api_key, "audio", [bytes(1_048_578)]))
     with httpx.Client(base_url=mock.base_url, headers={"X-Hume-Api-Key": api_key}, timeout=60) as client:
         config = ("config", (None, '{"measurement_timer_ms": 3000}', "application/json"))
         speech = wav(pcm((300, False), (14_000, True), (800, False), (3000, True), (700, False)))
@@ -111,13 +112,19 @@ def record_v1_flows(mock: MockHandle, api_key: str) -> dict:
                 ("file", ("a.jpg", THREE_FACES, "image/jpeg")), ("file", ("b.jpg", plain_jpeg(), "image/jpeg"))]),
             client.post("/v1/expression/audio/file", files=[("file", ("a", b"\x01", "audio/wav"))]),
             client.post("/v1/expression/video/file", files=[("file", ("a.png", make_png(64, 64).data, "image/png"))]),
+            client.post("/v1/expression/video/file", files=[("file", ("big.jpg", _over_pixel_limit(), "image/jpeg"))]),
             httpx.get(mock.base_url + "/v1/expression/run"),
         ]  # fmt: skip
-        page = client.get("/v1/expression/run", params={"page_size": 3})
-        run_id = page.json()["runs"][0]["run_id"]
+        state = responses[1].json().get("face_state", "")
+        later = ("config", (None, json.dumps({"face_state": state}), "application/json"))
+        moved = faces_jpeg([(400, 100, 600, 300)])  # a face the first request did not have: the next id
+        responses.append(
+            client.post("/v1/expression/video/file", files=[later, ("file", ("c.jpg", moved, "image/jpeg"))])
+        )
+        pages = _all_pages(client)
+        run_id = pages[0].json()["runs"][0]["run_id"]
         responses += [
-            page,
-            client.get("/v1/expression/run", params={"page_size": 3, "cursor": page.json()["next_cursor"]}),
+            *pages,
             client.get("/v1/expression/run", params={"status": "errored", "mode": "realtime"}),
             client.get(f"/v1/expression/run/{run_id}"),
             client.get(f"/v1/expression/run/{run_id}/events", params={"page_size": 1}),
@@ -127,3 +134,23 @@ def record_v1_flows(mock: MockHandle, api_key: str) -> dict:
     entries += [http_entry(response) for response in responses]
     return {"log": {"version": "1.2", "creator": {"name": "hume-contracts v1 mock flows", "version": "1"},
                     "entries": entries}}  # fmt: skip
+
+
+def _over_pixel_limit() -> bytes:
+    """A small plain JPEG of 3841 x 2160 pixels: one pixel column over the documented 8,294,400."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (3841, 2160), (10, 20, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _all_pages(client: httpx.Client, page_size: int = 3, most: int = 20) -> list[httpx.Response]:
+    """The run list page by page to its last (at most ``most`` pages: a cursor that never ends stops there)."""
+    pages = [client.get("/v1/expression/run", params={"page_size": page_size})]
+    while len(pages) < most and pages[-1].status_code == 200 and "next_cursor" in pages[-1].json():
+        cursor = pages[-1].json()["next_cursor"]
+        pages.append(client.get("/v1/expression/run", params={"page_size": page_size, "cursor": cursor}))
+    return pages

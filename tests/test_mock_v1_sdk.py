@@ -202,5 +202,5 @@ def test_the_flow_recording_covers_every_v1_operation_and_keeps_no_key(mock: Moc
     expected = ["audio/file", "video/file", "run", "run/{id}", "run/{id}/events", "audio/realtime", "video/realtime"]
     assert {f"/v1/expression/{path}" for path in expected} <= paths
     sessions = [e["_webSocketMessages"] for e in entries if "_webSocketMessages" in e]
-    assert len(sessions) == 5 and all(frames[-1]["opcode"] == 8 for frames in sessions)
+    assert len(sessions) == 6 and all(frames[-1]["opcode"] == 8 for frames in sessions)
     assert API_KEY not in json.dumps(har)
