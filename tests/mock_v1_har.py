@@ -96,11 +96,11 @@ def record_v1_flows(mock: MockHandle, api_key: str) -> dict:
                pcm((300, False), (4000, True), (700, False)), 0.2, CLOSE]  # fmt: skip
     entries.append(session_entry(mock, api_key, "audio", session))
     entries.append(session_entry(mock, api_key, "audio", [pcm((100, False)), json.dumps({"type": "session.update"})]))
-    entries.append(session_entry(mock, api_key, "audio", [bytes(32_000)] * 12 + [CLOSE]))
+    entries.append(session_entry(mock, api_key, "audio", [bytes(32_000)] * 20 + [CLOSE]))
     video = [json.dumps({"type": "session.update", "face": {"threshold": 0.8}}), face_jpeg(), 0.34,
              make_png(64, 64).data, 0.34, THREE_FACES, 0.34, CLOSE]  # fmt: skip
     entries.append(session_entry(mock, api_key, "video", video))
-    entries.append(session_entry(mock, api_key, "video", [plain_jpeg()] * 6 + [0.3, CLOSE]))
+    entries.append(session_entry(mock, api_key, "video", [plain_jpeg()] * 12 + [0.3, CLOSE]))
     entries.append(session_entry(mock, api_key, "audio", [bytes(1_048_578)]))
     with httpx.Client(base_url=mock.base_url, headers={"X-Hume-Api-Key": api_key}, timeout=60) as client:
         config = ("config", (None, '{"measurement_timer_ms": 3000}', "application/json"))

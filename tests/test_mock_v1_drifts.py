@@ -91,9 +91,9 @@ def probe_limits(mock: MockHandle) -> Observed:
                              headers={"Content-Type": "multipart/form-data; boundary=x"})  # fmt: skip
         pixels = _video(client, [make_big_jpeg()])
     return {
-        "rate": _session(mock, "audio", [bytes(32_000)] * 12 + [CLOSE]),
+        "rate": _session(mock, "audio", [bytes(32_000)] * 20 + [CLOSE]),
         "size": _session(mock, "audio", [bytes(1_048_578), CLOSE]),
-        "video_rate": _session(mock, "video", [plain_jpeg()] * 6 + [0.2, CLOSE]),
+        "video_rate": _session(mock, "video", [plain_jpeg()] * 12 + [0.2, CLOSE]),
         "upload": upload.status_code,
         "pixels": pixels.status_code,
     }

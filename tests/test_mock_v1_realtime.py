@@ -161,13 +161,13 @@ def test_a_message_over_the_limit_ends_the_session(mock: MockHandle, endpoint: s
 def test_audio_faster_than_real_time_is_rate_limited(mock: MockHandle) -> None:
     with session(mock, "audio") as ws:
         recv(ws)
-        for _ in range(12):  # 12 s of silence at once; the allowance is 10 s plus real time
+        for _ in range(20):  # 20 s of silence at once; the allowance is 10 s plus real time
             ws.send(bytes(32_000))
         ws.send(json.dumps({"type": "session.close"}))
         messages = rest(ws)
     limited = [m for m in messages if m.get("code") == "rate_limited"]
     assert len(limited) >= 1 and limited[0]["retryable"] is True
-    assert messages[-1]["received"]["frames"] == 12 - len(limited)
+    assert messages[-1]["received"]["frames"] == 20 - len(limited)
 
 
 def test_idle_session_ends_with_idle_timeout(mock: MockHandle) -> None:
@@ -204,10 +204,10 @@ def test_video_one_reply_per_frame_and_frame_id_counts_results(mock: MockHandle)
 def test_video_over_three_frames_a_second_is_rate_limited(mock: MockHandle) -> None:
     with session(mock, "video") as ws:
         recv(ws)
-        for _ in range(6):
+        for _ in range(12):  # a burst of 6 is let through (frames queued while the mock was busy), then 3 a second
             ws.send(plain_jpeg())
-        replies = [recv(ws) for _ in range(6)]
-    assert [r.get("code") for r in replies].count("rate_limited") >= 2
+        replies = [recv(ws) for _ in range(12)]
+    assert [r.get("code") for r in replies].count("rate_limited") >= 4
 
 
 def test_five_failed_frames_in_a_row_end_a_video_session(mock: MockHandle) -> None:
