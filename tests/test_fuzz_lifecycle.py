@@ -92,8 +92,10 @@ def test_the_clean_mock_passes_every_lifecycle_check() -> None:
     assert passed(ctx, "auth", "auth") == 2
     assert passed(ctx, "lifecycle: create (json)", "lifecycle") == 1
     assert passed(ctx, "lifecycle: create (multipart)", "lifecycle") == 1
-    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 5  # sources and predictions of both jobs, file names
-    assert passed(ctx, "lifecycle: artifacts", "lifecycle") == 2
+    # sources and predictions of both jobs; file names and face boxes of the upload
+    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 6
+    assert passed(ctx, "lifecycle: artifacts", "lifecycle") == 4  # readable, and member paths safe, of both jobs
+    assert passed(ctx, "lifecycle: poll", "units") >= 2  # timestamps in milliseconds
     assert passed(ctx, "lifecycle: list-jobs", "list-jobs") >= 8
     assert passed(ctx, "lifecycle: poll", "hume_response_conformance") >= 2
     assert passed(ctx, "lifecycle: create (outside a bound)", "bounds") == len(outside_bound_requests())
