@@ -196,6 +196,22 @@ def test_positions_may_count_code_points_or_utf8_bytes() -> None:
     assert not indexes(text, True, 7, "au")
 
 
+def test_an_end_past_the_text_fails_though_the_slice_clips_to_the_right_words() -> None:
+    text = "Hume reads 😀 every word"
+    assert text[19:30] == "word"  # what a slice alone would accept
+    assert indexes(text, 19, 23, "word")
+    assert not indexes(text, 19, 30, "word")
+    assert indexes(text, 22, 26, "word")  # UTF-8 bytes: the emoji is four
+    assert not indexes(text, 20, 24, "word")  # UTF-16 units (the emoji is two): neither reading
+
+
+def test_every_seed_probes_positions_with_an_emoji_mid_text() -> None:
+    for seed in range(20):
+        first = plan_jobs(seed)[0].texts[0]
+        emoji = next(i for i, char in enumerate(first) if ord(char) > 0xFFFF)
+        assert 0 < emoji < len(first) - 5
+
+
 def test_sources_must_match_the_request() -> None:
     upload = make_text("hello", filename="a.txt")
     plan = JobPlan("multipart", {"language": {}}, texts=("one",), urls=("https://example.com/a.mp4",), files=(upload,))

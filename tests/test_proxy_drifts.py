@@ -17,6 +17,10 @@ from websockets.sync.client import connect
 from contracts.evidence import Grade, grade_of
 from contracts.job_judging import list_problems, retry_after_problem, timestamp_unit_problems
 from contracts.proxy import ProxyHandle, ProxyOptions, running_proxy
+from contracts.proxy import jobs as proxy_jobs
+from contracts.proxy.flows import HttpFlow
+from contracts.proxy.jobs import JobMemory
+from contracts.violations import Finding
 from mockserver import running_mock
 from strategies.media import make_png
 
@@ -158,3 +162,66 @@ def test_the_new_codes_are_graded() -> None:
     assert grade_of("stream-extra-reply") is Grade.SDK
     for judgement in ("face-box-outside-image", "artifacts-unsafe-path", "error-message-empty", "stream-binary-frame"):
         assert grade_of(judgement) is Grade.JUDGEMENT
+
+
+# -- the per-job memory, fed flows directly --------------------------------------------------------------------
+
+JOB_ID = "3fbf9669-0b96-4aeb-9c8a-4dec8c997b70"
+
+
+def flow(number: int, method: str, path: str, status: int, body: object, request: object = None) -> HttpFlow:
+    sent = json.dumps(request).encode() if request is not None else b""
+    return HttpFlow(
+        number,
+        method,
+        path,
+        [("content-type", "application/json")] if request is not None else [],
+        request_body=sent,
+        request_size=len(sent),
+        status=status,
+        response_headers=[("content-type", "application/json"), ("date", "Wed, 02 Dec 2026 12:00:00 GMT")],
+        response_body=json.dumps(body).encode(),
+    )
+
+
+def state(status: str, created: int = 1_796_212_790_000) -> dict[str, object]:
+    return {"status": status, "created_timestamp_ms": created}
+
+
+def memory_codes(*flows: HttpFlow) -> list[str]:
+    found: list[Finding] = []
+    memory = JobMemory([found.append])
+    for each in flows:
+        memory.response(each)
+    return [violation.code for finding in found for violation in finding.violations]
+
+
+def test_the_memory_follows_a_job_across_exchanges() -> None:
+    sent = {"models": {"language": {"granularity": "sentence"}}, "text": ["hi"]}
+    started = flow(1, "POST", "/v0/batch/jobs", 200, {"job_id": JOB_ID}, sent)
+    echo = {"models": {"language": {"granularity": "word"}}, "text": ["hi"], "files": []}
+    details = flow(
+        2, "GET", f"/v0/batch/jobs/{JOB_ID}", 200, {"job_id": JOB_ID, "request": echo, **{"state": state("COMPLETED")}}
+    )
+    listed = flow(
+        3, "GET", "/v0/batch/jobs?limit=5", 200, [{"job_id": JOB_ID, "state": state("QUEUED", 1_796_212_791_000)}]
+    )
+    missing = flow(4, "GET", f"/v0/batch/jobs/{JOB_ID}/predictions", 404, {"message": "not found"})
+    assert memory_codes(started, details, listed, missing) == [
+        "request-echo-mismatch",
+        "state-regressed",
+        "timestamps-changed",
+        "predictions-not-found",
+    ]
+    assert memory_codes(started, flow(2, "GET", f"/v0/batch/jobs/{JOB_ID}", 404, {})) == ["job-not-found"]
+    # a 404 for an id nobody saw created, and predictions of a job never seen COMPLETED, are no one's fault
+    assert memory_codes(flow(2, "GET", f"/v0/batch/jobs/{JOB_ID}", 404, {})) == []
+    assert memory_codes(started, missing) == []
+
+
+def test_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(proxy_jobs, "MAX_JOBS_REMEMBERED", 3)
+    memory = JobMemory([])
+    for n in range(10):
+        memory.response(flow(n, "POST", "/v0/batch/jobs", 200, {"job_id": f"{JOB_ID[:-2]}{n:02d}"}, {"models": {}}))
+    assert len(memory._jobs) == 3
