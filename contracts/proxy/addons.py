@@ -330,7 +330,8 @@ class HarRecorder:
         self._frames[flow.number] = []
 
     def websocket_message(self, flow: StreamFlow, message: StreamMessage) -> None:
-        text = message.text if message.text is not None else base64.b64encode(message.data or b"").decode("ascii")
+        text, _binary = frame_text(message.text, message.data)  # UTF-8 binary frames as fuzz records them
+        text = text if text is not None else base64.b64encode(message.data or b"").decode("ascii")
         direction = "send" if message.from_client else "receive"
         self._frames.setdefault(flow.number, []).append((direction, message.at, text))
 

@@ -85,7 +85,11 @@ class JobMemory:
     def response(self, flow: HttpFlow) -> None:
         if flow.status is None:
             return
-        body = _json_body(flow)
+        path = urlsplit(flow.path).path
+        match = _JOB_PATH.match(path)
+        # Only job and list answers carry timestamps and states: predictions, often large, are not parsed again.
+        job_answer = path.rstrip("/") == JOBS or (match is not None and match.group(2) is None)
+        body = _json_body(flow) if job_answer else _ABSENT
         with self._lock:
             violations = list(self._judge(flow, body))
         violations = [v for v in violations if v.code not in self.disabled]
