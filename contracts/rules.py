@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Any
 
+from contracts.evidence import Grade, register_grades
 from contracts.violations import Violation, pointer, shorten
 
 Path = list[Any]
@@ -281,6 +282,21 @@ def _listed(names: list[str], limit: int = 6) -> str:
     return f"{len(names)} ({shown}{', …' if len(names) > limit else ''})"
 
 
+register_grades({"error-message-empty": Grade.JUDGEMENT})  # the schema asks only for a string
+
+
+@rule("error-message-empty", "results")
+def error_messages_not_empty(results: Any, at: Path, model: str) -> Iterator[Violation]:
+    """A judgement: an error that says nothing tells the client nothing (the schema only asks for a string)."""
+    errors = results.get("errors")
+    for index, error in enumerate(errors if isinstance(errors, list) else ()):
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str) and not message.strip():
+            yield _violation(
+                "error-message-empty", [*at, "errors", index, "message"], "a message saying what failed", message
+            )
+
+
 # -- the walk -----------------------------------------------------------------------------------------------
 
 Node = tuple[str, Any, Path, str]
@@ -325,6 +341,8 @@ def _predictions_nodes(body: Any) -> Iterator[Node]:
         return
     for r, result in enumerate(body):
         results = result.get("results") if isinstance(result, dict) else None
+        if isinstance(results, dict):
+            yield "results", results, [r, "results"], ""
         predictions = results.get("predictions") if isinstance(results, dict) else None
         if not isinstance(predictions, list):
             continue

@@ -132,7 +132,7 @@ async def stream_endpoint(websocket: WebSocket) -> None:
                 return
             reply = await run_in_threadpool(answer, session, message.get("text"))
             # Drifts change what is sent, never what the session counts (they may mutate the reply in place).
-            await websocket.send_text(json.dumps(apply_body_drifts("stream", copy.deepcopy(reply), config.drifts)))
+            await _send_reply(websocket, apply_body_drifts("stream", copy.deepcopy(reply), config.drifts), config)
             if "error" in reply and _too_many(session, reply):
                 reason = f"Closed after {IDENTICAL_ERRORS_BEFORE_CLOSE} identical errors ({reply['code']})."
                 await websocket.close(code=POLICY_VIOLATION, reason=reason)
@@ -143,6 +143,18 @@ async def stream_endpoint(websocket: WebSocket) -> None:
         log.error("stream session ended by an internal error: %s: %s", type(exc).__name__, str(exc)[:200])
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):  # the socket may be gone already
             await websocket.close(code=INTERNAL_ERROR, reason="internal error in the mock server")
+
+
+async def _send_reply(websocket: WebSocket, reply: dict[str, Any], config: Any) -> None:
+    """One JSON text frame, unless a behaviour drift sends it otherwise (binary, twice, or not at all)."""
+    text = json.dumps(reply)
+    if config.drifted("stream-reply-dropped") and set(reply) <= {"payload_id", "job_details"}:
+        return
+    for _ in range(2 if config.drifted("stream-double-reply") else 1):
+        if config.drifted("stream-reply-binary"):
+            await websocket.send_bytes(text.encode())
+        else:
+            await websocket.send_text(text)
 
 
 def _too_many(session: Session, reply: dict[str, Any]) -> bool:

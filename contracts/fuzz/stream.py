@@ -61,9 +61,12 @@ from contracts.fuzz.lifecycle import (
     record_violations,
 )
 from contracts.stream_judging import (
+    BINARY_REPLY,
+    EXTRA_REPLY,
     PAYLOAD_ID_ECHOED,
     REPLY_CHECKS,
     ReplyCheck,
+    frame_text,
     reply_kind,
 )
 from contracts.validation import validate_body
@@ -74,6 +77,7 @@ from strategies.stream import stream_payloads
 
 CLOSE_TIMEOUT = 2.0
 MAX_RECONNECTS = 5
+MAX_EXTRA_REPLIES = 100  # unasked frames drained before a send; a flood beyond is left to the next send
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 REPRODUCE_LIMIT = 4096  # longer frames are shown with their data abbreviated
 IDENTICAL_ERRORS_BEFORE_CLOSE = 10  # "closed automatically after ten identical configuration errors"
@@ -115,6 +119,8 @@ ERROR_CODE = Expectation(
     "an error does not carry the documented code of its fault",
     "E0101 invalid field, E0102 model/media mismatch, E0201 bad base64, E0203 audio, E0205 image",
 )
+TEXT_FRAME = Expectation("stream", *BINARY_REPLY)
+NO_EXTRA_REPLY = Expectation("stream", *EXTRA_REPLY)
 SURVIVES = Expectation(
     "stream",
     "stream-connection-dropped",
@@ -153,6 +159,8 @@ class Outcome:
     reply: str | None = None
     closed: str | None = None  # "1008 (policy violation) reason"
     close_code: int | None = None
+    binary: bool = False  # the reply came as a binary frame (its text is its UTF-8 reading)
+    extra: tuple[str, ...] = ()  # frames that were waiting before this frame was sent: replies to no frame
 
     def missing(self) -> str:
         return f"the connection closed instead ({self.closed})" if self.closed else "no reply in time"
@@ -234,24 +242,62 @@ class StreamConnection:
         self.frames: list[tuple[str, float, str]] = []
         self.reconnects = 0
         self.errors: Counter[tuple[str, str]] = Counter()  # identical errors seen on this connection
+        self._previous: tuple[Any, str] | None = None  # the last frame's payload_id and the reply it got
 
     def exchange(self, text: str) -> Outcome:
         """Send one frame and wait for its one reply (BudgetExhausted when time is up)."""
         self.ctx.check_time()
         self.ctx.rate.wait()
         socket = self.socket or self._open()
-        self.frames.append(("send", time.time(), text))
+        extra: list[str] = []
         try:
+            extra = self._waiting(socket)
+            self.frames.append(("send", time.time(), text))
             socket.send(text)
-            reply = socket.recv(timeout=max(0.1, min(self.ctx.request_timeout, self.ctx.remaining())))
+            reply_text, binary = self._reply(socket, _payload_id(text), extra)
         except ConnectionClosed as exc:
             close = exc.rcvd
-            return Outcome(closed=str(close) if close else "no close frame", close_code=close.code if close else None)
+            closed = str(close) if close else "no close frame"
+            self._previous = None
+            return Outcome(closed=closed, close_code=close.code if close else None, extra=tuple(extra))
         except TimeoutError:
-            return Outcome()
-        reply_text = reply if isinstance(reply, str) else reply.decode("utf-8", errors="replace")
-        self.frames.append(("receive", time.time(), reply_text))
-        return Outcome(reply=reply_text)
+            self._previous = None
+            return Outcome(extra=tuple(extra))
+        return Outcome(reply=reply_text, binary=binary, extra=tuple(extra))
+
+    def _reply(self, socket: ClientConnection, payload_id: Any, extra: list[str]) -> tuple[str, bool]:
+        """The reply to the frame just sent. A late second copy of the previous reply (it echoes the previous
+        frame's payload_id, not this one's) is an extra reply, not this frame's: it goes to ``extra``."""
+        timeout = max(0.1, min(self.ctx.request_timeout, self.ctx.remaining()))
+        while True:
+            reply_text, binary = _received_text(socket.recv(timeout=timeout))
+            self.frames.append(("receive", time.time(), reply_text))
+            previous = self._previous
+            late_copy = (
+                previous is not None
+                and isinstance(previous[0], str)
+                and previous[0] != payload_id
+                and reply_text == previous[1]
+                and _payload_id(reply_text) == previous[0]
+                and len(extra) < MAX_EXTRA_REPLIES
+            )
+            if not late_copy:
+                self._previous = (payload_id, reply_text)
+                return reply_text, binary
+            extra.append(reply_text)
+
+    def _waiting(self, socket: ClientConnection) -> list[str]:
+        """Frames received since the last reply, before anything was sent: each answers no frame."""
+        waiting = []
+        while len(waiting) < MAX_EXTRA_REPLIES:
+            try:
+                frame = socket.recv(timeout=0)
+            except TimeoutError:
+                break
+            text, _binary = _received_text(frame)
+            self.frames.append(("receive", time.time(), text))
+            waiting.append(text)
+        return waiting
 
     def closed_on_purpose(self, outcome: Outcome) -> bool:
         """The documented close: a policy violation after ten identical errors."""
@@ -274,6 +320,7 @@ class StreamConnection:
             self.ctx.recorder.stream_session(self.ctx.stream_url, self.frames)
         self.frames = []
         self.errors.clear()
+        self._previous = None
 
     def _open(self) -> ClientConnection:
         connection = connect(
@@ -285,6 +332,19 @@ class StreamConnection:
         )
         self.socket = self._opened.enter_context(connection)
         return self.socket
+
+
+def _payload_id(text: str) -> Any:
+    frame = parse_json(text)
+    return frame.get("payload_id") if isinstance(frame, dict) else None
+
+
+def _received_text(frame: str | bytes) -> tuple[str, bool]:
+    """A received frame as text (read as the proxy reads it, ``frame_text``) and whether it came binary."""
+    if isinstance(frame, str):
+        return frame, False
+    text, _binary = frame_text(None, frame)
+    return (text if text is not None else frame.decode("utf-8", errors="replace")), True
 
 
 # -- frames --------------------------------------------------------------------------------------------
@@ -310,6 +370,7 @@ class FrameChecker:
         self.connection = connection
         self.sent = 0
         self.stopped = False
+        self.last: Probe | None = None  # the frame the last reply answered: an extra reply repeats it
 
     def run(self, probe: Probe) -> None:
         """Send one probe and check its reply."""
@@ -338,11 +399,23 @@ class FrameChecker:
 
     def _exchange(self, probe: Probe) -> dict[str, Any] | None:
         outcome = self._send(probe)
+        self._judge_frames(probe, outcome)
         if outcome.reply is None:
             judge(self.ctx, "stream: no reply", ONE_REPLY, outcome.missing(), reproduce_frame(probe))
             self._reopen()
             return None
         return self._validated(outcome.reply, probe)
+
+    def _judge_frames(self, probe: Probe, outcome: Outcome) -> None:
+        """What the frames themselves show: a reply that answers no frame, a binary reply."""
+        if outcome.extra and self.last is not None:
+            found = f"{len(outcome.extra)} more frame(s) after the reply, e.g. {clip(outcome.extra[0], 120)}"
+            self._judge("stream: unexpected", NO_EXTRA_REPLY, found, self.last)
+        elif self.last is not None:
+            self._judge("stream: unexpected", NO_EXTRA_REPLY, None, self.last)
+        if outcome.reply is not None:
+            self._judge("stream: frames", TEXT_FRAME, "a binary frame" if outcome.binary else None, probe)
+        self.last = probe if outcome.reply is not None else None
 
     def _validated(self, text: str, probe: Probe) -> dict[str, Any] | None:
         """The reply, validated as a stream message; None (after recording why) if it is not a JSON object."""
@@ -431,8 +504,11 @@ class FrameChecker:
         """Right after an error, a job_details frame must still be answered on the same connection."""
         alive = Probe({"job_details": True, "payload_id": f"hume-contracts-alive-{self.sent}"})
         outcome = self._send(alive)
+        self._judge_frames(alive, outcome)
         if outcome.reply is None and self.connection.closed_on_purpose(outcome):
             self.ctx.ledger.note(f"stream: the server closed the connection after repeated errors ({outcome.closed})")
+        elif outcome.reply is None and outcome.closed is None:  # open, but silent: the frame got no reply
+            judge(self.ctx, "stream: no reply", ONE_REPLY, outcome.missing(), reproduce_frame(alive))
         elif outcome.reply is None:
             self._judge("stream: error", SURVIVES, outcome.missing(), after)
         else:

@@ -23,6 +23,7 @@ import uvicorn
 from contracts.coverage import Coverage, add_coverage, collecting
 from contracts.proxy.addons import ContractChecker, HarRecorder, LiveLog, SecretWatch, SessionResults, StrictGate
 from contracts.proxy.core import ProxyCore
+from contracts.proxy.jobs import JobMemory
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 STREAM_PATH = "/v0/stream/models"
@@ -39,6 +40,7 @@ class ProxyOptions:
     log: TextIO = field(default_factory=lambda: sys.stderr)
     timeout: float = 30.0  # seconds for the target to connect, and for each read or write
     coverage: bool = False  # count which parts of the contract the session exercised
+    reply_wait: float = 10.0  # seconds a stream frame waits for its reply before a client's close is the server's fault
 
 
 class ProxySession:
@@ -49,8 +51,10 @@ class ProxySession:
         self.secrets = SecretWatch(options.known_keys)
         self.results = SessionResults()
         self.live = LiveLog(self.secrets, options.log)
-        self.checker = ContractChecker([self.results, self.live], disabled=options.disabled)
-        addons: list[object] = [_KeyLearner(self.secrets), self.checker, self.results, self.live]
+        listeners = [self.results, self.live]
+        self.checker = ContractChecker(listeners, disabled=options.disabled, reply_wait=options.reply_wait)
+        self.jobs = JobMemory(listeners, disabled=options.disabled)
+        addons: list[object] = [_KeyLearner(self.secrets), self.checker, self.jobs, self.results, self.live]
         if options.strict:
             addons.append(StrictGate())
         self.recorder = HarRecorder(options.record, self.secrets) if options.record else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
@@ -25,12 +26,13 @@ from contracts.fuzz.recorder import Recorder
 from contracts.fuzz.redaction import Redactor
 from contracts.proxy.flows import HttpFlow, Replacement, StreamFlow, StreamMessage, header
 from contracts.readers import HttpInteraction, HttpMessage, JsonProblem, Note, parse_json
-from contracts.stream_judging import REPLY_CHECKS, reply_kind
+from contracts.stream_judging import BINARY_REPLY, EXTRA_REPLY, REPLY_CHECKS, frame_text, reply_kind
 from contracts.traffic import check_interaction
 from contracts.validation import validate_body
 from contracts.violations import Finding, Violation
 
 SOURCE = "proxy"
+REPLY_WAIT = 10.0  # seconds a frame may wait for its reply before a close by the client counts against the server
 KEY_HEADERS = ("x-hume-api-key", "authorization")
 KEY_PARAMS = ("apikey", "apiKey", "api_key")
 Listener = Callable[[Finding | Note], None]
@@ -85,10 +87,14 @@ def _message(content_type: str | None, body: bytes | None, *, status: int | None
 class ContractChecker:
     """The checks of ``validate`` on live traffic; every finding and note goes to each listener."""
 
-    def __init__(self, listeners: Collection[Listener], *, disabled: Collection[str] = ()) -> None:
+    def __init__(
+        self, listeners: Collection[Listener], *, disabled: Collection[str] = (), reply_wait: float = REPLY_WAIT
+    ) -> None:
         self.listeners = list(listeners)
         self.disabled = frozenset(disabled)
-        self._pending: dict[int, deque[tuple[int, Any]]] = {}  # per connection: frames awaiting their reply
+        self.reply_wait = reply_wait
+        # per connection: frames awaiting their reply (frame number, parsed frame, when it was sent)
+        self._pending: dict[int, deque[tuple[int, Any, float]]] = {}
 
     def _publish(self, results: Iterable[Finding | Note]) -> list[Finding]:
         findings = []
@@ -129,7 +135,20 @@ class ContractChecker:
         self._pending[flow.number] = deque()
 
     def websocket_end(self, flow: StreamFlow) -> None:
-        self._pending.pop(flow.number, None)
+        """Frames still unanswered at the close: the server's fault when a frame waited ``reply_wait`` seconds;
+        a note when the close came sooner (a client that did not wait, or a server closing on purpose, as after
+        ten identical errors, while a frame was on its way)."""
+        now = time.time()
+        for number, _frame, sent_at in self._pending.pop(flow.number, ()):
+            where = f"{flow.label} frame {number} (sent)"
+            waited = now - sent_at
+            if waited >= self.reply_wait:
+                found = f"no reply before the {flow.closed_by or 'connection'} closed ({waited:.1f} s after it)"
+                violation = Violation("stream-no-reply", "", "exactly one reply per frame", found)
+                self._publish([Finding(SOURCE, where, "stream-message", [violation])])
+            else:
+                note = f"the {flow.closed_by or 'connection'} closed {waited:.1f} s after this frame, before its reply"
+                self._publish([Note(SOURCE, where, note)])
 
     def websocket_message(self, flow: StreamFlow, message: StreamMessage) -> None:
         where = f"{flow.label} frame {message.number} ({'sent' if message.from_client else 'received'})"
@@ -140,25 +159,34 @@ class ContractChecker:
             finding.violations.extend(validate_body(value, kind, disabled=self.disabled))
         pending = self._pending.setdefault(flow.number, deque())
         if message.from_client:
-            pending.append((message.number, value))
+            pending.append((message.number, value, message.at))
             if finding.violations:  # the client's fault, not the server's: said, not counted against it
                 first = finding.violations[0]
                 note = Note(SOURCE, where, f"the client sent a frame that breaks the contract: {first.describe()}")
                 self._publish([note])
                 return
         elif pending:
-            number, frame = pending.popleft()
+            number, frame, _sent_at = pending.popleft()
             if isinstance(frame, dict) and isinstance(value, dict):
                 finding.violations.extend(self._reply_violations(number, frame, value))
+        elif EXTRA_REPLY[0] not in self.disabled:
+            code, title, expected = EXTRA_REPLY
+            found = "a reply while no frame was waiting for one"
+            finding.violations.append(Violation(code, "", expected, found, message=f"{title}: {found}"))
         finding.kind = f"{kind} {reply_kind(value)}" if not message.from_client else kind
         self._publish([finding])
 
     def _parsed(self, message: StreamMessage, finding: Finding) -> Any:
-        if message.text is None:
-            finding.violations.append(Violation("unparsable-body", "", "a JSON text frame", "a binary frame"))
+        """The frame's JSON value; a binary frame is read as UTF-8 (as the fuzz reads it) and said to be binary."""
+        text, binary = frame_text(message.text, message.data)
+        if binary and BINARY_REPLY[0] not in self.disabled:
+            code, title, expected = BINARY_REPLY
+            finding.violations.append(Violation(code, "", expected, "a binary frame", message=title))
+        if text is None:
+            finding.violations.append(Violation("unparsable-body", "", "a JSON text frame", "binary, not UTF-8"))
             return _UNPARSED
         try:
-            return parse_json(message.text)
+            return parse_json(text)
         except JsonProblem as problem:
             finding.violations.append(Violation("unparsable-body", "", "a JSON text frame", str(problem)))
             return _UNPARSED
@@ -302,7 +330,8 @@ class HarRecorder:
         self._frames[flow.number] = []
 
     def websocket_message(self, flow: StreamFlow, message: StreamMessage) -> None:
-        text = message.text if message.text is not None else base64.b64encode(message.data or b"").decode("ascii")
+        text, _binary = frame_text(message.text, message.data)  # UTF-8 binary frames as fuzz records them
+        text = text if text is not None else base64.b64encode(message.data or b"").decode("ascii")
         direction = "send" if message.from_client else "receive"
         self._frames.setdefault(flow.number, []).append((direction, message.at, text))
 

@@ -317,8 +317,9 @@ class ProxyCore:
                     await upstream.close(code=_sendable(flow.close_code), reason=event.get("reason") or "")
                     return
                 payload = event.get("text") if event.get("text") is not None else event.get("bytes", b"")
-                await upstream.send(payload)
+                # Seen before it is sent: its reply can then never be seen first (a reply pairs with its frame).
                 self._call("websocket_message", flow, message(True, payload))
+                await upstream.send(payload)
 
         async def target_to_client() -> None:
             try:
