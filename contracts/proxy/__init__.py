@@ -22,6 +22,7 @@ import uvicorn
 
 from contracts.coverage import Coverage, add_coverage, collecting
 from contracts.proxy.addons import ContractChecker, LiveLog, SecretWatch, SessionResults, StrictGate, decoded
+from contracts.proxy.budget import HOLD_BUDGET
 from contracts.proxy.core import ProxyCore
 from contracts.proxy.guard import HEAD_TIMEOUT, connection_cap, guarded_protocols
 from contracts.proxy.har import HarRecorder
@@ -44,6 +45,7 @@ class ProxyOptions:
     coverage: bool = False  # count which parts of the contract the session exercised
     max_connections: int | None = None  # None: as many as the file-descriptor limit allows
     head_timeout: float = HEAD_TIMEOUT  # seconds for a request's head to arrive (slowloris)
+    hold_budget: int = HOLD_BUDGET  # body bytes held for checking across all clients at once
 
 
 class ProxySession:
@@ -65,7 +67,9 @@ class ProxySession:
         if self.recorder is not None:
             addons.append(self.recorder)
         timeout = httpx.Timeout(options.timeout, connect=min(5.0, options.timeout))
-        self.core = ProxyCore(options.target, addons, buffered=options.strict, timeout=timeout)
+        self.core = ProxyCore(
+            options.target, addons, buffered=options.strict, timeout=timeout, hold_budget=options.hold_budget
+        )
         self.written: list[Path] = []
         self.problems: list[str] = []  # what could not be written, named
         self.finished = False

@@ -34,6 +34,7 @@ MAX_HEADERS = 256
 MAX_HEAD_BYTES = 64 * 1024
 HEAD_TIMEOUT = 10.0  # seconds for a request head to arrive, from the connection or the request's first byte
 MAX_PONG_BACKLOG = 1024 * 1024 + 16 * 1024 * 1024  # room for one frame of the proxy's own, then 1 MiB of pongs
+LINGER_SECONDS = 1.0
 FDS_PER_CONNECTION = 2  # the client's socket and the target's
 FDS_IN_RESERVE = 64  # listening socket, log files, the HAR spool, the interpreter's own
 
@@ -69,6 +70,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_fields = 0
         self._head_bytes = 0
+        self._refused = False  # an answer of ours is out: the rest the client sends is read and dropped
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -83,6 +85,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
@@ -145,16 +149,25 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._refuse(408, f"no complete request head within {self.head_timeout:g} s")
 
     def _refuse(self, status: int, reason: str) -> None:
-        """A plain-text answer, then the connection closes (nothing reaches the app)."""
-        if self.transport.is_closing():
+        """A plain-text answer, then the connection closes (nothing reaches the app).
+
+        A lingering close: our side shuts, what the client still sends is read and dropped for a moment,
+        then the socket closes. Closing at once with its data unread would reset the connection, and the
+        client would lose the answer.
+        """
+        if self.transport.is_closing() or self._refused:
             return
+        self._refused = True
+        self._disarm_head_timer()
         phrase = {400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large"}
         phrase[503] = "Service Unavailable"
         body = reason.encode("ascii", "replace")
         head = f"HTTP/1.1 {status} {phrase[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n"
         head += f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
         self.transport.write(head.encode("ascii") + body)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):

@@ -25,7 +25,7 @@ def upstream_url(target: httpx.URL, request_target: bytes, scheme: str | None = 
     base = target.copy_with(scheme=scheme) if scheme else target
     try:
         url = base.copy_with(raw_path=target.raw_path.rstrip(b"/") + request_target)
-    except httpx.InvalidURL as problem:
+    except (httpx.InvalidURL, UnicodeDecodeError) as problem:
         raise NotOriginForm(f"request-target is not a valid path and query: {problem}") from None
     if (url.host, url.port, url.userinfo) != (target.host, target.port, target.userinfo):  # never, by construction
         raise NotOriginForm("request-target would leave the target")
