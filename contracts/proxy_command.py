@@ -13,9 +13,10 @@ at stop (Ctrl-C or SIGTERM) a summary, and the report files and HAR that `valida
 --strict turns a violating response into a 502 problem+json that names the violation, so integration
 tests fail loudly. Keys clients send (X-Hume-Api-Key, ?apikey=) are never printed or written.
 
-Stopping: the first Ctrl-C or SIGTERM lets exchanges in flight end for up to 3 s, then cuts them off; the
-files are written either way (a second Ctrl-C only skips the wait). "wrote X" is printed only for files
-that were written; a file that could not be is named on stderr, and the exit code is then 2.
+Stopping: the first Ctrl-C or SIGTERM lets exchanges in flight (and their checks) end for up to 5 s, then
+cuts them off; the files are written either way (a second Ctrl-C only skips the wait). "wrote X" is
+printed only for files that were written; a file that could not be is named on stderr, and the exit
+code is then 2.
 
 exit codes: 0 no violation seen, 1 violations seen, 2 usage error, the port could not be bound, or a
 report or HAR file could not be written

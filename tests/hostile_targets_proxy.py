@@ -105,7 +105,7 @@ def answer_json(status: int, body: bytes, extra: bytes = b"", reason: bytes = b"
 
 def answer_cut_short(connection: socket.socket, head: bytes) -> None:
     """A Content-Length of 1000, then 10 bytes and the connection closed."""
-    connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[{\"job_id\"")
+    connection.sendall(b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[{"job_id"')
     connection.shutdown(socket.SHUT_RDWR)
     raise OSError("cut")
 

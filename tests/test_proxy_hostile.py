@@ -30,7 +30,7 @@ from hostile_targets_proxy import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from contracts.proxy import ProxyHandle, ProxyOptions, running_proxy
@@ -101,7 +101,9 @@ def test_an_origin_form_target_never_leaves_the_target(raw: bytes) -> None:
 def test_no_request_target_reaches_another_host(target: RawTarget, bystander: Bystander, request_target: str) -> None:
     aimed = request_target.format(port=bystander.port).encode()
     with proxy_for(target) as proxy:
-        answer = raw_request(proxy, b"GET %s HTTP/1.1\r\nhost: x\r\nx-hume-api-key: k\r\nconnection: close\r\n\r\n" % aimed)
+        answer = raw_request(
+            proxy, b"GET %s HTTP/1.1\r\nhost: x\r\nx-hume-api-key: k\r\nconnection: close\r\n\r\n" % aimed
+        )
         upgrade = raw_request(
             proxy,
             b"GET %s HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
@@ -154,9 +156,7 @@ def test_the_clients_accept_encoding_goes_on_narrowed_to_what_is_checked(target:
     assert header_of(target.heads[0], "user-agent") is None and header_of(target.heads[0], "accept") is None
 
 
-@pytest.mark.parametrize(
-    ("coding", "encode"), [("br", brotli.compress), ("gzip", gzip.compress), ("gzip, br", None)]
-)
+@pytest.mark.parametrize(("coding", "encode"), [("br", brotli.compress), ("gzip", gzip.compress), ("gzip, br", None)])
 def test_a_violating_body_is_found_in_every_coding(target: RawTarget, coding: str, encode: object) -> None:
     body = brotli.compress(gzip.compress(INVALID_JOBS)) if encode is None else encode(INVALID_JOBS)  # type: ignore[operator]
     target.answers["/v0/batch/jobs"] = answer_json(200, body, f"content-encoding: {coding}\r\n".encode())
@@ -440,12 +440,14 @@ def test_bombs_and_floods_under_a_2_gib_cap(target: RawTarget, tmp_path: Path) -
     target.answers["/gzip"] = answer_json(200, gzip_bomb(2.5), b"content-encoding: gzip\r\n")
     target.answers["/deflate"] = answer_json(200, deflate_bomb(2.5), b"content-encoding: deflate\r\n")
     target.answers["/br"] = answer_json(200, brotli_bomb(2560), b"content-encoding: br\r\n")
+    target.answers["/v0/batch/jobs"] = answer_json(200, b"[]")
     argv = command(target.url, tmp_path, "--record", str(tmp_path / "s.har"), "--report", str(tmp_path / "out"))
     process, base = start(argv, preexec_fn=_cap_memory)
     try:
         with httpx.Client(timeout=30) as client:
             for path in ("/gzip", "/deflate", "/br"):
-                assert client.get(f"{base}{path}", headers={"accept-encoding": "gzip, deflate, br"}).status_code == 200
+                with client.stream("GET", f"{base}{path}", headers={"accept-encoding": "gzip, deflate, br"}) as bomb:
+                    assert bomb.status_code == 200 and sum(len(chunk) for chunk in bomb.iter_raw()) < 4 * 2**20
             assert client.get(f"{base}/v0/batch/jobs").status_code == 200  # still serving
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=15)
@@ -454,8 +456,8 @@ def test_bombs_and_floods_under_a_2_gib_cap(target: RawTarget, tmp_path: Path) -
     assert process.returncode == 0, err
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     notes = [note["message"] for note in report["notes"]]
-    assert sum("expands past" in note for note in notes) == 3, notes
-    assert "MemoryError" not in err and "Traceback" not in err
+    assert sum("expands past" in note for note in notes) == 3, (notes, err)
+    assert "MemoryError" not in err and "Traceback" not in err, err[-3000:]
 
 
 def test_a_ping_flood_is_cut_off_under_the_cap(tmp_path: Path, mock_server) -> None:  # noqa: ANN001
@@ -469,6 +471,7 @@ def test_a_ping_flood_is_cut_off_under_the_cap(tmp_path: Path, mock_server) -> N
             b"x-hume-api-key: test-key-not-secret\r\n"
             b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
         )
+        assert flood.recv(12) == b"HTTP/1.1 101"  # the handshake done, then only pings, never a read
         ping = b"\x89\xfd" + b"\x00\x00\x00\x00" + b"p" * 125  # masked pings (key 0), never reading the pongs
         flood.settimeout(10)
         sent = 0
@@ -486,5 +489,5 @@ def test_a_ping_flood_is_cut_off_under_the_cap(tmp_path: Path, mock_server) -> N
         out, err = process.communicate(timeout=15)
     finally:
         process.kill()
-    assert "MemoryError" not in err and "Traceback" not in err
-    assert sent < 64 * 1024 * 1024 or "pings without reading" in err
+    assert "MemoryError" not in err and "Traceback" not in err, err
+    assert "pings without reading" in err, (sent, err)

@@ -29,7 +29,7 @@ from contracts.proxy.har import HarRecorder
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 STREAM_PATH = "/v0/stream/models"
-GRACEFUL_STOP_SECONDS = 3.0  # then what is still in flight is cancelled: a stop never waits on a slow peer
+GRACEFUL_STOP_SECONDS = 5.0  # then what is still in flight is cancelled: a stop never waits on a slow peer
 
 
 @dataclass

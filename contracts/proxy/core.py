@@ -85,12 +85,18 @@ class ProxyCore:
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await self._websocket(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+        try:
+            if scope["type"] == "http":
+                await self._http(scope, receive, send)
+            elif scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            elif scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+        except asyncio.CancelledError:
+            # The stop's grace period is over (or a second Ctrl-C): this exchange is cut off. Said in one
+            # line, not a traceback from the server; the task ends here either way.
+            if scope["type"] != "lifespan":
+                log.warning("%s %s: cut off by the proxy stopping", scope.get("method", "stream"), scope["path"])
 
     # ------------------------------------------------------------------------------------- hooks
 

@@ -171,7 +171,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol that stops a client that floods pings and never reads the pongs."""
+    """uvicorn's WebSocket protocol that stops a client that floods pings and never reads the pongs, and one
+    that breaks the protocol before the handshake is done."""
 
     def handle_ping(self) -> None:
         if self.transport.get_write_buffer_size() > MAX_PONG_BACKLOG:
@@ -180,6 +181,15 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.abort()
             return
         super().handle_ping()
+
+    def handle_parser_exception(self) -> None:
+        # A client that sends frames before the handshake is answered breaks the protocol before any close
+        # could be sent; uvicorn asserts one was (a traceback in the log). Drop the connection instead.
+        if self.conn.close_sent is None:
+            log.warning("dropped a stream client that broke the WebSocket protocol: %s", self.conn.parser_exc)
+            self.transport.abort()
+            return
+        super().handle_parser_exception()
 
 
 def guarded_protocols(max_connections: int, head_timeout: float = HEAD_TIMEOUT) -> tuple[type, type]:

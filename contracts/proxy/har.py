@@ -79,6 +79,8 @@ class HarRecorder:
         }
         line = json.dumps(frame, ensure_ascii=False)
         with self._lock:
+            if self._spool.closed:
+                return  # a check the stop abandoned, finishing after the HAR was written
             offset = self._spool.seek(0, 2)
             self._spool.write(line.encode() + b"\n")
             self._frames.setdefault(flow.number, array("q")).append(offset)
@@ -90,12 +92,16 @@ class HarRecorder:
         entry["startedDateTime"] = datetime.fromtimestamp(flow.started, UTC).isoformat().replace("+00:00", "Z")
         entry["_webSocketMessages"] = {"session": flow.number}  # filled from the spool when written
         with self._lock:
+            if self._spool.closed:
+                return
             self._spool.seek(0, 2)
             self._spool.write(json.dumps({"entry": entry}, ensure_ascii=False).encode() + b"\n")
 
     def _spool_entries(self, har: Recorder) -> None:
         lines = "".join(json.dumps({"entry": entry}, ensure_ascii=False) + "\n" for entry in har.drain())
         with self._lock:
+            if self._spool.closed:
+                return
             self._spool.seek(0, 2)
             self._spool.write(lines.encode())
 
