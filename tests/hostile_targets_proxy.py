@@ -3,12 +3,16 @@ a listener that must never be reached, and compression bombs built without compr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import struct
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+from websockets.asyncio.server import ServerConnection, serve
 
 Answer = Callable[[socket.socket, bytes], None]  # (connection, request head) -> writes whatever it likes
 
@@ -171,3 +175,29 @@ def brotli_bomb(expanded_mib: int) -> bytes:
     compressor = brotli.Compressor(quality=1)
     zeros = bytes(BLOCK)
     return b"".join(compressor.process(zeros) for _ in range(expanded_mib // 16)) + compressor.finish()
+
+
+@contextlib.contextmanager
+def stream_target(reply: str) -> Iterator[str]:
+    """A WebSocket target on loopback that answers every frame with ``reply``; yields its http:// URL."""
+    ready, box = threading.Event(), {}
+
+    async def handler(connection: ServerConnection) -> None:
+        async for _ in connection:
+            await connection.send(reply)
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
+            box["port"] = server.sockets[0].getsockname()[1]
+            box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.get_running_loop().create_future()
+            ready.set()
+            await box["stop"]
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    ready.wait(5)
+    try:
+        yield f"http://127.0.0.1:{box['port']}"
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set_result, None)
+        thread.join(5)

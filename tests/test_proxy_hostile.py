@@ -27,6 +27,7 @@ from hostile_targets_proxy import (
     deflate_bomb,
     gzip_bomb,
     header_of,
+    stream_target,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -255,28 +256,8 @@ def test_the_session_keeps_counts_whole_and_details_capped() -> None:
 @pytest.fixture
 def big_frame_target() -> Iterator[str]:
     """A WebSocket target that answers any frame with one over the proxy's 16 MiB limit."""
-    import asyncio
-    import threading
-
-    from websockets.asyncio.server import serve
-
-    ready, loop_box = threading.Event(), {}
-
-    async def handler(connection) -> None:  # noqa: ANN001
-        async for _ in connection:
-            await connection.send("x" * (17 * 1024 * 1024))
-
-    async def main() -> None:
-        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
-            loop_box["port"] = server.sockets[0].getsockname()[1]
-            loop_box["stop"] = asyncio.get_running_loop().create_future()
-            ready.set()
-            await loop_box["stop"]
-
-    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
-    thread.start()
-    ready.wait(5)
-    yield f"http://127.0.0.1:{loop_box['port']}"
+    with stream_target("x" * (17 * 1024 * 1024)) as url:
+        yield url
 
 
 def test_a_target_frame_over_the_limit_is_reported_not_a_clean_close(big_frame_target: str) -> None:
@@ -288,6 +269,45 @@ def test_a_target_frame_over_the_limit_is_reported_not_a_clean_close(big_frame_t
     assert e.value.rcvd is not None and e.value.rcvd.code == 1009
     assert proxy.session.results.faults == 1 and fine.status_code < 500
     assert "over the proxy's limit" in proxy.session.options.log.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_slow_frame_check_holds_up_no_other_client() -> None:
+    """A reply whose 10,000 predictions are all invalid takes seconds to check: never on the event loop."""
+    item = {"frame": "x", "time": "y", "prob": "z", "box": 1, "emotions": 2}
+    heavy = json.dumps({"face": {"predictions": [item] * 10000}})
+    with (
+        stream_target(heavy) as url,
+        running_proxy(ProxyOptions(url, log=io.StringIO())) as proxy,
+        connect(proxy.stream_url, open_timeout=5) as stream,
+    ):
+        stream.send(json.dumps({"data": "x", "models": {"face": {}}}))
+        stream.recv(timeout=10)  # its check starts now, in a worker thread
+        started = time.monotonic()
+        answer = httpx.get(f"{proxy.base_url}/", timeout=60)
+        took = time.monotonic() - started
+        deadline = time.monotonic() + 120
+        while proxy.session.results.frames < 2 and time.monotonic() < deadline:  # the check's end, before the stop
+            time.sleep(0.1)
+        checking = time.monotonic() - started
+    # On the loop, the answer would wait out the whole check; off it, only for a share of the interpreter.
+    assert answer.status_code == 426 and took < checking / 3, (took, checking)
+    assert proxy.session.results.violations > 0  # and the check did run to its end
+
+
+def test_record_spools_frames_to_disk_as_they_pass(tmp_path: Path, mock_server) -> None:  # noqa: ANN001
+    options = ProxyOptions(mock_server.base_url, record=tmp_path / "s.har", log=io.StringIO())
+    key = {"X-Hume-Api-Key": "test-key-not-secret"}
+    with running_proxy(options) as proxy, connect(proxy.stream_url, additional_headers=key) as stream:
+        for n in range(20):
+            stream.send(json.dumps({"job_details": True, "payload_id": f"marker-{n}"}))
+            stream.recv(timeout=10)
+        deadline = time.monotonic() + 10
+        while proxy.session.results.frames < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        spooled = (tmp_path / "s.har.partial").read_text()  # before the stop: on disk already
+    assert all(f"marker-{n}" in spooled for n in range(20))
+    [session] = json.loads((tmp_path / "s.har").read_text())["log"]["entries"]
+    assert len(session["_webSocketMessages"]) == 40 and not (tmp_path / "s.har.partial").exists()
 
 
 # -- 2. slow and greedy clients ---------------------------------------------------------------------------------
