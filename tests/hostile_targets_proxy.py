@@ -19,7 +19,8 @@ Answer = Callable[[socket.socket, bytes], None]  # (connection, request head) ->
 
 @dataclass
 class RawTarget:
-    """A threaded loopback HTTP target: each request's head is kept, and answered by ``answers[path]``."""
+    """A threaded loopback HTTP target: each request's head is kept, and answered by ``answers[target]``
+    (the request-target with its query, else its path alone)."""
 
     answers: dict[str, Answer]
     heads: list[bytes] = field(default_factory=list)
@@ -51,8 +52,8 @@ class RawTarget:
                     return
                 self.heads.append(head)
                 _drain_body(connection, head)
-                path = head.split(b" ", 2)[1].split(b"?", 1)[0].decode("latin-1")
-                answer = self.answers.get(path, answer_json(200, b"{}"))
+                target = head.split(b" ", 2)[1].decode("latin-1")
+                answer = self.answers.get(target) or self.answers.get(target.split("?", 1)[0], answer_json(200, b"{}"))
                 try:
                     answer(connection, head)
                 except OSError:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import time
 from typing import Any
 
 import httptools
@@ -37,6 +38,7 @@ MAX_PONG_BACKLOG = 1024 * 1024 + 16 * 1024 * 1024  # room for one frame of the p
 LINGER_SECONDS = 1.0
 FDS_PER_CONNECTION = 2  # the client's socket and the target's
 FDS_IN_RESERVE = 64  # listening socket, log files, the HAR spool, the interpreter's own
+ACCEPT_BURST = 160  # asyncio accepts the whole listen backlog (128) before the first connection can be refused
 
 
 def connection_cap(wanted: int | None = None) -> int:
@@ -51,7 +53,8 @@ def connection_cap(wanted: int | None = None) -> int:
             soft = hard
         except (ValueError, OSError):
             pass
-    allowed = 1_000_000 if soft == resource.RLIM_INFINITY else max(1, (soft - FDS_IN_RESERVE) // FDS_PER_CONNECTION)
+    spare = soft - FDS_IN_RESERVE - ACCEPT_BURST
+    allowed = 1_000_000 if soft == resource.RLIM_INFINITY else max(1, spare // FDS_PER_CONNECTION)
     return min(wanted, allowed) if wanted else allowed
 
 
@@ -75,8 +78,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
-            log.warning("refused a connection: %d open, the cap is %d", len(self.connections), self.max_connections)
-            self._refuse(503, "the proxy is at its connection limit")
+            _refusals.note(self.max_connections)
+            self._refuse(503, "the proxy is at its connection limit", linger=False)  # the descriptor back at once
             return
         self._arm_head_timer()
 
@@ -148,7 +151,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return  # a request is being answered: its own timeouts apply
         self._refuse(408, f"no complete request head within {self.head_timeout:g} s")
 
-    def _refuse(self, status: int, reason: str) -> None:
+    def _refuse(self, status: int, reason: str, *, linger: bool = True) -> None:
         """A plain-text answer, then the connection closes (nothing reaches the app).
 
         A lingering close: our side shuts, what the client still sends is read and dropped for a moment,
@@ -165,9 +168,30 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         head = f"HTTP/1.1 {status} {phrase[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n"
         head += f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
         self.transport.write(head.encode("ascii") + body)
+        if not linger:
+            self.transport.close()
+            return
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+class _Refusals:
+    """Connections refused at the cap, logged at most once a second (a flood must not flood the log too)."""
+
+    def __init__(self) -> None:
+        self.unlogged = 0
+        self.logged_at = 0.0
+
+    def note(self, cap: int) -> None:
+        self.unlogged += 1
+        now = time.monotonic()
+        if now - self.logged_at >= 1.0:
+            log.warning("refused %d connection(s): the proxy is at its cap of %d", self.unlogged, cap)
+            self.unlogged, self.logged_at = 0, now
+
+
+_refusals = _Refusals()
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
