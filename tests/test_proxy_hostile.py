@@ -337,12 +337,15 @@ def test_connections_past_the_cap_are_refused_and_freed_later(target: RawTarget)
     with proxy_for(target, max_connections=5, head_timeout=1.0) as proxy:
         idle = [socket.create_connection((proxy.host, proxy.port)) for _ in range(5)]
         time.sleep(0.2)
-        refused = raw_request(proxy, b"GET /v0/batch/jobs HTTP/1.1\r\nhost: x\r\n\r\n")
+        try:
+            refused = raw_request(proxy, b"GET /v0/batch/jobs HTTP/1.1\r\nhost: x\r\n\r\n")
+        except ConnectionResetError:  # closed at once to free the descriptor: the 503 may be lost to a reset
+            refused = b"reset"
         time.sleep(3.0)  # the idle ones time out (1 s), and their lingering close ends (1 s)
         answer = httpx.get(f"{proxy.base_url}/v0/batch/jobs")
         for connection in idle:
             connection.close()
-    assert refused.startswith(b"HTTP/1.1 503") and answer.status_code == 200
+    assert (refused.startswith(b"HTTP/1.1 503") or refused == b"reset") and answer.status_code == 200
 
 
 # -- 3. targets that break, and odd requests: counted exchanges, never a traceback -------------------------------

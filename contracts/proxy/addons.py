@@ -232,6 +232,8 @@ class SessionResults:
         counts = ", ".join(f"{code} {n}" for code, n in self.results.by_code.most_common())
         verdict = f"{report.plural(self.violations, 'violation')} ({counts})" if counts else "no violations"
         faults = f"; {report.plural(self.faults, 'exchange')} answered by the proxy itself" if self.faults else ""
+        if self.kept.left_out:
+            faults += f"; {self.kept.left_out} more findings and notes counted, not kept"
         return (
             f"proxy: {report.plural(self.exchanges, 'HTTP exchange')}, {report.plural(self.frames, 'stream frame')}"
             f" checked; {verdict}{faults}"
