@@ -169,6 +169,12 @@ class Recorder:
         with self._lock:
             self._entries.append(entry)
 
+    def drain(self) -> list[dict[str, Any]]:
+        """The entries recorded so far, no longer kept here (the proxy spools each to disk as it comes)."""
+        with self._lock:
+            entries, self._entries = self._entries, []
+        return entries
+
     def write(self, path: Path) -> int:
         har = {
             "log": {
