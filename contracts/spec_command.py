@@ -82,6 +82,9 @@ def _stale() -> list[str]:
     return stale
 
 
+_V0_ONLY = ("upstream", "defects", "schemathesis_config", "write", "check", "rebase")
+
+
 def _v1_document(args: argparse.Namespace) -> dict[str, Any] | None:
     """The v1 document asked for (None, with a message, for an option only v0 has)."""
     from contracts.apis import get_api
