@@ -295,6 +295,12 @@ class Coverage:
                 if Element("enums", element.split(": ", 1)[1]) in self.catalogue.known:
                     self.seen[element] += 1
 
+    def addition(self, label: str) -> None:
+        """A value the contract does not list and the compatibility rules allow (v1: a new name, field, enum
+        value or message type), listed under unknown."""
+        with self._lock:
+            self.unknown[label] += 1
+
     def body(self, value: Any, schema_ref: str) -> None:
         """Walk one body against the schema it is validated with (an absolute ``urn:...#/pointer`` reference)."""
         uri, fragment = split_ref(OPENAPI_URI, schema_ref)

@@ -84,3 +84,39 @@ def api_for_kind(kind: str) -> ApiVersion:
 def all_kinds() -> tuple[str, ...]:
     """Every kind of every version, v0's first (their order in ``--help``)."""
     return tuple(kind for api in APIS for kind in api.kinds)
+
+
+def judges_sessions(api: ApiVersion) -> bool:
+    """Whether a version's WebSocket traffic is judged session by session (v1), not frame by frame (v0)."""
+    return hasattr(api.adapter(), "judge_session")
+
+
+def api_for_message(message: object) -> ApiVersion | None:
+    """The version whose sessions a bare transcript message belongs to (None: none claims it; v0 frames)."""
+    for api in APIS:
+        owns = getattr(api.adapter(), "owns_message", None)
+        if owns is not None and owns(message):
+            return api
+    return None
+
+
+def session_api_for_path(path: str | None) -> ApiVersion | None:
+    """The version judging a recorded WebSocket session at ``path`` session by session, if any."""
+    api = api_for_path(path) if path else None
+    return api if api is not None and judges_sessions(api) else None
+
+
+def default_session_api() -> ApiVersion:
+    """The newest version with sessions: a transcript in the WebSocket-frame format (binary frames, close
+    frames) that names no path is one of its sessions (v0 never had binary frames)."""
+    return next(api for api in reversed(APIS) if judges_sessions(api))
+
+
+def detect_kind(body: object) -> str | None:
+    """The kind of an unambiguous body, asking the newest version first (v1's shapes are told by ``type``
+    values v0 never had; v0's detection is looser)."""
+    for api in reversed(APIS):
+        kind = api.adapter().detect_kind(body)
+        if kind is not None:
+            return kind
+    return None
