@@ -83,6 +83,25 @@ def test_every_schema_and_field_names_its_evidence_or_says_it_is_a_judgement(loa
     assert malformed == []
 
 
+def _evidence(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        yield from node.get("x-evidence", [])
+        for value in node.values():
+            yield from _evidence(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _evidence(value)
+
+
+@pytest.mark.parametrize("load", [openapi.v1.load_openapi, openapi.v1.load_asyncapi])
+def test_every_sdk_file_cited_as_evidence_is_in_the_sdk(load: Any) -> None:
+    import hume_expression_measurement
+
+    root = Path(hume_expression_measurement.__file__).parent
+    cited = {entry.removeprefix("sdk:").split()[0] for entry in _evidence(load()) if entry.startswith("sdk:")}
+    assert cited and sorted(path for path in cited if not (root / path).is_file()) == []
+
+
 def test_every_server_union_is_discriminated_by_type() -> None:
     schemas = openapi.v1.load_asyncapi()["components"]["schemas"]
     for name in ("AudioServerMessage", "VideoServerMessage", "AudioClientMessage", "VideoClientMessage"):
