@@ -220,6 +220,8 @@ class BodyChecker:
         self.disabled = disabled
         self.strict_requests = strict_requests
         self.closed_world = closed_world
+        self._state_key: tuple[str, str] | None = None
+        self._state: Any = None
         self._validate_body: Callable[..., list[Any]] = validate_body
         self._detect_kind: Callable[[Any], str | None] = detect_kind
         self._traffic = traffic
@@ -237,7 +239,8 @@ class BodyChecker:
         if isinstance(item, HttpInteraction):
             api = _api_of_path(item.path)
             if api is not None:
-                return api.adapter().check_interaction(item, **self._options())
+                state = self._traffic_state(api.name, item.source)
+                return api.adapter().check_interaction(item, state=state, **self._options())
             return self._traffic.check_interaction(item, disabled=self.disabled, strict_requests=self.strict_requests)
         if isinstance(item, SessionItem):
             from contracts.apis import get_api
@@ -245,6 +248,16 @@ class BodyChecker:
             options = {"disabled": self.disabled, "closed_world": self.closed_world}
             return list(get_api(item.api).adapter().judge_session(item, **options))
         return [item]
+
+    def _traffic_state(self, api_name: str, source: str) -> Any:
+        """What this file's earlier interactions of ``api_name`` said (kept for the current file only)."""
+        from contracts.apis import get_api
+
+        if self._state_key != (api_name, source):
+            self._state_key = (api_name, source)
+            make = getattr(get_api(api_name).adapter(), "new_traffic_state", None)
+            self._state = make() if make is not None else None
+        return self._state
 
     def _options(self) -> dict[str, Any]:
         return {"disabled": self.disabled, "strict_requests": self.strict_requests, "closed_world": self.closed_world}

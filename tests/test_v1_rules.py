@@ -306,3 +306,46 @@ def test_every_v1_code_has_a_grade_and_judgements_say_why() -> None:
     assert grades["v1-face-size-order"] is Grade.JUDGEMENT
     assert grades["v1-scores-order"] is Grade.DOCUMENTED
     assert set(grades.values()) <= set(Grade)
+
+
+# ---------------------------------------------------------------------------------- across interactions
+
+
+def _ledger_codes(*responses: tuple[str, str, Any]) -> list[set[str]]:
+    from contracts.apis.v1.runs import RunsLedger
+
+    ledger = RunsLedger()
+    return [{v.code for v in ledger.observe(kind, query, body)} for kind, query, body in responses]
+
+
+def test_a_run_that_ended_stays_ended_and_live_errored_may_alternate() -> None:
+    assert (
+        _ledger_codes(
+            ("v1-run", "", samples.run("live")),
+            ("v1-run", "", samples.run("errored")),
+            ("v1-run", "", samples.run("live")),
+            ("v1-run", "", samples.run("ended")),
+        )
+        == [set()] * 4
+    )
+    assert _ledger_codes(("v1-run", "", samples.run("ended")), ("v1-run", "", samples.run("live"))) == [
+        set(),
+        {"v1-run-status-transition"},
+    ]
+
+
+def test_a_listing_followed_page_by_page_lists_no_item_twice_and_ends() -> None:
+    first = samples.runs_page()
+    second = {"runs": [samples.run_summary("3f3a9c1e-2b4d-4e6f-8a0b-1c2d3e4f5a6b", "2026-10-06T12:00:00Z")]}
+    assert _ledger_codes(("v1-runs-page", "", first), ("v1-runs-page", "cursor=opaque", second)) == [set(), set()]
+    repeated = copy.deepcopy(second)
+    repeated["runs"][0]["run_id"] = first["runs"][1]["run_id"]
+    assert _ledger_codes(("v1-runs-page", "", first), ("v1-runs-page", "cursor=opaque", repeated))[1] == {
+        "v1-page-duplicate"
+    }
+    looping = {**second, "next_cursor": "opaque"}
+    assert _ledger_codes(("v1-runs-page", "", first), ("v1-runs-page", "cursor=opaque", looping))[1] == {
+        "v1-cursor-loop"
+    }
+    # a listing started afresh may list the same runs again
+    assert _ledger_codes(("v1-runs-page", "", first), ("v1-runs-page", "", first)) == [set(), set()]

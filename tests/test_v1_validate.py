@@ -265,3 +265,10 @@ def test_base64_binary_frames_keep_only_their_size(tmp_path: Path) -> None:
 
     frame = ws_frame({"type": "send", "opcode": 2, "data": base64.b64encode(bytes(1000)).decode()}, "line 1")
     assert frame is not None and frame.size == 1000 and len(frame.head) == 16
+
+
+def test_a_recording_where_an_ended_run_reads_live_again_exits_1(capsys: Any, tmp_path: Path) -> None:
+    url = "https://api.cloud.hume.ai/v1/expression/run/0f3a9c1e-2b4d-4e6f-8a0b-1c2d3e4f5a6b"
+    entries = [_har_entry("GET", url, 200, samples.run("ended")), _har_entry("GET", url, 200, samples.run("live"))]
+    code, report = validate(capsys, write_json(tmp_path / "runs.har", {"log": {"version": "1.2", "entries": entries}}))
+    assert code == 1 and codes(report) == {"v1-run-status-transition"}

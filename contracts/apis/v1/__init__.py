@@ -166,10 +166,23 @@ def _http_kind(body: dict[str, Any]) -> str | None:
 # ------------------------------------------------------------------------------------------------ traffic
 
 
+def new_traffic_state() -> Any:
+    """What one recording's interactions remember of each other (runs and listings)."""
+    from contracts.apis.v1.runs import RunsLedger
+
+    return RunsLedger()
+
+
 def check_interaction(
-    interaction: Any, *, disabled: Collection[str] = (), strict_requests: bool = False, closed_world: bool = False
+    interaction: Any,
+    *,
+    disabled: Collection[str] = (),
+    strict_requests: bool = False,
+    closed_world: bool = False,
+    state: Any = None,
 ) -> list[Any]:
-    """One recorded ``/v1/...`` HTTP interaction, judged against the v1 OpenAPI document."""
+    """One recorded ``/v1/...`` HTTP interaction, judged against the v1 OpenAPI document (and, with the
+    recording's ``state``, against what its earlier interactions said)."""
     from contracts import traffic
 
     kinds = traffic.Kinds(SUCCESS_KINDS, ERROR_KIND, frozenset(KINDS))
@@ -181,7 +194,29 @@ def check_interaction(
         strict_requests=strict_requests,
         kinds=kinds,
     )
+    if state is not None:
+        results += _across_interactions(interaction, state, disabled)
     return [settled for result in results for settled in _settled(result, closed_world)]
+
+
+def _across_interactions(interaction: Any, state: Any, disabled: Collection[str]) -> list[Finding]:
+    """The promises a successful runs response keeps with the recording's earlier ones."""
+    from contracts.readers import JsonProblem, parse_json
+
+    response = interaction.response
+    operation = operation_index().match(interaction.method, interaction.path)
+    if operation is None or response is None or response.status is None or not 200 <= response.status < 300:
+        return []
+    kind = SUCCESS_KINDS.get((operation.method, operation.template))
+    if kind not in ("v1-run", "v1-runs-page", "v1-run-events-page") or response.truncated:
+        return []
+    try:
+        body = parse_json(response.body_bytes())
+    except (JsonProblem, ValueError):
+        return []  # the response check has said so
+    violations = [v for v in state.observe(kind, interaction.query, body) if v.code not in disabled]
+    where = f"{interaction.location} {operation.method} {operation.template} (across the recording)"
+    return [Finding(interaction.source, where, kind, violations)] if violations else []
 
 
 def _settled(result: Any, closed_world: bool) -> list[Any]:
