@@ -18,6 +18,7 @@ from contracts.apis.v1.codes import ADDITION_CODES
 from contracts.apis.v1.compat import split_additions, unknown_names
 from contracts.apis.v1.contract import KIND_SCHEMAS, OPENAPI_URI, schema_violations
 from contracts.apis.v1.rules import check_body_rules
+from contracts.apis.v1.scores import forget
 from contracts.readers import Note
 from contracts.violations import Finding, Violation
 
@@ -34,7 +35,10 @@ def validate_body(body: Any, kind: str, *, disabled: Collection[str] = ()) -> li
     if kind not in KIND_SCHEMAS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     violations, additions = split_additions(schema_violations(body, KIND_SCHEMAS[kind]), body)
-    found = violations + check_body_rules(body, kind, disabled) + additions + unknown_names(body, kind)
+    try:
+        found = violations + check_body_rules(body, kind, disabled) + additions + unknown_names(body, kind)
+    finally:
+        forget()  # the score lists the rules shared
     return _capped([v for v in found if v.code not in disabled])
 
 
@@ -69,7 +73,10 @@ def validate_against(
     ref = schema_ref if ":" in schema_ref.split("#", 1)[0] else f"{OPENAPI_URI}#{schema_ref}"
     violations, additions = split_additions(schema_violations(body, ref), body)
     if kind in KIND_SCHEMAS:
-        violations += check_body_rules(body, kind, disabled) + unknown_names(body, kind)
+        try:
+            violations += check_body_rules(body, kind, disabled) + unknown_names(body, kind)
+        finally:
+            forget()
     return _capped([v for v in violations + additions if v.code not in disabled])
 
 

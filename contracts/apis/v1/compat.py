@@ -9,12 +9,14 @@ name outside the known lists. Each is an *addition*: a note (listed as unknown) 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import openapi.v1
 from contracts.apis.v1.contract import at_pointer, node_at
+from contracts.apis.v1.scores import names as names_in
 from contracts.apis.v1.scores import score_lists
 from contracts.violations import Violation, shorten
 
@@ -67,14 +69,23 @@ def _unknown_fields(violation: Violation, body: Any) -> Iterator[Violation]:
         )
 
 
+@functools.cache
+def _known(array: str) -> frozenset[str]:
+    """The names known for one array, and those whose array the docs do not say."""
+    names = openapi.v1.load_names()
+    return frozenset(names[_NAME_LISTS[array]]["names"]) | frozenset(names["names_array_unknown"]["names"])
+
+
 def unknown_names(body: Any, kind: str) -> list[Violation]:
     """A score name outside its array's known list, once per name and array."""
     names = openapi.v1.load_names()
-    either = set(names["names_array_unknown"]["names"])
     found: list[Violation] = []
     seen: set[tuple[str, str]] = set()
     for where, array, scores in score_lists(body, kind):
-        known = set(names[_NAME_LISTS[array]]["names"]) | either
+        known = _known(array)
+        listed_names = names_in(scores)
+        if listed_names is not None and listed_names <= known:
+            continue
         for index, score in enumerate(scores):
             name = score.get("name") if isinstance(score, dict) else None
             if not isinstance(name, str) or name in known or (array, name) in seen:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from operator import neg
 from typing import Any
 
-from contracts.apis.v1.scores import face_lists, score_lists
+from contracts.apis.v1.scores import face_lists, four_decimals, probabilities, score_lists
 from contracts.violations import Violation
 
 MAX_WINDOW_MS = 10_000  # "each covers at most the latest 10 s of the utterance"
@@ -44,6 +45,8 @@ def scores_order(body: Any, kind: str) -> Iterator[Violation]:
     underlying score the body does not carry, so only their probabilities are compared)."""
     for where, array, scores in score_lists(body, kind):
         by_name = array.startswith("face-")
+        if _sorted(scores, by_name):
+            continue
         previous: tuple[float, str] | None = None
         for index, score in enumerate(scores):
             if not (isinstance(score, dict) and _number(score.get("probability"))):
@@ -65,9 +68,31 @@ def scores_order(body: Any, kind: str) -> Iterator[Violation]:
             previous = key
 
 
+def _sorted(scores: list[Any], by_name: bool) -> bool:
+    """The fast path: a list of well-formed scores already in order (judged by ``sorted``, in C)."""
+    values = probabilities(scores)
+    if values is None:
+        return False
+    if not by_name:
+        return values == sorted(values, reverse=True)
+    labels = names_in_order(scores)
+    if labels is None:
+        return False
+    keys = list(zip(map(neg, values), labels, strict=True))
+    return keys == sorted(keys)
+
+
+def names_in_order(scores: list[Any]) -> list[str] | None:
+    labels = [score.get("name") for score in scores]
+    return labels if set(map(type, labels)) <= {str} else None
+
+
 def probability_decimals(body: Any, kind: str) -> Iterator[Violation]:
     """Probabilities are "rounded to four decimal places"."""
     for where, _, scores in score_lists(body, kind):
+        values = probabilities(scores)
+        if values is not None and four_decimals(values):
+            continue
         for index, score in enumerate(scores):
             value = score.get("probability") if isinstance(score, dict) else None
             if _number(value) and _decimals(value) > DECIMALS:
@@ -81,6 +106,8 @@ def probability_decimals(body: Any, kind: str) -> Iterator[Violation]:
 
 
 def _decimals(value: float) -> int:
+    if four_decimals([value]):
+        return 0
     try:
         exponent = Decimal(repr(value)).as_tuple().exponent
     except InvalidOperation:
@@ -118,6 +145,9 @@ def _threshold(
     for where, array, scores in score_lists(body, kind):
         if array not in arrays:
             continue
+        values = probabilities(scores)
+        if values is not None and (not values or passes(min(values))):
+            continue  # the lowest passes: all do
         for index, score in enumerate(scores):
             value = score.get("probability") if isinstance(score, dict) else None
             if _number(value) and not passes(value):
