@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tests.v1_samples as samples
 from contracts.apis import v1
@@ -349,3 +351,60 @@ def test_a_listing_followed_page_by_page_lists_no_item_twice_and_ends() -> None:
     }
     # a listing started afresh may list the same runs again
     assert _ledger_codes(("v1-runs-page", "", first), ("v1-runs-page", "", first)) == [set(), set()]
+
+
+# ------------------------------------------------------------------------------------------- no traceback
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=12,
+)
+_TYPES = st.sampled_from(
+    [
+        "session.created",
+        "session.updated",
+        "utterance.start",
+        "measurement.result",
+        "utterance.end",
+        "error",
+        "session.closed",
+        "session.update",
+        "session.close",
+        "x",
+    ]
+)
+_KEYS = st.sampled_from(
+    [
+        "utterance_id",
+        "measurement_id",
+        "audio_start_ms",
+        "audio_end_ms",
+        "trigger",
+        "expressions",
+        "faces",
+        "frame_id",
+        "code",
+        "retryable",
+        "face",
+        "produced",
+        "received",
+        "reason",
+        "voice_attributes",
+    ]
+)
+_MESSAGES = st.builds(lambda kind, rest: {**rest, "type": kind}, _TYPES, st.dictionaries(_KEYS, _JSON, max_size=6))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["sent", "received"]), _MESSAGES), max_size=12),
+    st.sampled_from([AUDIO_PATH, VIDEO_PATH]),
+)
+def test_any_session_of_odd_messages_is_judged_without_a_traceback(session: list[tuple[str, Any]], path: str) -> None:
+    session_codes(session, path)
+    for direction, message in session:
+        kind = "v1-audio-server-message" if direction == "received" else "v1-audio-client-message"
+        v1.validate_body(message, kind)
+        v1.detect_kind(message)

@@ -272,3 +272,47 @@ def test_a_recording_where_an_ended_run_reads_live_again_exits_1(capsys: Any, tm
     entries = [_har_entry("GET", url, 200, samples.run("ended")), _har_entry("GET", url, 200, samples.run("live"))]
     code, report = validate(capsys, write_json(tmp_path / "runs.har", {"log": {"version": "1.2", "entries": entries}}))
     assert code == 1 and codes(report) == {"v1-run-status-transition"}
+
+
+# ------------------------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"type": 5, "audio": {}},
+        {"type": "session_closed", "session_id": "x"},
+        {"type": "error", "code": ["x"], "retryable": "no"},
+        {"type": "measurement.result", "faces": "none", "frame_id": True},
+        {"type": "utterance.end", "utterance_id": {"a": 1}},
+    ],
+)
+def test_odd_messages_in_a_session_are_reported_never_a_traceback(capsys: Any, tmp_path: Path, line: Any) -> None:
+    session = bare_transcript(samples.audio_session())
+    session.insert(3, line)
+    code, report = validate(capsys, write_lines(tmp_path / "odd.jsonl", session))
+    assert code in (0, 1)
+    assert report["read_errors"] == []
+
+
+def test_a_transcript_that_never_says_its_channel_is_a_read_error(capsys: Any, tmp_path: Path) -> None:
+    lines = [{"type": "session.close"}] * 3
+    code, report = validate(capsys, write_lines(tmp_path / "untold.jsonl", lines))
+    assert code == 2
+    assert "cannot tell the channel" in report["read_errors"][0]["message"]
+
+
+def test_frame_records_with_bad_opcodes_and_data_are_read_errors_and_reading_goes_on(
+    capsys: Any, tmp_path: Path
+) -> None:
+    records = samples.har_records(samples.video_session())
+    records[1:1] = [
+        {"type": "send", "opcode": 7, "data": ""},
+        {"type": "receive", "opcode": 1, "data": "{not json"},
+        {"type": "receive", "opcode": 1, "data": ["not", "a", "string"]},
+        {"type": "receive", "opcode": 9, "data": ""},  # a ping: skipped
+    ]
+    code, report = validate(capsys, write_lines(tmp_path / "bad.jsonl", records))
+    assert code == 2
+    assert len(report["read_errors"]) == 3
+    assert report["summary"]["bodies"] >= 5

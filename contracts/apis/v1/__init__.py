@@ -142,7 +142,7 @@ def _message_kind(body: dict[str, Any], message_type: str) -> str | None:
 def message_channel(body: dict[str, Any]) -> str | None:
     """ "audio" or "video" when a message's content tells (its fields, or an error code of one medium)."""
     keys = body.keys() | (body["received"].keys() if isinstance(body.get("received"), dict) else set())
-    if body.get("type", "").startswith("utterance.") or "audio_duration_ms" in keys:
+    if str(body.get("type", "")).startswith("utterance.") or "audio_duration_ms" in keys:
         return "audio"
     audio, video = bool(_AUDIO_KEYS & keys), bool(_VIDEO_KEYS & keys)
     if audio != video:
@@ -237,7 +237,8 @@ _V1_MESSAGE_TYPES = _SERVER_TYPES | _CLIENT_TYPES | {"error"}
 
 def owns_message(message: Any) -> bool:
     """Whether a bare transcript line is a v1 message (its ``type`` is one of v1's)."""
-    return isinstance(message, dict) and message.get("type") in _V1_MESSAGE_TYPES
+    kind = message.get("type") if isinstance(message, dict) else None
+    return isinstance(kind, str) and kind in _V1_MESSAGE_TYPES
 
 
 def message_direction(message: Any) -> str:

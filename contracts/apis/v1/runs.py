@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from contracts.violations import Violation
 
 MAX_TRACKED = 100_000
+MAX_QUERY_FIELDS = 1000
 SOURCE_STATUS = "docs:reference/runs/get (status)"
 SOURCE_PAGES = "docs:reference/runs/list, reference/runs/list-events (cursor, next_cursor)"
 
@@ -74,7 +75,10 @@ class RunsLedger:
         return found
 
     def _page(self, query: str, next_cursor: Any, items: list[tuple[str, Any]]) -> list[Violation]:
-        cursor = dict(parse_qsl(query)).get("cursor")
+        try:
+            cursor = dict(parse_qsl(query, max_num_fields=MAX_QUERY_FIELDS)).get("cursor")
+        except ValueError:  # more fields than any client sends: the traffic check has said so
+            return []
         listing = self.listings.get(cursor) if cursor else None
         listing = listing or _Listing()
         found = []

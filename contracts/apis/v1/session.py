@@ -33,7 +33,8 @@ MAX_UNTOLD = 1000
 
 def message_direction(message: Any) -> str:
     """A bare v1 message's direction follows from its type: the client sends only these two."""
-    return "sent" if isinstance(message, dict) and message.get("type") in CLIENT_TYPES else "received"
+    kind = message.get("type") if isinstance(message, dict) else None
+    return "sent" if isinstance(kind, str) and kind in CLIENT_TYPES else "received"
 
 
 @dataclass
@@ -181,11 +182,10 @@ class SessionJudge:
             )
         if first and message_type != "session.created":
             yield _v("v1-session-created-first", "/type", "session.created first", str(message_type))
-        handler = getattr(self, f"_on_{str(message_type).replace('.', '_')}", None)
         if message_type == "session.created":
             yield from self._on_session_created(message, first)
-        elif handler is not None:
-            yield from handler(message, location)
+        elif isinstance(message_type, str) and message_type in _HANDLERS:
+            yield from getattr(self, _HANDLERS[message_type])(message, location)
 
     def _on_session_created(self, message: dict[str, Any], first: bool) -> Iterator[Violation]:
         if not first:
@@ -227,7 +227,8 @@ class SessionJudge:
             yield from self._unanswered_frames(message)
 
     def _on_error(self, message: dict[str, Any], location: str) -> Iterator[Violation]:
-        code, retryable = message.get("code"), message.get("retryable")
+        code = message.get("code") if isinstance(message.get("code"), str) else None
+        retryable = message.get("retryable")
         if self.channel == "video" and code in FRAME_ERRORS:
             yield from self._video_reply()
         ends = code in ENDING_CODES or (code == "internal_error" and self._internal_error_ends())
@@ -351,6 +352,17 @@ class SessionJudge:
                 yield _v(
                     "v1-session-totals", f"/produced/{key}", f"{count}, as the session's messages", str(produced[key])
                 )
+
+
+# The server messages the protocol follows, by type (session.created is handled apart: it is first or wrong).
+_HANDLERS = {
+    "session.updated": "_on_session_updated",
+    "session.closed": "_on_session_closed",
+    "error": "_on_error",
+    "utterance.start": "_on_utterance_start",
+    "measurement.result": "_on_measurement_result",
+    "utterance.end": "_on_utterance_end",
+}
 
 
 def _not_open(utterance_id: int) -> Violation:
