@@ -141,3 +141,21 @@ def test_spec_refuses_an_unknown_api_and_v0_only_options() -> None:
     code, _, err = run_cli("spec", "--api", "v1", "--defects")
     assert code == 2
     assert "v0 contract only" in err
+
+
+def test_diff_compares_two_v1_documents(tmp_path: Path) -> None:
+    import copy
+
+    for load, name, change in (
+        (openapi.v1.load_openapi, "openapi", ("VideoFileMeasurement", "faces", "maxItems", 16)),
+        (openapi.v1.load_asyncapi, "asyncapi", ("Face", "bbox", "maxItems", 5)),
+    ):
+        old, new = load(), copy.deepcopy(load())
+        schema, field, keyword, value = change
+        new["components"]["schemas"][schema]["properties"][field][keyword] = value
+        (tmp_path / f"old-{name}.json").write_text(json.dumps(old))
+        (tmp_path / f"new-{name}.json").write_text(json.dumps(new))
+        code, out, _ = run_cli("diff", str(tmp_path / f"old-{name}.json"), str(tmp_path / f"new-{name}.json"))
+        assert code in (0, 1)
+        assert "`maxItems` changes" in out, out
+        assert run_cli("diff", str(tmp_path / f"old-{name}.json"), str(tmp_path / f"old-{name}.json"))[0] == 0

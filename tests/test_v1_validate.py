@@ -316,3 +316,19 @@ def test_frame_records_with_bad_opcodes_and_data_are_read_errors_and_reading_goe
     assert code == 2
     assert len(report["read_errors"]) == 3
     assert report["summary"]["bodies"] >= 5
+
+
+# ------------------------------------------------------------------------------------------------ coverage
+
+
+def test_coverage_counts_v1_elements_of_a_v1_run_only(capsys: Any, tmp_path: Path) -> None:
+    path = write_json(tmp_path / "session.har", samples.har(AUDIO_PATH, samples.audio_session()))
+    code, report = validate(capsys, "--coverage", path)
+    assert code == 0
+    areas = report["coverage"]["areas"]
+    variants = areas["variants"]["elements"]
+    assert variants["AudioServerMessage utterance.start"] is True
+    assert variants["AudioServerMessage error"] is False
+    assert "POST /v1/expression/audio/file 200" in areas["operations"]["elements"]
+    assert not any("/v0/" in name for name in areas["operations"]["elements"])  # only the version the run met
+    assert areas["enums"]["elements"]["CloseReason client_request"] is True

@@ -13,7 +13,15 @@ import openapi
 from contracts.validation import KINDS, detect_kind, validate_against
 from contracts.violations import Violation
 
-__all__ = ["KINDS", "detect_kind", "load_asyncapi", "load_openapi", "operation_index", "validate_against"]
+__all__ = [
+    "KINDS",
+    "contract_documents",
+    "detect_kind",
+    "load_asyncapi",
+    "load_openapi",
+    "operation_index",
+    "validate_against",
+]
 
 
 def load_openapi() -> dict[str, Any]:
@@ -22,6 +30,12 @@ def load_openapi() -> dict[str, Any]:
 
 def load_asyncapi() -> dict[str, Any]:
     return openapi.load_stream_contract()
+
+
+def contract_documents() -> dict[str, Any]:
+    from contracts.fast import contract_documents as documents
+
+    return documents()
 
 
 def operation_index() -> Any:

@@ -17,12 +17,14 @@ from contracts.apis.v1 import codes as codes  # registers the v1 grades on impor
 from contracts.apis.v1.codes import ADDITION_CODES
 from contracts.apis.v1.compat import split_additions, unknown_names
 from contracts.apis.v1.contract import KIND_SCHEMAS, OPENAPI_URI, schema_violations
+from contracts.apis.v1.contract import documents as contract_documents
 from contracts.apis.v1.rules import check_body_rules
 from contracts.apis.v1.scores import forget
 from contracts.readers import Note
 from contracts.violations import Finding, Violation
 
 KINDS: tuple[str, ...] = tuple(KIND_SCHEMAS)
+__all__ = ["KINDS", "contract_documents", "detect_kind", "settle", "validate_against", "validate_body"]
 load_openapi = openapi.v1.load_openapi
 load_asyncapi = openapi.v1.load_asyncapi
 
@@ -35,6 +37,8 @@ def validate_body(body: Any, kind: str, *, disabled: Collection[str] = ()) -> li
     if kind not in KIND_SCHEMAS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     violations, additions = split_additions(schema_violations(body, KIND_SCHEMAS[kind]), body)
+    if (collector := coverage.active()) is not None:
+        collector.body(body, KIND_SCHEMAS[kind])
     try:
         found = violations + check_body_rules(body, kind, disabled) + additions + unknown_names(body, kind)
     finally:
@@ -72,6 +76,8 @@ def validate_against(
     document (a JSON pointer), with the body rules of ``kind`` when it is a v1 kind."""
     ref = schema_ref if ":" in schema_ref.split("#", 1)[0] else f"{OPENAPI_URI}#{schema_ref}"
     violations, additions = split_additions(schema_violations(body, ref), body)
+    if (collector := coverage.active()) is not None:
+        collector.body(body, ref)
     if kind in KIND_SCHEMAS:
         try:
             violations += check_body_rules(body, kind, disabled) + unknown_names(body, kind)

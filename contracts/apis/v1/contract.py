@@ -24,7 +24,7 @@ KIND_SCHEMAS: dict[str, str] = {
     "v1-run": f"{_OPENAPI_SCHEMAS}/Run",
     "v1-runs-page": f"{_OPENAPI_SCHEMAS}/RunsPage",
     "v1-run-events-page": f"{_OPENAPI_SCHEMAS}/RunEventsPage",
-    "v1-error": f"{_OPENAPI_SCHEMAS}/ErrorBody",
+    "v1-error": f"{_OPENAPI_SCHEMAS}/RequestError",
     "v1-audio-server-message": f"{_ASYNCAPI_SCHEMAS}/AudioServerMessage",
     "v1-video-server-message": f"{_ASYNCAPI_SCHEMAS}/VideoServerMessage",
     "v1-audio-client-message": f"{_ASYNCAPI_SCHEMAS}/AudioClientMessage",
