@@ -245,8 +245,7 @@ class BodyChecker:
         if isinstance(item, SessionItem):
             from contracts.apis import get_api
 
-            options = {"disabled": self.disabled, "closed_world": self.closed_world}
-            return list(get_api(item.api).adapter().judge_session(item, **options))
+            return list(get_api(item.api).adapter().judge_session(item, **self._options()))
         return [item]
 
     def _traffic_state(self, api_name: str, source: str) -> Any:

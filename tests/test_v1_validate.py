@@ -332,3 +332,24 @@ def test_coverage_counts_v1_elements_of_a_v1_run_only(capsys: Any, tmp_path: Pat
     assert "POST /v1/expression/audio/file 200" in areas["operations"]["elements"]
     assert not any("/v0/" in name for name in areas["operations"]["elements"])  # only the version the run met
     assert areas["enums"]["elements"]["CloseReason client_request"] is True
+
+
+def test_a_client_message_breaking_the_contract_is_the_clients_fault(capsys: Any, tmp_path: Path) -> None:
+    session = bare_transcript(samples.audio_session())
+    session[1]["measurement_timer_ms"] = 100  # under 3000
+    path = write_lines(tmp_path / "client.jsonl", session)
+    code, report = validate(capsys, path)
+    assert code == 0 and any("client's message breaks the contract" in n["message"] for n in report["notes"])
+    code, report = validate(capsys, "--strict-requests", path)
+    assert code == 1 and codes(report) == {"schema-range"}
+
+
+def test_a_client_media_frame_over_its_documented_limits_is_noted(capsys: Any, tmp_path: Path) -> None:
+    session = samples.audio_session()
+    session[3] = ("sent", bytes(3201))  # odd: not whole 16-bit samples
+    code, report = validate(capsys, write_lines(tmp_path / "odd.jsonl", samples.har_records(session)))
+    assert code == 0
+    assert any("even, non-zero" in note["message"] for note in report["notes"])
+    video = samples.video_session()
+    _, report = validate(capsys, write_lines(tmp_path / "png.jsonl", samples.har_records(video)))
+    assert any("is not a JPEG" in note["message"] for note in report["notes"])

@@ -253,9 +253,11 @@ def message_direction(message: Any) -> str:
     return direction(message)
 
 
-def judge_session(item: Any, *, disabled: Collection[str] = (), closed_world: bool = False) -> Iterator[Any]:
+def judge_session(
+    item: Any, *, disabled: Collection[str] = (), closed_world: bool = False, strict_requests: bool = False
+) -> Iterator[Any]:
     """Every result of one recorded session (a ``contracts.readers.SessionItem``), judged as a whole."""
     from contracts.apis.v1.session import judge_frames
 
-    for result in judge_frames(item, disabled):
+    for result in judge_frames(item, disabled, strict_requests):
         yield from _settled(result, closed_world)

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.apis.v1 import message_channel, validate_body
+from contracts.apis.v1.codes import ADDITION_CODES
 from contracts.apis.v1.rules import SOURCE_AUDIO, SOURCE_VIDEO, speech_ended_violations, window_violations
-from contracts.readers import ReadError, WsFrame
+from contracts.readers import Note, ReadError, WsFrame
 from contracts.violations import Finding, Violation
 
 SOURCE_SESSIONS = "docs:docs/sessions; docs:reference/audio/stream-audio, reference/video/stream-images"
@@ -29,6 +30,30 @@ VIDEO_FAILURES_TO_END = 5
 CONFIDENCE_SLACK = 5e-5  # the threshold is reported to 4 decimals
 # A bare transcript says its channel only through its messages; this many frames may pass before one does.
 MAX_UNTOLD = 1000
+
+
+# Documented limits of a client's media frame (docs:docs/limits, docs:docs/audio/realtime, docs:docs/video/realtime).
+AUDIO_FRAME_MAX = 320_000  # 10 s of s16le 16 kHz mono
+AUDIO_MESSAGE_MAX = 1_048_576
+IMAGE_MESSAGE_MAX = 2_000_000  # "2 MB", read as the smaller (as the SDK's own sender does)
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def media_problem(channel: str, frame: WsFrame) -> str | None:
+    """How a client's binary frame breaks its documented limits (what the server answers with an error)."""
+    if channel == "audio":
+        if frame.size == 0 or frame.size % 2:
+            return f"holds {frame.size} bytes: whole 16-bit samples are an even, non-zero count (invalid_audio_frame)"
+        if frame.size > AUDIO_MESSAGE_MAX:
+            return f"is {frame.size} bytes, over 1 MiB (message_too_large ends the session)"
+        if frame.size > AUDIO_FRAME_MAX:
+            return f"is {frame.size} bytes, over 10 s of audio (invalid_audio_frame)"
+        return None
+    if frame.size > IMAGE_MESSAGE_MAX:
+        return f"is {frame.size} bytes, over 2 MB (message_too_large ends the session)"
+    if not frame.head.startswith(JPEG_MAGIC):
+        return "is not a JPEG (invalid_image_frame)"
+    return None
 
 
 def message_direction(message: Any) -> str:
@@ -57,7 +82,7 @@ class _Video:
     replies: int = 0
 
 
-def judge_frames(item: Any, disabled: Collection[str] = ()) -> Iterator[Any]:
+def judge_frames(item: Any, disabled: Collection[str] = (), strict_requests: bool = False) -> Iterator[Any]:
     """The results of one recorded session: its frames' findings in order, then the session's own.
 
     The channel is told by the recorded path, else by the first message that says it (a bare transcript);
@@ -79,7 +104,7 @@ def judge_frames(item: Any, disabled: Collection[str] = ()) -> Iterator[Any]:
             if channel is None:
                 yield ReadError(item.source, item.location, f"no message in the first {MAX_UNTOLD} says audio or video")
                 return
-            judge = SessionJudge(channel, item.source, disabled)
+            judge = SessionJudge(channel, item.source, disabled, strict_requests)
             for held in waiting:
                 yield from judge.feed(held)
             waiting.clear()
@@ -100,10 +125,13 @@ def _told_channel(frame: WsFrame) -> str | None:
 class SessionJudge:
     """Judges one session; ``feed`` each frame in order, then ``finish``. Both return results to report."""
 
-    def __init__(self, channel: str, source: str, disabled: Collection[str] = ()) -> None:
+    def __init__(
+        self, channel: str, source: str, disabled: Collection[str] = (), strict_requests: bool = False
+    ) -> None:
         self.channel = channel
         self.source = source
         self.disabled = disabled
+        self.strict_requests = strict_requests
         self.server_messages = 0
         self.created_first = False  # the session began with session.created (so its totals can be checked)
         self.closed_at: str | None = None
@@ -118,7 +146,7 @@ class SessionJudge:
 
     # -- frames ---------------------------------------------------------------------------------------------
 
-    def feed(self, frame: WsFrame) -> list[Finding]:
+    def feed(self, frame: WsFrame) -> list[Any]:
         if frame.direction == "sent":
             self.sent_anything = True
             return self._sent(frame)
@@ -134,16 +162,30 @@ class SessionJudge:
             ]
         return []
 
-    def _sent(self, frame: WsFrame) -> list[Finding]:
+    def _sent(self, frame: WsFrame) -> list[Any]:
         if frame.opcode == 2:
             self.media_seen = True
             self.video.frames_sent += 1
-            return []
+            problem = media_problem(self.channel, frame)
+            return [Note(self.source, frame.location, f"the client's frame {problem}")] if problem else []
         if frame.opcode != 1 or not isinstance(frame.message, dict):
             return []
         kind = f"v1-{self.channel}-client-message"
         finding = Finding(self.source, frame.location, kind, validate_body(frame.message, kind, disabled=self.disabled))
-        message_type = frame.message.get("type")
+        self._count_sent(frame.message)
+        return [self._judged_request(finding)]
+
+    def _judged_request(self, finding: Finding) -> Finding | Note:
+        """A client message that breaks the contract is the client's fault, not the server's: a note, unless
+        ``strict_requests`` (checking your own client) makes it a violation."""
+        broken = [v for v in finding.violations if v.code not in ADDITION_CODES]
+        if not broken or self.strict_requests:
+            return finding
+        first = broken[0].describe() + (f"; {len(broken) - 1} more" if len(broken) > 1 else "")
+        return Note(finding.source, finding.location, f"the client's message breaks the contract ({first})")
+
+    def _count_sent(self, message: dict[str, Any]) -> None:
+        message_type = message.get("type")
         if message_type == "session.update":
             if self.media_seen:
                 self.updates_after_media += 1
@@ -151,7 +193,6 @@ class SessionJudge:
                 self.updates_before_media += 1
         elif message_type == "session.close" and self.video.frames_sent_before_close is None:
             self.video.frames_sent_before_close = self.video.frames_sent
-        return [finding]
 
     def _received(self, frame: WsFrame) -> Finding:
         kind = f"v1-{self.channel}-server-message"
