@@ -15,6 +15,11 @@ Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjso
 - .har: HAR 1.2; .yaml/.yml: a schemathesis VCR cassette. HTTP interactions are matched to
   their operation by method and path and checked for status, content type and body.
 
+v1 (Hume's live API): bodies of the v1 kinds (told by shape, or --kind v1-...), /v1/... interactions (told by
+path), and realtime sessions, judged as a whole: a .jsonl of bare v1 messages or of HAR _webSocketMessages
+records ({"type": "send"|"receive", "opcode": 1|2|8, "data": ...}, binary base64), and HAR WebSocket entries.
+What Hume may add (a new name, enum value, field or message type) is a note unless --closed-world.
+
 A recorded request is judged by what was sent (body, form parts, query). One that breaks the contract
 and was refused with a 4xx is a correct rejection (counted, not a violation); accepted with a 2xx or 3xx,
 it is invalid-request-accepted. --strict-requests makes every such request a violation.
