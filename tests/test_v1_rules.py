@@ -107,14 +107,15 @@ FACES = ["measurements", 0, "faces"]
 BODY_MUTATIONS: list[tuple[str, str, Mutation]] = [
     ("v1-scores-order", A, _swap([*M0, "expressions"], 0, 1)),
     (
-        "v1-scores-order",
+        "v1-scores-tie-order",
         V,
         _set([*FACES, 0, "descriptions"], [samples.score("smile", 0.5), samples.score("grin", 0.5)]),
     ),
+    ("v1-scores-order", V, _swap([*FACES, 0, "descriptions"], 0, 1)),
     ("v1-probability-decimals", A, _set([*M0, "expressions", 1, "probability"], 0.41871)),
     ("schema-range", A, _set([*M0, "expressions", 0, "probability"], 1.5)),
     ("v1-voice-attribute-threshold", A, _set([*M0, "voice_attributes", 1, "probability"], 0.7249)),
-    ("v1-face-score-threshold", V, _set([*FACES, 0, "descriptions", 1, "probability"], 0.1)),
+    ("v1-face-score-threshold", V, _set([*FACES, 0, "descriptions", 1, "probability"], 0.0999)),
     ("v1-measurement-id-sequence", A, _set(["measurements", 1, "measurement_id"], 5)),
     ("v1-utterance-sequence", A, lambda body: _second_utterance(body, 2)),
     ("v1-utterance-open", A, _set([*M0, "utterance_id"], 3)),
@@ -306,6 +307,7 @@ def test_every_v1_code_has_a_grade_and_judgements_say_why() -> None:
     grades = {code: grade_of(code) for code in V1_CODES}
     assert grades["v1-unknown-name"] is Grade.JUDGEMENT
     assert grades["v1-face-size-order"] is Grade.JUDGEMENT
+    assert grades["v1-scores-tie-order"] is Grade.JUDGEMENT
     assert grades["v1-scores-order"] is Grade.DOCUMENTED
     assert set(grades.values()) <= set(Grade)
 

@@ -17,10 +17,11 @@ ADDITION_CODES: dict[str, str] = {
 }
 
 BODY_RULE_CODES: dict[str, str] = {
-    "v1-scores-order": "a score list is not sorted by probability, descending (video ties by name)",
+    "v1-scores-order": "a score list is not sorted by probability, descending",
+    "v1-scores-tie-order": "a face score list breaks a probability tie other than by name",
     "v1-probability-decimals": "a probability has more than four decimals",
     "v1-voice-attribute-threshold": "a voice attribute scores under 0.725",
-    "v1-face-score-threshold": "a face expression or description scores 0.1 or less",
+    "v1-face-score-threshold": "a face expression or description scores under 0.1 (listed only above 0.1)",
     "v1-measurement-id-sequence": "measurement_id does not count from 0 without gaps",
     "v1-utterance-sequence": "utterance ids do not count from 0, or an utterance's bounds disagree",
     "v1-utterance-open": "a measurement names an utterance not announced, or already ended",
@@ -40,7 +41,7 @@ BODY_RULE_CODES: dict[str, str] = {
 
 SESSION_RULE_CODES: dict[str, str] = {
     "v1-session-created-first": "session.created is not the first server message, or comes twice",
-    "v1-session-updated-unasked": "session.updated without a session.update, or after the first media frame",
+    "v1-session-updated-unasked": "session.updated without a session.update before it",
     "v1-session-closed-last": "a server message follows session.closed",
     "v1-session-update-after-media": "a session.update after the first media frame was answered by session.updated",
     "v1-session-ending-error": "a session-ending error is followed by more than session.closed, or is retryable",
@@ -63,6 +64,8 @@ register_grades(
         "v1-unknown-name": Grade.JUDGEMENT,
         # "Largest first" is documented; reading "largest" as bbox area is ours.
         "v1-face-size-order": Grade.JUDGEMENT,
+        # "Descending then by name": whether a tie is of the rounded or the underlying probabilities is not said.
+        "v1-scores-tie-order": Grade.JUDGEMENT,
         # The docs say "[x0, y0, x1, y1]"; that x0 <= x1 is our reading of corner order.
         "v1-bbox-order": Grade.JUDGEMENT,
         # The sessions page (lifecycle, closing) is cut off; the SDK docstrings state the order of session.close

@@ -41,42 +41,47 @@ def _int(value: Any) -> bool:
 
 
 def scores_order(body: Any, kind: str) -> Iterator[Violation]:
-    """Every score list by probability, descending; face lists break ties by name (audio ties follow an
-    underlying score the body does not carry, so only their probabilities are compared)."""
+    """Every score list by probability, descending (rounding keeps that order)."""
+    for where, _, scores in score_lists(body, kind):
+        values = probabilities(scores)
+        if values is not None and values == sorted(values, reverse=True):
+            continue  # the fast path, in C
+        yield from _first_out_of_order(scores, where, by_name=False)
+
+
+def scores_tie_order(body: Any, kind: str) -> Iterator[Violation]:
+    """Face lists break ties by name. A judgement: the docs ("sorted descending then by name") do not say whether
+    a tie is of the rounded probabilities the body shows or of the underlying ones (audio's are, explicitly)."""
     for where, array, scores in score_lists(body, kind):
-        by_name = array.startswith("face-")
-        if _sorted(scores, by_name):
+        if not array.startswith("face-") or _sorted_by_name(scores):
             continue
-        previous: tuple[float, str] | None = None
-        for index, score in enumerate(scores):
-            if not (isinstance(score, dict) and _number(score.get("probability"))):
-                previous = None
-                continue
-            key = (score["probability"], str(score.get("name", "")))
-            if previous is not None and (
-                key[0] > previous[0] or (by_name and key[0] == previous[0] and key[1] < previous[1])
-            ):
-                order = "by descending probability, then by name" if by_name else "by descending probability"
-                yield Violation(
-                    "v1-scores-order",
-                    f"{where}/{index}",
-                    order,
-                    f"{key[1]!r} {key[0]} after {previous[1]!r} {previous[0]}",
-                    SOURCE_SCORES,
-                )
-                break
-            previous = key
+        yield from _first_out_of_order(scores, where, by_name=True)
 
 
-def _sorted(scores: list[Any], by_name: bool) -> bool:
-    """The fast path: a list of well-formed scores already in order (judged by ``sorted``, in C)."""
-    values = probabilities(scores)
-    if values is None:
-        return False
-    if not by_name:
-        return values == sorted(values, reverse=True)
-    labels = names_in_order(scores)
-    if labels is None:
+def _first_out_of_order(scores: list[Any], where: str, by_name: bool) -> Iterator[Violation]:
+    previous: tuple[float, str] | None = None
+    for index, score in enumerate(scores):
+        if not (isinstance(score, dict) and _number(score.get("probability"))):
+            previous = None
+            continue
+        key = (score["probability"], str(score.get("name", "")))
+        if previous is not None and (
+            key[0] > previous[0] or (by_name and key[0] == previous[0] and key[1] < previous[1])
+        ):
+            code = "v1-scores-tie-order" if by_name and key[0] == previous[0] else "v1-scores-order"
+            order = "ties by name" if code == "v1-scores-tie-order" else "by descending probability"
+            found = f"{key[1]!r} {key[0]} after {previous[1]!r} {previous[0]}"
+            if by_name and code == "v1-scores-order":
+                return  # the order itself is scores_order's to report
+            yield Violation(code, f"{where}/{index}", order, found, SOURCE_SCORES)
+            return
+        previous = key
+
+
+def _sorted_by_name(scores: list[Any]) -> bool:
+    """The fast path: well-formed scores by descending probability, then by name (judged by ``sorted``, in C)."""
+    values, labels = probabilities(scores), names_in_order(scores)
+    if values is None or labels is None:
         return False
     keys = list(zip(map(neg, values), labels, strict=True))
     return keys == sorted(keys)
@@ -134,8 +139,8 @@ def face_score_threshold(body: Any, kind: str) -> Iterator[Violation]:
         kind,
         ("face-expressions", "face-descriptions"),
         "v1-face-score-threshold",
-        lambda p: p > FACE_SCORE_ABOVE,
-        f"> {FACE_SCORE_ABOVE}",
+        lambda p: p >= FACE_SCORE_ABOVE,  # above 0.1 underlying: 0.1 or more once rounded to four decimals
+        f"> {FACE_SCORE_ABOVE} (0.1 once rounded)",
     )
 
 
@@ -458,6 +463,7 @@ _VIDEO = ("v1-video-file-response", "v1-video-server-message")
 # code (the first it yields) -> (rule, the kinds it reads)
 BODY_RULES: dict[str, tuple[Rule, tuple[str, ...]]] = {
     "v1-scores-order": (scores_order, _SCORED),
+    "v1-scores-tie-order": (scores_tie_order, _VIDEO),
     "v1-probability-decimals": (probability_decimals, _SCORED),
     "v1-voice-attribute-threshold": (voice_attribute_threshold, ("v1-audio-file-response", "v1-audio-server-message")),
     "v1-face-score-threshold": (face_score_threshold, _VIDEO),
