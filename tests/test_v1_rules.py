@@ -410,3 +410,8 @@ def test_any_session_of_odd_messages_is_judged_without_a_traceback(session: list
         kind = "v1-audio-server-message" if direction == "received" else "v1-audio-client-message"
         v1.validate_body(message, kind)
         v1.detect_kind(message)
+
+
+def test_a_recording_that_begins_after_the_session_did_judges_no_counters() -> None:
+    late = samples.audio_session()[6:]  # from a measurement.result of an utterance started before
+    assert session_codes(late, AUDIO_PATH) == {"v1-session-created-first"}

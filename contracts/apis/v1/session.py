@@ -225,8 +225,14 @@ class SessionJudge:
             yield _v("v1-session-created-first", "/type", "session.created first", str(message_type))
         if message_type == "session.created":
             yield from self._on_session_created(message, first)
-        elif isinstance(message_type, str) and message_type in _HANDLERS:
+        elif self._judged(message_type):
             yield from getattr(self, _HANDLERS[message_type])(message, location)
+
+    def _judged(self, message_type: Any) -> bool:
+        """Whether a message's own protocol rules apply: a known type, and, for counters and utterances, a
+        recording that holds the session's start (one that began later cannot tell them)."""
+        known = isinstance(message_type, str) and message_type in _HANDLERS
+        return known and (self.created_first or message_type in _WITHOUT_START)
 
     def _on_session_created(self, message: dict[str, Any], first: bool) -> Iterator[Violation]:
         if not first:
@@ -404,6 +410,10 @@ _HANDLERS = {
     "measurement.result": "_on_measurement_result",
     "utterance.end": "_on_utterance_end",
 }
+
+
+# What can be judged of a session whose start is not in the recording.
+_WITHOUT_START = frozenset({"error", "session.closed"})
 
 
 def _not_open(utterance_id: int) -> Violation:
