@@ -30,9 +30,11 @@ from mockserver.app import close_app, create_app
 from mockserver.config import DEFAULT_API_KEY, MockConfig, is_loopback_host
 from mockserver.drifts import CATALOGUE, describe_catalogue
 from mockserver.store import StoreError
+from mockserver.ws_protocol import bounded_protocol
 
 KEY_ENV = "HUME_API_KEY"
 STARTUP_TIMEOUT_SECONDS = 10.0
+GRACEFUL_SHUTDOWN_SECONDS = 5.0  # then running sessions are cancelled: SIGTERM stops the mock whatever clients do
 STREAM_PATH = "/v0/stream/models"
 
 
@@ -69,8 +71,18 @@ logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 
 def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
-    # websockets-sansio: the legacy websockets implementation is deprecated in websockets >= 14.
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on")
+    # websockets-sansio (the legacy websockets implementation is deprecated in websockets >= 14), bounded against
+    # clients that do not read. The graceful-shutdown bound is a backstop: held-up connections are aborted anyway.
+    stall_seconds = app.state.mock.config.stream_stall_seconds
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws=bounded_protocol(stall_seconds),
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 @contextlib.contextmanager
