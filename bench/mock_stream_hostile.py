@@ -2,11 +2,15 @@
 
     .venv/bin/python -m bench.mock_stream_hostile                  # 87 clients, 10,000-character frames
     .venv/bin/python -m bench.mock_stream_hostile --tree /tmp/old  # the same against another checkout's mock
+    .venv/bin/python -m bench.mock_stream_hostile --fuzz 30        # `fuzz` against a server flooding pings
 
 The mock runs in its own process (``serve`` on a free loopback port, RLIMIT_AS 2 GiB). N clients open the
 stream, send F raw-text frames each (word granularity: ~14 MB of reply per 10,000 characters), one of them
 first floods pings, and none reads. After a settling window the bench asks a fresh client for one reply,
 reads the mock's peak memory (VmHWM), sends SIGTERM and times the exit (killed after 20 s).
+
+With ``--fuzz BUDGET``: ``hume-contracts fuzz --only stream --time-budget BUDGET`` (same cap) against a server
+that accepts the handshake, floods pings and never reads; wall time (killed at 4x the budget), exit, peak memory.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from tests.hostile_peers import non_reading_clients, text_frame
+from tests.hostile_peers import non_reading_clients, ping_flooding_server, text_frame
 
 KEY = "bench-key-not-secret"
 GIB = 1024**3
@@ -122,6 +126,34 @@ def run(tree: Path, clients: int, frames: int, characters: int, settle: float) -
             child.wait()
 
 
+def fuzz_against_a_ping_flood(tree: Path, budget: float) -> None:
+    script = Path(sys.executable).with_name("hume-contracts")
+    with ping_flooding_server() as url:
+        base = url.removesuffix("/v0/stream/models").replace("ws://", "http://")
+        args = [str(script), "fuzz", "--base-url", base, "--api-key", KEY, "--only", "stream"]
+        child = subprocess.Popen(
+            [*args, "--time-budget", f"{budget:g}"],
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (2 * GIB, 2 * GIB)),
+        )
+        started = time.monotonic()
+        try:
+            out, _ = child.communicate(timeout=4 * budget)
+            ended = f"exit {child.returncode}"
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, _ = child.communicate()
+            ended = f"still running at {4 * budget:g} s (killed)"
+        wall = time.monotonic() - started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    last = (out or "(no output)").strip().splitlines()[-1]
+    print(f"fuzz --time-budget {budget:g} vs a ping flood: wall {wall:.1f} s, {ended}, peak {peak:.0f} MB: {last}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose mockserver/ runs (default: this)")
@@ -129,8 +161,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=2)
     parser.add_argument("--characters", type=int, default=10_000)
     parser.add_argument("--settle", type=float, default=30.0, help="seconds between sending and measuring")
+    parser.add_argument("--fuzz", type=float, metavar="BUDGET", help="measure fuzz against a ping flood instead")
     args = parser.parse_args()
-    run(args.tree, args.clients, args.frames, args.characters, args.settle)
+    if args.fuzz:
+        fuzz_against_a_ping_flood(args.tree, args.fuzz)
+    else:
+        run(args.tree, args.clients, args.frames, args.characters, args.settle)
 
 
 if __name__ == "__main__":

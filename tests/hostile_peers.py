@@ -172,16 +172,19 @@ def ping_flooding_server() -> Iterator[str]:
 
 
 def _accept_handshake(connection: socket.socket) -> None:
-    """Read one upgrade request (its head only) and switch protocols; nothing is read after it."""
+    """Read one upgrade request (its head only) and switch protocols; nothing is read after it (plain HTTP: 200)."""
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = connection.recv(4096)
         if not chunk:
             raise ConnectionError("the client left before its handshake")
         head += chunk
-    key = next(
-        line.split(b":", 1)[1].strip() for line in head.split(b"\r\n") if line.lower().startswith(b"sec-websocket-key:")
-    )
+    lines = head.split(b"\r\n")
+    keys = [line.split(b":", 1)[1].strip() for line in lines if line.lower().startswith(b"sec-websocket-key:")]
+    if not keys:  # plain HTTP (fuzz's reachability probe): an empty job list, and nothing more is read
+        connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]")
+        raise ConnectionError("not a WebSocket handshake")
+    key = keys[0]
     accept = base64.b64encode(hashlib.sha1(key + WEBSOCKET_GUID.encode()).digest())
     connection.sendall(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -49,6 +49,7 @@ from PIL import Image
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from contracts.fuzz.bounded import SocketWatch
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.lifecycle import (
     CONFORMANCE,
@@ -73,6 +74,7 @@ from strategies.media import make_png, make_wav
 from strategies.stream import stream_payloads
 
 CLOSE_TIMEOUT = 2.0
+CUT_SLACK = 0.5  # past its own timeout, a wait on the socket is cut by shutting the socket down
 MAX_RECONNECTS = 5
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 REPRODUCE_LIMIT = 4096  # longer frames are shown with their data abbreviated
@@ -183,13 +185,26 @@ def handshake(ctx: FuzzContext, url: str, headers: dict[str, str]) -> int | str:
     """101 when the server accepts, the HTTP status of its refusal, or why no handshake happened."""
     ctx.check_time()
     ctx.rate.wait()
+    watch = SocketWatch()
     try:
-        with connect(url, additional_headers=headers, open_timeout=ctx.open_timeout(), close_timeout=CLOSE_TIMEOUT):
+        # The close that follows is bounded too: a server that never reads can otherwise hold it forever.
+        with (
+            watch.deadline(ctx.open_timeout() + closing_seconds(ctx)),
+            connect(
+                url, additional_headers=headers, open_timeout=ctx.open_timeout(), close_timeout=CLOSE_TIMEOUT
+            ) as ws,
+        ):
+            watch.add(ws.socket)
             return 101
     except InvalidStatus as exc:
         return exc.response.status_code
     except (WebSocketException, OSError) as exc:  # OSError covers refused connections and timeouts
         return ctx.redactor.text(f"{type(exc).__name__}: {clip(str(exc), 200)}")
+
+
+def closing_seconds(ctx: FuzzContext) -> float:
+    """How long a closing handshake may take before the socket is cut: its timeout, shortened by the budget."""
+    return max(0.1, min(CLOSE_TIMEOUT, ctx.remaining())) + CUT_SLACK
 
 
 def with_query_key(url: str, key: str) -> str:
@@ -225,11 +240,17 @@ def probe_handshakes(ctx: FuzzContext) -> bool:
 
 
 class StreamConnection:
-    """One live connection at a time, reopened (bounded) after a close; every frame is recorded."""
+    """One live connection at a time, reopened (bounded) after a close; every frame is recorded.
+
+    Every wait on the socket has a deadline, kept by shutting the socket down (``SocketWatch``): a send can
+    block for good when the server reads nothing (the library's own thread may hold the connection's lock,
+    blocked writing the pongs of a ping flood), and no timeout of the library covers that.
+    """
 
     def __init__(self, ctx: FuzzContext) -> None:
         self.ctx = ctx
         self.socket: ClientConnection | None = None
+        self.watch = SocketWatch()
         self._opened = contextlib.ExitStack()  # entering the connection says we close it (websockets >= 17)
         self.frames: list[tuple[str, float, str]] = []
         self.reconnects = 0
@@ -241,14 +262,20 @@ class StreamConnection:
         self.ctx.rate.wait()
         socket = self.socket or self._open()
         self.frames.append(("send", time.time(), text))
-        try:
-            socket.send(text)
-            reply = socket.recv(timeout=max(0.1, min(self.ctx.request_timeout, self.ctx.remaining())))
-        except ConnectionClosed as exc:
-            close = exc.rcvd
-            return Outcome(closed=str(close) if close else "no close frame", close_code=close.code if close else None)
-        except TimeoutError:
-            return Outcome()
+        seconds = max(0.1, min(self.ctx.request_timeout, self.ctx.remaining()))
+        ends = time.monotonic() + seconds
+        with self.watch.deadline(seconds + CUT_SLACK) as cut:  # the send and the reply within one deadline
+            try:
+                socket.send(text)
+                reply = socket.recv(timeout=max(0.0, ends - time.monotonic()))
+            except ConnectionClosed as exc:
+                if cut.is_set():  # our deadline, not the server, ended the connection
+                    return Outcome()
+                close = exc.rcvd
+                closed = str(close) if close else "no close frame"
+                return Outcome(closed=closed, close_code=close.code if close else None)
+            except TimeoutError:
+                return Outcome()
         reply_text = reply if isinstance(reply, str) else reply.decode("utf-8", errors="replace")
         self.frames.append(("receive", time.time(), reply_text))
         return Outcome(reply=reply_text)
@@ -268,7 +295,8 @@ class StreamConnection:
 
     def close(self) -> None:
         """Close the connection and record its session (the URL carries no key: it went in a header)."""
-        self._opened.close()
+        with self.watch.deadline(closing_seconds(self.ctx)):
+            self._opened.close()
         self.socket = None
         if self.frames and self.ctx.recorder is not None:
             self.ctx.recorder.stream_session(self.ctx.stream_url, self.frames)
@@ -284,6 +312,7 @@ class StreamConnection:
             max_size=MAX_REPLY_BYTES,
         )
         self.socket = self._opened.enter_context(connection)
+        self.watch.add(self.socket.socket)
         return self.socket
 
 
@@ -541,14 +570,22 @@ def probes() -> st.SearchStrategy[Probe]:
     )
 
 
+class _Stopped(Exception):
+    """Raised in the Hypothesis test once the checker has stopped, so that Hypothesis stops at once."""
+
+
 def fuzz_frames(ctx: FuzzContext, checker: FrameChecker) -> None:
     """The fixed probes, then generated ones: ``ctx.max_examples`` frames in all (plus survival checks)."""
     fixed = fixed_probes()[: max(1, ctx.max_examples)]
     generated = ctx.max_examples - len(fixed)
 
     def exchange(probe: Probe) -> None:
+        if checker.stopped:  # budget spent or target gone: generating more frames would only cost time
+            raise _Stopped
         checker.run(probe)
 
+    if checker.stopped:
+        return
     for probe in reversed(fixed):
         exchange = example(probe=probe)(exchange)
     run = settings(
@@ -561,5 +598,7 @@ def fuzz_frames(ctx: FuzzContext, checker: FrameChecker) -> None:
     )(given(probe=probes())(exchange))
     try:
         seed(ctx.seed)(run)()
+    except _Stopped:
+        pass
     except HypothesisException as exc:  # e.g. a failed health check: the frames already sent still count
         checker.stop(f"stream: Hypothesis stopped generating frames ({type(exc).__name__}: {clip(str(exc), 200)})")
