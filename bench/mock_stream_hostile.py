@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.mock_stream_hostile                  # 87 clients, 10,000-character frames
     .venv/bin/python -m bench.mock_stream_hostile --tree /tmp/old  # the same against another checkout's mock
     .venv/bin/python -m bench.mock_stream_hostile --fuzz 30        # `fuzz` against a server flooding pings
+    .venv/bin/python -m bench.mock_stream_hostile --callbacks      # callbacks: endless, slow and fast receivers
 
 The mock runs in its own process (``serve`` on a free loopback port, RLIMIT_AS 2 GiB). N clients open the
 stream, send F raw-text frames each (word granularity: ~14 MB of reply per 10,000 characters), one of them
@@ -11,11 +12,15 @@ reads the mock's peak memory (VmHWM), sends SIGTERM and times the exit (killed a
 
 With ``--fuzz BUDGET``: ``hume-contracts fuzz --only stream --time-budget BUDGET`` (same cap) against a server
 that accepts the handshake, floods pings and never reads; wall time (killed at 4x the budget), exit, peak memory.
+
+With ``--callbacks``: one job calls back a receiver whose answer never ends, six a receiver that never answers,
+then one a receiver that answers at once; printed: when the fast one was called, and the mock's peak memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -24,9 +29,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 from websockets.sync.client import connect
 
 from tests.hostile_peers import non_reading_clients, ping_flooding_server, text_frame
@@ -154,6 +162,57 @@ def fuzz_against_a_ping_flood(tree: Path, budget: float) -> None:
     print(f"fuzz --time-budget {budget:g} vs a ping flood: wall {wall:.1f} s, {ended}, peak {peak:.0f} MB: {last}")
 
 
+class Receiver(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    called: dict[str, float] = {}
+
+    def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+        self.called.setdefault(self.path, time.monotonic())
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        with contextlib.suppress(OSError):  # the mock hangs up when it has had enough
+            if self.path == "/endless":
+                self.send_response(200)
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                chunk = b"0," * 32768
+                while True:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            elif self.path == "/slow":
+                time.sleep(60)
+            self.send_response(204)
+            self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def callbacks(tree: Path, settle: float) -> None:
+    receivers = [ThreadingHTTPServer(("127.0.0.1", 0), Receiver) for _ in range(3)]  # three receivers, three ports
+    for receiver in receivers:
+        receiver.daemon_threads = True
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    endless, slow, fast = (f"http://127.0.0.1:{receiver.server_address[1]}" for receiver in receivers)
+    child, url = start_mock(tree)
+    base = url.replace("ws://", "http://").removesuffix("/v0/stream/models")
+    try:
+        with httpx.Client(base_url=base, headers={"X-Hume-Api-Key": KEY}, timeout=10) as client:
+            for hook in [endless + "/endless"] + [slow + "/slow"] * 6:
+                client.post("/v0/batch/jobs", json={"text": ["hello"], "callback_url": hook})
+            submitted = time.monotonic()
+            client.post("/v0/batch/jobs", json={"text": ["hello"], "callback_url": fast + "/fast"})
+        time.sleep(settle)
+        called = Receiver.called.get("/fast")
+        fast = f"{called - submitted:.2f} s after its job was submitted" if called else f"not within {settle:g} s"
+        alive = "alive" if child.poll() is None else f"exited {child.returncode}"
+        print(f"callbacks: fast receiver called {fast}; mock peak {peak_mb(child.pid):.0f} MB, {alive}")
+    finally:
+        for receiver in receivers:
+            receiver.shutdown()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose mockserver/ runs (default: this)")
@@ -162,8 +221,11 @@ def main() -> None:
     parser.add_argument("--characters", type=int, default=10_000)
     parser.add_argument("--settle", type=float, default=30.0, help="seconds between sending and measuring")
     parser.add_argument("--fuzz", type=float, metavar="BUDGET", help="measure fuzz against a ping flood instead")
+    parser.add_argument("--callbacks", action="store_true", help="measure callbacks to hostile receivers instead")
     args = parser.parse_args()
-    if args.fuzz:
+    if args.callbacks:
+        callbacks(args.tree, settle=15.0)
+    elif args.fuzz:
         fuzz_against_a_ping_flood(args.tree, args.fuzz)
     else:
         run(args.tree, args.clients, args.frames, args.characters, args.settle)
