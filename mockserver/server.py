@@ -213,6 +213,9 @@ def _api_key(explicit: str | None) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m mockserver``: the same command without the lead's CLI."""
-    parser = argparse.ArgumentParser(prog="hume-mock", description="Reference mock of Hume's Expression API")
+    # No abbreviations: a prefix of one option must never silently become another as options are added.
+    parser = argparse.ArgumentParser(
+        prog="hume-mock", description="Reference mock of Hume's Expression API", allow_abbrev=False
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))
