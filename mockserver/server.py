@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -149,12 +150,30 @@ def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)"
     if config.data_dir is not None:
         print(f"jobs stored in {config.data_dir}", flush=True)
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt), _sigterm_unwinds():
             uvicorn.Server(_uvicorn_config(app, host, port)).run(sockets=[listener])
     finally:
         listener.close()
         close_app(app)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Once shut down, uvicorn raises again the SIGTERM it caught; by default that kills the process before
+    ``serve`` closes the store and removes its temporary directory. As SystemExit(143) it unwinds through them."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
