@@ -35,7 +35,7 @@ from mockserver.ws_protocol import bounded_protocol
 
 KEY_ENV = "HUME_API_KEY"
 STARTUP_TIMEOUT_SECONDS = 10.0
-GRACEFUL_SHUTDOWN_SECONDS = 5.0  # then running sessions are cancelled: SIGTERM stops the mock whatever clients do
+GRACEFUL_SHUTDOWN_SECONDS = 3.0  # then running sessions are cancelled: SIGTERM stops the mock whatever clients do
 STREAM_PATH = "/v0/stream/models"
 
 

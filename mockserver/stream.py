@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mockserver import names, wire
@@ -142,7 +142,8 @@ async def _serve(websocket: WebSocket, state: MockState) -> None:
             if message["type"] == "websocket.disconnect":
                 return
             async with state.stream_answers.slot():  # bounds the memory and CPU of answers across sessions
-                reply = await run_in_threadpool(reply_to, session, message.get("text"))
+                # Abandoned if the session is cancelled (shutdown): the answer is dropped, SIGTERM does not wait for it.
+                reply = await anyio.to_thread.run_sync(reply_to, session, message.get("text"), abandon_on_cancel=True)
             await websocket.send_text(reply.text)  # returns once sent: a client that does not read waits here
             if reply.error is not None and _too_many(session, reply.error):
                 reason = f"Closed after {IDENTICAL_ERRORS_BEFORE_CLOSE} identical errors ({reply.error[0]})."
