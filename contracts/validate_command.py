@@ -46,6 +46,7 @@ from typing import Any, TextIO
 
 from contracts import coverage, report
 from contracts.apis.v1.codes import V1_CODES
+from contracts.cli_parsing import CarefulParser
 from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
@@ -147,7 +148,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = CarefulParser(prog=PROG, description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -29,6 +29,7 @@ from starlette.websockets import WebSocket
 from mockserver import batch
 from mockserver.admission import WorkGate
 from mockserver.batch import MockState, error_response
+from mockserver.callbacks import CallbackSender
 from mockserver.config import MockConfig
 from mockserver.jobs import JobRunner
 from mockserver.store import Store, StoreError
@@ -136,16 +137,18 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     except StoreError:
         store.close()
         raise
+    callbacks = CallbackSender(store, config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        ticker = asyncio.create_task(_tick(runner, config.tick_seconds))
+        ticker = asyncio.create_task(_tick(runner, callbacks, config.tick_seconds))
         try:
             yield
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+            await callbacks.close()
 
     routes = [
         # One route per path, so a 405 lists every method of the resource in `Allow`.
@@ -183,12 +186,12 @@ def close_app(app: Starlette) -> None:
         app.state.temporary_dir.cleanup()
 
 
-async def _tick(runner: JobRunner, seconds: float) -> None:
-    """Advance jobs and send callbacks until cancelled; a failure is logged, never fatal."""
+async def _tick(runner: JobRunner, callbacks: CallbackSender, seconds: float) -> None:
+    """Advance jobs and start callbacks (each its own task) until cancelled; a failure is logged, never fatal."""
     while True:
         try:
             await run_in_threadpool(runner.advance)
-            await run_in_threadpool(runner.send_callbacks)
+            await callbacks.dispatch()
         except Exception:  # noqa: BLE001 - the ticker must survive anything
             log.exception("mock job ticker failed; continuing")
         await asyncio.sleep(seconds)

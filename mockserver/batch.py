@@ -11,7 +11,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +42,14 @@ class MockState:
     store: Store
     runner: JobRunner
     gate: WorkGate
+    # The stream's bounds: sessions open at once (no waiting room), and frames answered at once.
+    stream_sessions: WorkGate = field(init=False)
+    stream_answers: WorkGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        sessions = self.config.max_stream_sessions
+        object.__setattr__(self, "stream_sessions", WorkGate(slots=sessions, waiting=0))
+        object.__setattr__(self, "stream_answers", WorkGate(slots=self.config.stream_workers, waiting=sessions))
 
 
 def mock_state(request: Request) -> MockState:

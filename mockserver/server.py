@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -31,9 +32,11 @@ from mockserver.app import close_app, create_app
 from mockserver.config import DEFAULT_API_KEY, MockConfig, is_loopback_host
 from mockserver.drifts import describe_catalogue, unknown_drifts
 from mockserver.store import StoreError
+from mockserver.ws_protocol import bounded_protocol
 
 KEY_ENV = "HUME_API_KEY"
 STARTUP_TIMEOUT_SECONDS = 10.0
+GRACEFUL_SHUTDOWN_SECONDS = 3.0  # then running sessions are cancelled: SIGTERM stops the mock whatever clients do
 STREAM_PATH = "/v0/stream/models"
 
 
@@ -75,8 +78,18 @@ logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 
 def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
-    # websockets-sansio: the legacy websockets implementation is deprecated in websockets >= 14.
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on")
+    # websockets-sansio (the legacy websockets implementation is deprecated in websockets >= 14), bounded against
+    # clients that do not read. The graceful-shutdown bound is a backstop: held-up connections are aborted anyway.
+    stall_seconds = app.state.mock.config.stream_stall_seconds
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws=bounded_protocol(stall_seconds),
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 @contextlib.contextmanager
@@ -145,12 +158,30 @@ def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)"
     if config.data_dir is not None:
         print(f"jobs and runs stored in {config.data_dir}", flush=True)
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt), _sigterm_unwinds():
             uvicorn.Server(_uvicorn_config(app, host, port)).run(sockets=[listener])
     finally:
         listener.close()
         close_app(app)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Once shut down, uvicorn raises again the SIGTERM it caught; by default that kills the process before
+    ``serve`` closes the store and removes its temporary directory. As SystemExit(143) it unwinds through them."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -219,6 +250,9 @@ def _api_key(explicit: str | None) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m mockserver``: the same command without the lead's CLI."""
-    parser = argparse.ArgumentParser(prog="hume-mock", description="Reference mock of Hume's Expression API")
+    # No abbreviations: a prefix of one option must never silently become another as options are added.
+    parser = argparse.ArgumentParser(
+        prog="hume-mock", description="Reference mock of Hume's Expression API", allow_abbrev=False
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -49,6 +49,7 @@ from PIL import Image
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from contracts.fuzz.bounded import SocketWatch
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.lifecycle import (
     CONFORMANCE,
@@ -76,6 +77,7 @@ from strategies.media import make_png, make_wav
 from strategies.stream import stream_payloads
 
 CLOSE_TIMEOUT = 2.0
+CUT_SLACK = 0.5  # past its own timeout, a wait on the socket is cut by shutting the socket down
 MAX_RECONNECTS = 5
 MAX_EXTRA_REPLIES = 100  # unasked frames drained before a send; a flood beyond is left to the next send
 MAX_REPLY_BYTES = 16 * 1024 * 1024
@@ -191,13 +193,26 @@ def handshake(ctx: FuzzContext, url: str, headers: dict[str, str]) -> int | str:
     """101 when the server accepts, the HTTP status of its refusal, or why no handshake happened."""
     ctx.check_time()
     ctx.rate.wait()
+    watch = SocketWatch()
     try:
-        with connect(url, additional_headers=headers, open_timeout=ctx.open_timeout(), close_timeout=CLOSE_TIMEOUT):
+        # The close that follows is bounded too: a server that never reads can otherwise hold it forever.
+        with (
+            watch.deadline(ctx.open_timeout() + closing_seconds(ctx)),
+            connect(
+                url, additional_headers=headers, open_timeout=ctx.open_timeout(), close_timeout=CLOSE_TIMEOUT
+            ) as ws,
+        ):
+            watch.add(ws.socket)
             return 101
     except InvalidStatus as exc:
         return exc.response.status_code
     except (WebSocketException, OSError) as exc:  # OSError covers refused connections and timeouts
         return ctx.redactor.text(f"{type(exc).__name__}: {clip(str(exc), 200)}")
+
+
+def closing_seconds(ctx: FuzzContext) -> float:
+    """How long a closing handshake may take before the socket is cut: its timeout, shortened by the budget."""
+    return max(0.1, min(CLOSE_TIMEOUT, ctx.remaining())) + CUT_SLACK
 
 
 def with_query_key(url: str, key: str) -> str:
@@ -233,11 +248,17 @@ def probe_handshakes(ctx: FuzzContext) -> bool:
 
 
 class StreamConnection:
-    """One live connection at a time, reopened (bounded) after a close; every frame is recorded."""
+    """One live connection at a time, reopened (bounded) after a close; every frame is recorded.
+
+    Every wait on the socket has a deadline, kept by shutting the socket down (``SocketWatch``): a send can
+    block for good when the server reads nothing (the library's own thread may hold the connection's lock,
+    blocked writing the pongs of a ping flood), and no timeout of the library covers that.
+    """
 
     def __init__(self, ctx: FuzzContext) -> None:
         self.ctx = ctx
         self.socket: ClientConnection | None = None
+        self.watch = SocketWatch()
         self._opened = contextlib.ExitStack()  # entering the connection says we close it (websockets >= 17)
         self.frames: list[tuple[str, float, str]] = []
         self.reconnects = 0
@@ -250,27 +271,32 @@ class StreamConnection:
         self.ctx.rate.wait()
         socket = self.socket or self._open()
         extra: list[str] = []
-        try:
-            extra = self._waiting(socket)
-            self.frames.append(("send", time.time(), text))
-            socket.send(text)
-            reply_text, binary = self._reply(socket, _payload_id(text), extra)
-        except ConnectionClosed as exc:
-            close = exc.rcvd
-            closed = str(close) if close else "no close frame"
-            self._previous = None
-            return Outcome(closed=closed, close_code=close.code if close else None, extra=tuple(extra))
-        except TimeoutError:
-            self._previous = None
-            return Outcome(extra=tuple(extra))
+        seconds = max(0.1, min(self.ctx.request_timeout, self.ctx.remaining()))
+        ends = time.monotonic() + seconds
+        with self.watch.deadline(seconds + CUT_SLACK) as cut:  # the send and the reply within one deadline
+            try:
+                extra = self._waiting(socket)
+                self.frames.append(("send", time.time(), text))
+                socket.send(text)
+                reply_text, binary = self._reply(socket, _payload_id(text), extra, ends)
+            except ConnectionClosed as exc:
+                self._previous = None
+                if cut.is_set():  # our deadline, not the server, ended the connection
+                    return Outcome(extra=tuple(extra))
+                close = exc.rcvd
+                closed = str(close) if close else "no close frame"
+                return Outcome(closed=closed, close_code=close.code if close else None, extra=tuple(extra))
+            except TimeoutError:
+                self._previous = None
+                return Outcome(extra=tuple(extra))
         return Outcome(reply=reply_text, binary=binary, extra=tuple(extra))
 
-    def _reply(self, socket: ClientConnection, payload_id: Any, extra: list[str]) -> tuple[str, bool]:
-        """The reply to the frame just sent. A late second copy of the previous reply (it echoes the previous
-        frame's payload_id, not this one's) is an extra reply, not this frame's: it goes to ``extra``."""
-        timeout = max(0.1, min(self.ctx.request_timeout, self.ctx.remaining()))
+    def _reply(self, socket: ClientConnection, payload_id: Any, extra: list[str], ends: float) -> tuple[str, bool]:
+        """The reply to the frame just sent, by ``ends`` (monotonic). A late second copy of the previous reply
+        (it echoes the previous frame's payload_id, not this one's) is an extra reply, not this frame's: it goes
+        to ``extra``."""
         while True:
-            reply_text, binary = _received_text(socket.recv(timeout=timeout))
+            reply_text, binary = _received_text(socket.recv(timeout=max(0.0, ends - time.monotonic())))
             self.frames.append(("receive", time.time(), reply_text))
             previous = self._previous
             late_copy = (
@@ -314,7 +340,8 @@ class StreamConnection:
 
     def close(self) -> None:
         """Close the connection and record its session (the URL carries no key: it went in a header)."""
-        self._opened.close()
+        with self.watch.deadline(closing_seconds(self.ctx)):
+            self._opened.close()
         self.socket = None
         if self.frames and self.ctx.recorder is not None:
             self.ctx.recorder.stream_session(self.ctx.stream_url, self.frames)
@@ -331,6 +358,7 @@ class StreamConnection:
             max_size=MAX_REPLY_BYTES,
         )
         self.socket = self._opened.enter_context(connection)
+        self.watch.add(self.socket.socket)
         return self.socket
 
 
@@ -617,14 +645,22 @@ def probes() -> st.SearchStrategy[Probe]:
     )
 
 
+class _Stopped(Exception):
+    """Raised in the Hypothesis test once the checker has stopped, so that Hypothesis stops at once."""
+
+
 def fuzz_frames(ctx: FuzzContext, checker: FrameChecker) -> None:
     """The fixed probes, then generated ones: ``ctx.max_examples`` frames in all (plus survival checks)."""
     fixed = fixed_probes()[: max(1, ctx.max_examples)]
     generated = ctx.max_examples - len(fixed)
 
     def exchange(probe: Probe) -> None:
+        if checker.stopped:  # budget spent or target gone: generating more frames would only cost time
+            raise _Stopped
         checker.run(probe)
 
+    if checker.stopped:
+        return
     for probe in reversed(fixed):
         exchange = example(probe=probe)(exchange)
     run = settings(
@@ -637,5 +673,7 @@ def fuzz_frames(ctx: FuzzContext, checker: FrameChecker) -> None:
     )(given(probe=probes())(exchange))
     try:
         seed(ctx.seed)(run)()
+    except _Stopped:
+        pass
     except HypothesisException as exc:  # e.g. a failed health check: the frames already sent still count
         checker.stop(f"stream: Hypothesis stopped generating frames ({type(exc).__name__}: {clip(str(exc), 200)})")
