@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 import openapi
+from openapi.overlay import evidence_items
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,7 @@ def defect_lines() -> list[str]:
             entry = repairs.setdefault(defect, {"summary": "", "evidence": [], "n": 0})
             entry["summary"] = entry["summary"] or action.get("x-summary") or action.get("description", "")
             entry["n"] += 1
-            for source in action.get("x-evidence", []):
+            for source in evidence_items(action.get("x-evidence")):
                 if source not in entry["evidence"]:
                     entry["evidence"].append(source)
     width = max(map(len, repairs))
@@ -88,8 +89,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(openapi.SCHEMATHESIS_CONFIG_PATH.read_text(encoding="utf-8"))
         return 0
     if args.write:
-        for path in openapi.write_repaired():
+        written = openapi.write_repaired()
+        for path in written:
             print(f"wrote {path}")
+        if not written:
+            print("up to date: openapi/overlay.names.yaml and openapi/repaired.yaml already match openapi/overlay.yaml")
         return 0
     if args.check:
         stale = _stale()
