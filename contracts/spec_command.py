@@ -1,7 +1,7 @@
 """Print the repaired contract (default), the upstream document (--upstream), or the repairs (--defects).
 
 --schemathesis-config prints the configuration that lets schemathesis's own `st run` use the repaired
-contract against a Hume-compatible server (auth from $HUME_API_KEY, the answer no schema can say, and the
+contract against a Hume-compatible server (the answer no schema can say, and the
 mock's stricter job bodies).
 
 --write regenerates the committed outputs (openapi/overlay.names.yaml, openapi/repaired.yaml) from the
@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--schemathesis-config",
         action="store_true",
-        help="the schemathesis.toml for `st run` with the repaired contract (key from $HUME_API_KEY)",
+        help="the schemathesis.toml for `st run` with the repaired contract (no key in it: pass yours with "
+        "--header 'X-Hume-Api-Key: ...')",
     )
     what.add_argument("--write", action="store_true", help="regenerate the committed repaired document")
     what.add_argument("--check", action="store_true", help="exit 1 if the committed repaired document is stale")
