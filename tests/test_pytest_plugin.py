@@ -1,8 +1,8 @@
 """The plugin's contract items (`pytest --hume-contracts`, `--hume-base-url`) run against a server and judge it.
 
-The passing run is a separate pytest process (pytester's subprocess), as a user's run is: the plugin is found
-through its entry point, starts its own mock and reports one item per part. The failing runs go in this process
-(the plugin is loaded here too), which spares the imports.
+The runs go in this process (pytester's in-process run: the plugin is loaded here through its entry point, and
+the imports are warm); tests/test_readme.py runs the README's `pytest --hume-contracts -n auto` as a user does,
+in its own processes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ FEW = ("-p", "no:xdist", "-p", "no:randomly", "--hume-max-examples", "3", "--hum
 
 @pytest.mark.slow
 def test_the_contract_items_pass_against_the_embedded_mock(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--hume-contracts", *FEW, "-v", timeout=300)
+    result = pytester.runpytest("--hume-contracts", *FEW, "-v")
     result.assert_outcomes(passed=len(operation_labels()) + 2)  # one per operation, the lifecycle, the stream
     result.stdout.fnmatch_lines(["*hume-contracts::lifecycle PASSED*", "*hume-contracts::stream PASSED*"])
 
