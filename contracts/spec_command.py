@@ -4,7 +4,7 @@
 2.6 document of the two realtime channels). --api defaults to v0, whose contract this command has always printed.
 
 --schemathesis-config prints the configuration that lets schemathesis's own `st run` use the repaired
-contract against a Hume-compatible server (auth from $HUME_API_KEY, the answer no schema can say, and the
+contract against a Hume-compatible server (the answer no schema can say, and the
 mock's stricter job bodies).
 
 --write regenerates the committed outputs (openapi/overlay.names.yaml, openapi/repaired.yaml) from the
@@ -26,6 +26,7 @@ import sys
 from typing import Any
 
 import openapi
+from openapi.overlay import evidence_items
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--schemathesis-config",
         action="store_true",
-        help="the schemathesis.toml for `st run` with the repaired contract (key from $HUME_API_KEY)",
+        help="the schemathesis.toml for `st run` with the repaired contract (no key in it: pass yours with "
+        "--header 'X-Hume-Api-Key: ...')",
     )
     what.add_argument("--write", action="store_true", help="regenerate the committed repaired document")
     what.add_argument("--check", action="store_true", help="exit 1 if the committed repaired document is stale")
@@ -60,7 +62,7 @@ def defect_lines() -> list[str]:
             entry = repairs.setdefault(defect, {"summary": "", "evidence": [], "n": 0})
             entry["summary"] = entry["summary"] or action.get("x-summary") or action.get("description", "")
             entry["n"] += 1
-            for source in action.get("x-evidence", []):
+            for source in evidence_items(action.get("x-evidence")):
                 if source not in entry["evidence"]:
                     entry["evidence"].append(source)
     width = max(map(len, repairs))
@@ -129,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(openapi.SCHEMATHESIS_CONFIG_PATH.read_text(encoding="utf-8"))
         return 0
     if args.write:
-        for path in openapi.write_repaired():
+        written = openapi.write_repaired()
+        for path in written:
             print(f"wrote {path}")
+        if not written:
+            print("up to date: openapi/overlay.names.yaml and openapi/repaired.yaml already match openapi/overlay.yaml")
         return 0
     if args.check:
         stale = _stale()

@@ -38,7 +38,7 @@ from contracts.schema import OPENAPI_URI, Contract
 from contracts.validation import detect_kind
 from contracts.violations import Violation
 from openapi.names import legal_name, names_overlay, renamed_refs
-from openapi.overlay import Action, OverlayError, apply_action, parse_actions
+from openapi.overlay import Action, OverlayError, apply_action, evidence_items, parse_actions
 
 Status = Literal["applied", "redundant", "needs-review"]
 NAMES_DEFECT = "component-names"
@@ -189,8 +189,8 @@ def _evidence_items(evidence: Any) -> list[str]:
     ``[corpus/x.json (/a, /b)]`` is read by YAML as two items, ``corpus/x.json (/a`` and ``/b)``.
     """
     items: list[str] = []
-    for raw in evidence if isinstance(evidence, list) else [evidence]:
-        text = str(raw).strip()
+    for raw in evidence_items(evidence):  # a mapping YAML read from "a: b" comes back as its text
+        text = raw.strip()
         if items and items[-1].count("(") > items[-1].count(")") and text.startswith("/"):
             items[-1] += f", {text}"
         else:

@@ -280,7 +280,8 @@ class SessionResults:
         paths = []
         for name, content in files.items():
             path = directory / name
-            redact = redactor.json_text if name.endswith(".json") else redactor.text  # JSON: values only
+            # values only: JSON's and XML's markup stays what it was, whatever the key
+            redact = {".json": redactor.json_text, ".xml": redactor.xml_text}.get(path.suffix, redactor.text)
             path.write_text(redact(content), encoding="utf-8")
             paths.append(path)
         return paths
