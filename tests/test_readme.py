@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import json
 import os
 import re
 import shlex
@@ -47,6 +48,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import v1_samples
+import yaml
 
 from mockserver import MockConfig, running_mock
 
@@ -115,6 +118,8 @@ SYNOPSES = {  # a usage synopsis: each option it shows must be one the command t
     "hume-contracts validate [--kind KIND] [--format text|json|junit] [--output FILE] [--disable CODE] [--jobs N]",
 }
 ELSEWHERE = {  # run as written, with more assertions, by another test
+    "# The v1 SDK against `hume-contracts mock`, with a WAV of speech as speech.wav": "tests/test_mock_v1_sdk.py::"
+    "test_the_readme_snippet_runs_unchanged runs this block as written against the mock, with a WAV of speech",
     "hume-contracts spec > repaired.yaml": "tests/test_schemathesis_cli.py::test_st_run_as_the_readme_shows_passes_"
     "against_the_mock runs this block as written against the mock",
 }
@@ -199,7 +204,21 @@ def checkout(tmp_path: Path) -> Path:
     for body in sorted((ROOT / "tests" / "data" / "corpus" / "recorded").glob("*.json"))[:2]:
         shutil.copy(body, recordings / body.name)
     (recordings / "cassette.yaml").write_text(VCRPY_CASSETTE, encoding="utf-8")
+    v1_recordings(work)
     return work
+
+
+def v1_recordings(work: Path) -> None:
+    """The v1 placeholders: a saved body, a session transcript, a HAR of a session, and Hume's own v1 documents
+    (which cannot be fetched here: ours stand in for them, so their diff is empty)."""
+    (work / "response.json").write_text(json.dumps(v1_samples.audio_file_response()), encoding="utf-8")
+    lines = [json.dumps(record) for record in v1_samples.har_records(v1_samples.audio_session())]
+    (work / "session.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    har = v1_samples.har("/v1/expression/audio/realtime", v1_samples.audio_session())
+    (work / "traffic.har").write_text(json.dumps(har), encoding="utf-8")
+    for name, document in (("hume-openapi.json", "openapi.yaml"), ("hume-asyncapi.json", "asyncapi.yaml")):
+        text = (ROOT / "openapi" / "v1" / document).read_text(encoding="utf-8")
+        (work / name).write_text(json.dumps(yaml.safe_load(text)), encoding="utf-8")
 
 
 def nightly_report(work: Path, env: dict[str, str]) -> None:
