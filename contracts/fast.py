@@ -39,6 +39,7 @@ import jsonschema_rs
 from jsonschema import _keywords as keywords
 
 import openapi
+from contracts.local_refs import refuse
 from contracts.schema import OPENAPI_URI, STREAM_URI, Contract, DiscriminatingValidator, default_contract
 from contracts.violations import Violation, pointer
 
@@ -207,7 +208,10 @@ class FastContract:
 
     def __init__(self, documents: Mapping[str, Any]) -> None:
         self.documents = rewrite_documents(documents)
-        self._registry = jsonschema_rs.Registry(list(self.documents.items()), draft=jsonschema_rs.Draft202012)
+        # No reference outside the contract documents is opened or fetched, whatever a document names.
+        self._registry = jsonschema_rs.Registry(
+            list(self.documents.items()), draft=jsonschema_rs.Draft202012, retriever=refuse
+        )
         self._validators: dict[str, Any] = {}
 
     def validator_for(self, schema_ref: str) -> Any | None:

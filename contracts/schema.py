@@ -21,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 import openapi
+from contracts.local_refs import refuse
 from contracts.violations import Violation, pointer, shorten
 
 OPENAPI_URI = "urn:hume-contracts:openapi"
@@ -140,7 +141,7 @@ class Contract:
         documents = {OPENAPI_URI: batch}
         if stream is not None:
             documents[STREAM_URI] = stream
-        self.registry = Registry().with_resources(
+        self.registry = Registry(retrieve=refuse).with_resources(  # nothing outside the documents is fetched
             (uri, Resource.from_contents(doc, default_specification=DRAFT202012)) for uri, doc in documents.items()
         )
         self.locator = SchemaLocator(documents)
