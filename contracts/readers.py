@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import os
 import re
@@ -182,6 +183,8 @@ def parse_json(text: str | bytes) -> Any:
     try:
         value = orjson.loads(document)
     except json.JSONDecodeError as error:
+        if "memory" in error.msg.lower():  # orjson's way of saying MemoryError: not a fault of the body
+            raise MemoryError(f"not enough memory to parse a {len(text)}-byte JSON body") from None
         if isinstance(text, bytes):
             text = decode_utf8(text)  # names a byte that is not UTF-8 by its offset and line
         if not text.strip():
@@ -242,9 +245,21 @@ def nesting_depth(value: Any) -> int:
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        children = list(node.values()) if isinstance(node, dict) else node
+        stack.extend(zip(_containers(children), itertools.repeat(depth + 1)))
     return deepest
+
+
+_CONTAINER_TYPES = frozenset({dict, list})
+_PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None), bytes})
+
+
+def _containers(children: list[Any]) -> Iterator[Any]:
+    """The dicts and lists among ``children``, picked at C speed when every child is of a parser's plain type
+    (a flat array of 32 million numbers took 40 s with a Python test per child)."""
+    if _PLAIN_TYPES.issuperset(map(type, children)):
+        return itertools.compress(children, map(_CONTAINER_TYPES.__contains__, map(type, children)))
+    return (child for child in children if isinstance(child, dict | list))
 
 
 # --------------------------------------------------------------------------------------------- files

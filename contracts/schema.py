@@ -25,6 +25,7 @@ from contracts.local_refs import refuse
 from contracts.violations import Violation, pointer, shorten
 
 OPENAPI_URI = "urn:hume-contracts:openapi"
+UNDESCRIBED_ITEMS = "items-undescribed"  # the invalid items of an array past those described (contracts.fast)
 STREAM_URI = "urn:hume-contracts:stream"
 
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
@@ -187,6 +188,15 @@ class Contract:
         schema_path = self.locator.locate(error.schema, keyword) if keyword in _KEYWORD_CODES else keyword
         if keyword == "required":
             yield from _required(error, at, schema_path)
+        elif keyword == UNDESCRIBED_ITEMS:
+            yield Violation(
+                "schema-other",
+                pointer(at),
+                "items that match their schema",
+                f"invalid items from index {error.validator_value} on",
+                self.locator.locate(error.schema, "items"),
+                error.message,
+            )
         elif keyword in ("discriminator-missing", "discriminator-unknown"):
             found = "(missing)" if keyword == "discriminator-missing" else shorten(error.instance)
             yield Violation(
