@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,6 +306,31 @@ def read_capped(path: Path, max_bytes: int) -> bytes:
             data += handle.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         raise JsonProblem(f"file is over the {max_bytes}-byte limit (see --max-file-mib)")
+    return data
+
+
+def read_regular_file(path: Path, limit: int, what: str = "this input") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; ``JsonProblem`` saying why not otherwise.
+
+    Opened without blocking and checked on the open descriptor: a FIFO would block the read forever, and
+    ``/dev/zero`` has no size to check and no end.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise JsonProblem(f"cannot read: {error.strerror or error}") from None
+    with os.fdopen(fd, "rb") as file:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise JsonProblem(f"not a regular file ({what} is read from a file)")
+            if info.st_size > limit:
+                raise JsonProblem(f"{info.st_size} bytes, over the {limit}-byte limit for {what}")
+            data = file.read(limit + 1)
+        except OSError as error:
+            raise JsonProblem(f"cannot read: {error.strerror or error}") from None
+    if len(data) > limit:  # it grew while being read
+        raise JsonProblem(f"over the {limit}-byte limit for {what}")
     return data
 
 

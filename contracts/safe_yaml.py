@@ -47,14 +47,14 @@ class _Open:
     height: int = 1
 
 
-def load(text: str, *, max_depth: int = MAX_DEPTH, aliases: bool = True, max_nodes: int = MAX_NODES) -> Any:
+def load(text: str, *, max_depth: int = MAX_DEPTH, aliases: bool = True, max_nodes: int | None = None) -> Any:
     """The single document in ``text``, loaded safely; raises ``YamlProblem`` for invalid or hostile YAML.
 
     ``aliases=False`` refuses every alias: for documents walked whole and rewritten (contracts), where a
     shared node would be a surprise even when small.
     """
     try:
-        _check_events(text, max_depth, aliases, max_nodes)
+        _check_events(text, max_depth, aliases, MAX_NODES if max_nodes is None else max_nodes)
         return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as error:
         raise YamlProblem(f"not valid YAML{_where(error.problem_mark)}: {error.problem or error}") from None

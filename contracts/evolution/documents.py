@@ -6,13 +6,11 @@ here: YAML aliases are refused (a walk would expand an alias bomb), and size and
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import Any, Literal
 
 from contracts import safe_yaml
-from contracts.readers import MAX_DEPTH, JsonProblem, decode_utf8, parse_json
+from contracts.readers import MAX_DEPTH, JsonProblem, decode_utf8, parse_json, read_regular_file
 
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
 Kind = Literal["openapi", "asyncapi", "labels"]
@@ -25,38 +23,16 @@ class DocumentError(ValueError):
 
 def load_document(path: Path) -> Any:
     """A JSON or YAML document from ``path``; ``DocumentError`` naming the file and the problem otherwise."""
-    data = read_regular_file(path, MAX_DOCUMENT_BYTES)
+    try:
+        data = read_regular_file(path, MAX_DOCUMENT_BYTES, "a contract")
+    except JsonProblem as problem:
+        raise DocumentError(f"{path}: {problem}") from None
     try:
         if path.suffix.lower() == ".json":
             return parse_json(data)
         return _parse_yaml(decode_utf8(data))
     except JsonProblem as problem:
         raise DocumentError(f"{path}: {problem}") from None
-
-
-def read_regular_file(path: Path, limit: int) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; ``DocumentError`` otherwise.
-
-    Opened without blocking and checked on the open descriptor: a FIFO would block the read forever, and
-    ``/dev/zero`` has no size to check and no end.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as error:
-        raise DocumentError(f"{path}: cannot read: {error.strerror or error}") from None
-    with os.fdopen(fd, "rb") as file:
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise DocumentError(f"{path}: not a regular file (a contract is read from a file)")
-            if info.st_size > limit:
-                raise DocumentError(f"{path}: {info.st_size} bytes, over the {limit}-byte limit for a contract")
-            data = file.read(limit + 1)
-        except OSError as error:
-            raise DocumentError(f"{path}: cannot read: {error.strerror or error}") from None
-    if len(data) > limit:  # it grew while being read
-        raise DocumentError(f"{path}: over the {limit}-byte limit for a contract")
-    return data
 
 
 def _parse_yaml(text: str) -> Any:
