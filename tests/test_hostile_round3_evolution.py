@@ -15,10 +15,13 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import openapi
 from contracts.cli import main
@@ -140,3 +143,57 @@ def test_a_fifo_is_refused_not_read(tmp_path: Path, command: list[str], capsys) 
 def test_dev_zero_is_refused_not_read(command: list[str], capsys) -> None:
     assert main([*command, "/dev/zero"]) == 2
     assert "not a regular file" in capsys.readouterr().err
+
+
+# -- fan-out: every schema pair compared once, the total bounded ---------------------------------------------
+
+
+def fan_out_document(shapes: list[str], leaf_type: str) -> dict:
+    """Schemas S0..Sn, each reaching the next twice (allOf, oneOf, or $refs with siblings): 2**n paths."""
+    schemas: dict = {}
+    for level, shape in enumerate(shapes):
+        ref = {"$ref": f"#/components/schemas/S{level + 1}"}
+        if shape == "siblings":
+            schemas[f"S{level}"] = {
+                "type": "object",
+                "properties": {"a": {**ref, "description": "a"}, "b": {**ref, "description": "b"}},
+            }
+        else:
+            schemas[f"S{level}"] = {shape: [dict(ref), {"allOf": [dict(ref)]}]}
+    schemas[f"S{len(shapes)}"] = {"type": "object", "properties": {"x": {"type": leaf_type}}}
+    schema = {"$ref": "#/components/schemas/S0"}
+    response = {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "fan-out", "version": "1"},
+        "paths": {"/v0/batch/jobs": {"get": {"responses": response}}},
+        "components": {"schemas": schemas},
+    }
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shapes=st.lists(st.sampled_from(["allOf", "oneOf", "anyOf", "siblings"]), min_size=20, max_size=40))
+def test_nested_fan_out_is_compared_in_bounded_time(shapes: list[str]) -> None:
+    from contracts.evolution.diff import diff_documents
+
+    started = time.perf_counter()
+    changes = diff_documents("openapi", fan_out_document(shapes, "integer"), fan_out_document(shapes, "string"))
+    assert time.perf_counter() - started < 20  # 2**40 paths: never ended before (generous for a busy machine)
+    assert any(change.code in ("type-changed", "too-deep") for change in changes)
+
+
+def test_a_comparison_past_its_budget_is_a_named_outcome(monkeypatch) -> None:
+    from contracts.evolution import diff
+
+    monkeypatch.setattr(diff, "MAX_COMPARISONS", 5)
+    shapes = ["siblings"] * 10
+    changes = diff.diff_documents("openapi", fan_out_document(shapes, "integer"), fan_out_document(shapes, "string"))
+    assert [c.code for c in changes].count("comparison-too-large") == 1
+
+
+def test_rebase_does_not_run_the_spec_validator_on_a_fan_out(tmp_path: Path) -> None:
+    document = fan_out_document(["oneOf"] * 40, "integer")
+    started = time.perf_counter()
+    problems = spec_problems(document)
+    assert time.perf_counter() - started < 20
+    assert problems and "too large to check" in problems[0]
