@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from contracts.fast import contract_documents, node_at, split_ref
+from contracts.safe_text import printable
 from contracts.schema import OPENAPI_URI, STREAM_URI, json_type
 
 AREAS = ("operations", "variants", "enums", "fields", "models", "codes")
@@ -569,11 +570,17 @@ class Coverage:
             raise ValueError("expected a coverage map (a JSON report written with --coverage)")
         coverage = cls(catalogue)
         for area, entry in data["areas"].items():
-            for name, seen in (entry.get("elements") or {}).items() if isinstance(entry, dict) else ():
-                if seen is True or (isinstance(seen, int) and seen > 0):
+            elements = entry.get("elements") if isinstance(entry, dict) else entry
+            if not isinstance(elements, dict | None):
+                raise ValueError(f"areas.{printable(area)}: expected an object with an object of elements")
+            for name, seen in (elements or {}).items():
+                if seen is True or (type(seen) is int and seen > 0):
                     coverage.seen[f"{area}: {name}"] += 1
-        for name, count in (data.get("unknown") or {}).items():
-            if isinstance(count, int):
+        unknown = data.get("unknown")
+        if not isinstance(unknown, dict | None):
+            raise ValueError("unknown: expected an object of names and counts, found a list or value")
+        for name, count in (unknown or {}).items():
+            if type(count) is int and count > 0:
                 coverage.unknown[name] += count
         return coverage
 
@@ -602,8 +609,8 @@ class Coverage:
                 lines.append(f"  {area:<10} {covered:>4}/{count:<4}" + (f"  not covered: {named}" if named else ""))
         if self.unknown:
             lines += ["", "Seen but not in the contract:" if not markdown else "Seen but not in the contract:"]
-            lines += [
-                f"  {name} ×{count}" if not markdown else f"- {name} ×{count}"
+            lines += [  # names come from the files: escaped, so a name cannot forge a line of the report
+                f"  {printable(name)} ×{count}" if not markdown else f"- {printable(name)} ×{count}"
                 for name, count in self.unknown.most_common()
             ]
         return "\n".join(lines)

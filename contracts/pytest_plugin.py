@@ -132,7 +132,11 @@ class RecordingItem(pytest.Item):
         if self.recording is None:
             results.add(self.error)
         else:
-            results = file_results(self.recording, self.name, _shared_checker(self.config))
+            try:
+                results = file_results(self.recording, self.name, _shared_checker(self.config))
+            except MemoryError as error:  # a file too big for memory: said so, not a bare MemoryError
+                detail = f" ({error})" if str(error) else ""
+                raise RecordingFailed(f"{self.name}: unreadable: out of memory checking it{detail}") from None
         if results.exit_code != 0:
             raise RecordingFailed(report.render_text(results))
 

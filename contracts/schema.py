@@ -21,11 +21,13 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 import openapi
+from contracts.local_refs import refuse
 from contracts.violations import Violation, pointer, shorten
 
 URI_PREFIX = "urn:hume-contracts:"
 OPENAPI_URI = f"{URI_PREFIX}openapi"
 STREAM_URI = f"{URI_PREFIX}stream"
+UNDESCRIBED_ITEMS = "items-undescribed"  # the invalid items of an array past those described (contracts.fast)
 
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
 
@@ -148,7 +150,7 @@ class Contract:
             documents = {OPENAPI_URI: batch}
             if stream is not None:
                 documents[STREAM_URI] = stream
-        self.registry = Registry().with_resources(
+        self.registry = Registry(retrieve=refuse).with_resources(  # nothing outside the documents is fetched
             (uri, Resource.from_contents(doc, default_specification=DRAFT202012)) for uri, doc in documents.items()
         )
         self.locator = SchemaLocator(documents)
@@ -194,6 +196,15 @@ class Contract:
         schema_path = self.locator.locate(error.schema, keyword) if keyword in _KEYWORD_CODES else keyword
         if keyword == "required":
             yield from _required(error, at, schema_path)
+        elif keyword == UNDESCRIBED_ITEMS:
+            yield Violation(
+                "schema-other",
+                pointer(at),
+                "items that match their schema",
+                f"invalid items from index {error.validator_value} on",
+                self.locator.locate(error.schema, "items"),
+                error.message,
+            )
         elif keyword in ("discriminator-missing", "discriminator-unknown"):
             found = "(missing)" if keyword == "discriminator-missing" else shorten(error.instance)
             yield Violation(

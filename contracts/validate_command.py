@@ -396,13 +396,29 @@ def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyCh
     if streamed is not None:
         yield streamed
         return
-    for item, reply in with_stream_replies(read_path(path, source, options)):
+    items = with_stream_replies(read_path(path, source, options))
+    while True:
+        try:
+            item, reply = next(items)
+        except StopIteration:
+            return
+        except MemoryError as error:  # the reader's memory is freed with its frames; the run goes on
+            items.close()
+            yield ReadError(source, "", f"{_out_of_memory(error)} reading it; the rest of this file is not checked")
+            return
         try:
             yield from checker.check(item, reply)
         except RecursionError:
             yield ReadError(source, _location(item), "nested too deeply to check")
+        except MemoryError as error:
+            yield ReadError(source, _location(item), f"{_out_of_memory(error)} checking it")
         except Exception as error:  # a checker bug must not hide the rest of the run
             yield ReadError(source, _location(item), f"could not be checked: {type(error).__name__}: {error}")
+
+
+def _out_of_memory(error: MemoryError) -> str:
+    """A read error's words for running out of memory (never a contract violation: the input may be fine)."""
+    return f"out of memory ({error})" if str(error) else "out of memory"
 
 
 MAX_UNANSWERED = 64  # sent frames waiting for their reply; beyond, the oldest is judged without one
@@ -449,6 +465,8 @@ def _checked_item_by_item(path: Path, source: str, options: ReadOptions, checker
         return ReadError(source, "", f"cannot read: {error.strerror or error}")
     except incremental.UnreadableJson as error:
         return ReadError(source, "", str(error))
+    except MemoryError as error:
+        return ReadError(source, "", f"{_out_of_memory(error)} checking it")
     return Finding(source, "", kind, violations)
 
 
