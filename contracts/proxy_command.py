@@ -13,6 +13,9 @@ at stop (Ctrl-C or SIGTERM) a summary, and the report files and HAR that `valida
 --strict turns a violating response into a 502 problem+json that names the violation, so integration
 tests fail loudly. Keys clients send (X-Hume-Api-Key, ?apikey=) are never printed or written.
 
+Findings graded a judgement of this suite are warnings (in the reports, failing nothing) unless
+--strict-judgements.
+
 exit codes: 0 no violation seen, 1 violations seen, 2 usage error or the port could not be bound
 """
 
@@ -43,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md at stop")
     parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502 instead")
     parser.add_argument("--disable", action="append", default=[], metavar="CODE", help="skip this check (repeatable)")
+    parser.add_argument(
+        "--strict-judgements",
+        action="store_true",
+        help="count findings graded a judgement of this suite as violations (by default: warnings, exit 0)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="seconds for each read from the target (30)"
     )
@@ -77,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         coverage=args.coverage,
     )
     session = ProxySession(options)
+    session.results.results.strict_judgements = args.strict_judgements  # judgements: warnings unless strict
     port = listener.getsockname()[1]
     print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)
     with _stop_signals_end_the_server(), session.collecting():

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Any
 
+from contracts.evidence import Grade
 from contracts.violations import Violation, pointer, shorten
 
 Path = list[Any]
@@ -48,8 +49,8 @@ def _number(value: Any) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _violation(code: str, at: Path, expected: str, found: Any, message: str = "") -> Violation:
-    return Violation(code, pointer(at), expected, shorten(found), f"rule {code}", message)
+def _violation(code: str, at: Path, expected: str, found: Any, message: str = "", grade: str = "") -> Violation:
+    return Violation(code, pointer(at), expected, shorten(found), f"rule {code}", message, grade)
 
 
 # -- label sets (vendored from NAMES.md) --------------------------------------------------------------------
@@ -273,6 +274,7 @@ def labels_complete(item: Any, at: Path, model: str) -> Iterator[Violation]:
             f"{expected} ({grade})",
             found,
             f"{model} {field}: {found}, expected {expected}",
+            Grade.JUDGEMENT if grade == "OFFICIAL" else "",  # only Hume's docs say so: a judgement of ours
         )
 
 

@@ -29,9 +29,11 @@ from schemathesis.transport import requests as schemathesis_requests
 import contracts.checks  # noqa: F401  (registers the hume_* checks with schemathesis)
 import openapi
 from contracts.checks import ContractViolation
+from contracts.evidence import Grade, register_grades
 from contracts.fuzz.bounded import MAX_REDIRECTS, RequestsBodyTooLarge
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
+from contracts.violations import Violation
 from contracts.wire import WireRequest, contract_breach
 
 COMMON_CHECKS = (
@@ -49,6 +51,11 @@ MODE_CHECKS = {
 }
 JOB_CREATION = "POST /v0/batch/jobs"
 KEY_PLACEHOLDER = "$HUME_API_KEY"
+
+# schemathesis's codes are graded by what backs them here: the contract documents every status, content type,
+# header and body (DOCUMENTED, the default). That a server refuses a request the contract does not allow
+# (ST201, negative_data_rejection) is our reading: Hume documents what clients send, not that it refuses the rest.
+register_grades({"ST201": Grade.JUDGEMENT})
 
 
 def operation_labels() -> list[str]:
@@ -85,6 +92,7 @@ def _run_operations(ctx: FuzzContext, schema: Any, only: Collection[str] | None)
                 _fuzz_operation(ctx, operation, mode)
             except BudgetExhausted:
                 ctx.ledger.note(f"time budget spent during {operation.label} ({mode.value}); later operations skipped")
+                ctx.ledger.skip("batch", f"cut short: the time budget ran out during {operation.label} ({mode.value})")
                 return
 
 
@@ -226,7 +234,8 @@ def _run_check(ctx: FuzzContext, case: Any, response: Any, check: Any, mode: Gen
         )
     except (AssertionError, FailureGroup) as error:
         for failure in _failures_of(error):
-            ctx.ledger.fail(_describe(ctx, case, check.__name__, failure, mode))
+            for finding in _describe(ctx, case, check.__name__, failure, mode):
+                ctx.ledger.fail(finding)
         return 1
     except requests.RequestException:  # a check that re-sends the request (ignored_auth) met a network error
         ctx.ledger.note(f"{where}: {check.__name__} could not re-send its request")
@@ -240,17 +249,34 @@ def _failures_of(error: AssertionError | FailureGroup) -> list[AssertionError]:
     return list(nested) if nested else [error]
 
 
-def _describe(ctx: FuzzContext, case: Any, check: str, failure: AssertionError, mode: GenerationMode) -> CheckFailure:
+def _describe(
+    ctx: FuzzContext, case: Any, check: str, failure: AssertionError, mode: GenerationMode
+) -> list[CheckFailure]:
+    """One finding per failure; a contract violation gives one per code and grade (each is judged on its own)."""
     redact = ctx.redactor.text
     curl = _curl(ctx, case)
     if isinstance(failure, ContractViolation):
-        first = failure.violations[0]
-        code, title = first.code, f"{first.code} at {first.pointer or '(root)'}"
-        expected, found = first.expected or first.message, first.found or first.message
-    elif isinstance(failure, Failure):
+        distinct: dict[tuple[str, str], Violation] = {}
+        for violation in failure.violations:
+            distinct.setdefault((violation.code, violation.grade), violation)
+        return [
+            CheckFailure(
+                case.operation.label,
+                check,
+                v.code,
+                redact(f"{v.code} at {v.pointer or '(root)'}"),
+                redact(v.expected or v.message),
+                redact(v.found or v.message),
+                redact(curl),
+                v.grade,
+            )
+            for v in distinct.values()
+        ]
+    if isinstance(failure, Failure):
         code, title = failure.code, failure.title
         expected = f"{check} ({mode.value} request)"
         found = " ".join(str(failure.message).split())[:300]
     else:
         code, title, expected, found = "assertion", str(failure)[:120], check, str(failure)[:300]
-    return CheckFailure(case.operation.label, check, code, redact(title), redact(expected), redact(found), redact(curl))
+    where = case.operation.label
+    return [CheckFailure(where, check, code, redact(title), redact(expected), redact(found), redact(curl))]

@@ -32,6 +32,7 @@ import httpx
 
 from contracts.checks import response_violations
 from contracts.codes import RULE_CODES
+from contracts.evidence import Grade
 from contracts.fuzz.context import API_KEY_HEADER, BodyTooLarge, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
 from contracts.violations import Violation, shorten
@@ -52,6 +53,7 @@ class Expectation:
     code: str
     title: str
     expected: str
+    grade: str = ""  # narrower than the code's evidence grade (contracts/evidence.py); "" for the code's
 
 
 def clip(text: str, limit: int = 160) -> str:
@@ -61,11 +63,19 @@ def clip(text: str, limit: int = 160) -> str:
 
 
 def record_failure(
-    ctx: FuzzContext, where: str, check: str, code: str, title: str, expected: str, found: str, reproduce: str
+    ctx: FuzzContext,
+    where: str,
+    check: str,
+    code: str,
+    title: str,
+    expected: str,
+    found: str,
+    reproduce: str,
+    grade: str = "",
 ) -> None:
     """One failure in the ledger, every text redacted (the key value never reaches a report)."""
     r = ctx.redactor.text
-    ctx.ledger.fail(CheckFailure(where, check, code, r(title), r(expected), r(found), r(reproduce)))
+    ctx.ledger.fail(CheckFailure(where, check, code, r(title), r(expected), r(found), r(reproduce), grade))
 
 
 def judge(
@@ -81,7 +91,7 @@ def judge(
         ctx.ledger.ok(where, expectation.check)
         return True
     e = expectation
-    record_failure(ctx, where, e.check, e.code, title or e.title, e.expected, problem, reproduce)
+    record_failure(ctx, where, e.check, e.code, title or e.title, e.expected, problem, reproduce, e.grade)
     return False
 
 
@@ -105,12 +115,13 @@ def record_violations(ctx: FuzzContext, where: str, violations: Sequence[Violati
         family = [v for v in violations if (v.code in RULE_CODES) == rule_family]
         if not family:
             ctx.ledger.ok(where, check)
-        counts = Counter(v.code for v in family)
-        for code in counts:
-            first = next(v for v in family if v.code == code)
-            found = clip(first.found) + (f" (and {counts[code] - 1} more)" if counts[code] > 1 else "")
+        counts = Counter((v.code, v.grade) for v in family)  # a finding's own grade keeps it apart
+        for code, grade in counts:
+            first = next(v for v in family if (v.code, v.grade) == (code, grade))
+            more = counts[code, grade] - 1
+            found = clip(first.found) + (f" (and {more} more)" if more else "")
             title = f"{code} at {first.pointer or '(root)'}"
-            record_failure(ctx, where, check, code, title, first.expected, found, reproduce)
+            record_failure(ctx, where, check, code, title, first.expected, found, reproduce, grade)
 
 
 def parse_json(text: str) -> Any:
@@ -255,7 +266,15 @@ LIMIT_BOUNDS = Expectation(
     "list-jobs",
     "list-limit-bounds",
     "list-jobs does not keep the documented bounds of limit",
-    "limit 1..65535 answered with at most limit jobs; 0 and 65536 refused with a 4xx",
+    "limit 65535 answered with at most 65535 jobs",
+)
+# A uint16 holds 0, and clamping 65536 is not forbidden: that both are refused is our reading, a warning.
+LIMIT_REFUSED = Expectation(
+    "list-jobs",
+    "list-limit-bounds",
+    "list-jobs took a limit outside 1..65535",
+    "limit 0 and 65536 refused with a 4xx (a judgement: a uint16 holds 0, clamping is not forbidden)",
+    grade=Grade.JUDGEMENT,
 )
 
 # A job gets at most this long (and never more than half the time left) to end before it counts as stuck.
@@ -388,10 +407,13 @@ def run_lifecycle(ctx: FuzzContext) -> None:
             check_list_jobs(ctx, client, jobs)
     except BudgetExhausted:
         ctx.ledger.note("lifecycle: the time budget ran out; the remaining lifecycle checks were not run")
+        ctx.ledger.skip("lifecycle", "cut short: the time budget ran out during it")
     except BodyTooLarge:  # already a failure in the ledger
         ctx.ledger.note("lifecycle: stopped: a response body was over the size cap")
     except httpx.HTTPError as exc:
-        ctx.ledger.note(ctx.redactor.text(f"lifecycle: stopped: the target did not answer ({type(exc).__name__})"))
+        reason = ctx.redactor.text(f"stopped: the target did not answer ({type(exc).__name__})")
+        ctx.ledger.note(f"lifecycle: {reason}")
+        ctx.ledger.skip("lifecycle", reason)
 
 
 def probe_auth(ctx: FuzzContext) -> None:
@@ -872,7 +894,7 @@ def _check_limit_bounds(ctx: FuzzContext, client: httpx.Client) -> None:
         checked_response(ctx, WHERE_LIST, response, reproduce)
         refused = 400 <= response.status_code < 500
         problem = None if refused else f"limit={limit} answered {response.status_code}"
-        judge(ctx, WHERE_LIST, LIMIT_BOUNDS, problem, reproduce)
+        judge(ctx, WHERE_LIST, LIMIT_REFUSED, problem, reproduce)
 
 
 def _check_listed(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:
