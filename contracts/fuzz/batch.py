@@ -24,15 +24,19 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.transport import requests as schemathesis_requests
 
 import contracts.checks  # noqa: F401  (registers the hume_* checks with schemathesis)
 import openapi
-from contracts.checks import ContractViolation
+from contracts.checks import ContractViolation, response_violations
 from contracts.evidence import Grade, register_grades
 from contracts.fuzz.bounded import MAX_REDIRECTS, RequestsBodyTooLarge
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
+from contracts.fuzz.echoes import ANY_VALUE, pointer_path
 from contracts.fuzz.ledger import CheckFailure
+from contracts.fuzz.lifecycle import parse_json
+from contracts.validation import validate_body
 from contracts.violations import Violation
 from contracts.wire import WireRequest, contract_breach
 
@@ -143,10 +147,13 @@ def _fuzz_operation(ctx: FuzzContext, operation: Any, mode: GenerationMode) -> N
         if response is None:
             return
         state["examples"] += 1
-        if operation.label == JOB_CREATION and 200 <= response.status_code < 300 and not ctx.take_job():
+        accepted_job = operation.label == JOB_CREATION and 200 <= response.status_code < 300
+        if accepted_job and not ctx.take_job():
             state["stopped"] = "jobs"
         for check in checks:
             state["failures"] += _run_check(ctx, case, response, check, mode)
+        if accepted_job:
+            _remember_echoes(ctx, case, response)
 
     exercise()
     line = f"batch  {operation.label:<40} {mode.value:<8} {state['examples']:>3} examples, {state['failures']} failures"
@@ -172,7 +179,8 @@ def _valid_on_the_wire(ctx: FuzzContext, document: dict[str, Any], case: Any) ->
 
 
 def _call(ctx: FuzzContext, case: Any) -> Any:
-    """Send one case under the budgets: rate limit, bounded retries, 429 waited out; None if no answer.
+    """Send one case under the budgets: rate limit and 429s (inside ``ctx.session``, as for every request of
+    the run), bounded retries of network errors; None if no answer.
 
     Bodies are read through the cap and exchanges end by their deadline (``ctx.session``); a body over the
     cap and a redirect loop are failures of the target, not retried.
@@ -180,7 +188,6 @@ def _call(ctx: FuzzContext, case: Any) -> Any:
     for attempt in range(ctx.max_retries + 1):
         if ctx.remaining() <= 0:
             return None
-        ctx.rate.wait()
         try:
             response = case.call(base_url=ctx.base_url, session=ctx.session, timeout=ctx.request_timeout)
         except RequestsBodyTooLarge as error:
@@ -198,13 +205,6 @@ def _call(ctx: FuzzContext, case: Any) -> Any:
             continue
         if ctx.recorder is not None:
             ctx.recorder.requests_response(response)
-        retry_after = (response.headers.get("retry-after") or [None])[0]
-        if (
-            response.status_code == 429
-            and attempt < ctx.max_retries
-            and ctx.wait_out(retry_after, case.operation.label)
-        ):
-            continue
         return response
     return None
 
@@ -233,7 +233,11 @@ def _run_check(ctx: FuzzContext, case: Any, response: Any, check: Any, mode: Gen
             transport_kwargs={"base_url": ctx.base_url, "timeout": ctx.request_timeout, "session": ctx.session},
         )
     except (AssertionError, FailureGroup) as error:
-        for failure in _failures_of(error):
+        failures = [f for f in (_unexplained(ctx, case, response, f) for f in _failures_of(error)) if f is not None]
+        if not failures:  # only echoes of values the run sent out of bounds: counted on the finding that caused them
+            ctx.ledger.ok(where, check.__name__)
+            return 0
+        for failure in failures:
             for finding in _describe(ctx, case, check.__name__, failure, mode):
                 ctx.ledger.fail(finding)
         return 1
@@ -242,6 +246,77 @@ def _run_check(ctx: FuzzContext, case: Any, response: Any, check: Any, mode: Gen
         return 0
     ctx.ledger.ok(where, check.__name__)
     return 0
+
+
+def _remember_echoes(ctx: FuzzContext, case: Any, response: Any) -> None:
+    """A job a server made from a JSON body the run sent out of bounds: what its later reads echo of that body
+    is the accepted request's finding (ST201), not a finding of its own."""
+    if not isinstance(case.body, dict):
+        return
+    cause = next(
+        (
+            key
+            for key in reversed([*ctx.ledger.warnings, *ctx.ledger.failures])
+            if key[:1] == (JOB_CREATION,) and key[2] == "ST201"
+        ),
+        None,
+    )
+    body = parse_json(response.content.decode("utf-8", errors="replace"))
+    if cause is None or not isinstance(body, dict):
+        return
+    sent = {}
+    for violation in validate_body(case.body, "job-request"):
+        path = tuple(pointer_path(violation.pointer))
+        value = _at(case.body, path)
+        sent[path] = value if value is not _ABSENT else ANY_VALUE
+    ctx.echoes.accepted(body.get("job_id"), sent, cause)
+
+
+_ABSENT = object()
+
+
+def _at(node: Any, path: tuple[str, ...]) -> Any:
+    for step in path:
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+            node = node[int(step)]
+        else:
+            return _ABSENT
+    return node
+
+
+def _unexplained(ctx: FuzzContext, case: Any, response: Any, failure: AssertionError) -> AssertionError | None:
+    """``failure`` less what echoes a value this run sent out of bounds (``contracts.fuzz.echoes``); None when
+    nothing is left. Each echo counts as another occurrence of the finding that caused it."""
+    if not ctx.echoes:
+        return failure
+    body = parse_json(response.content.decode("utf-8", errors="replace"))
+    if isinstance(failure, ContractViolation):
+        kept = []
+        for violation in failure.violations:
+            cause = ctx.echoes.cause_of(body, pointer_path(violation.pointer))
+            if cause is None:
+                kept.append(violation)
+            else:
+                ctx.ledger.echoed(cause)
+        if len(kept) == len(failure.violations):
+            return failure
+        return type(failure)(operation=failure.operation, violations=kept) if kept else None
+    if not isinstance(failure, JsonSchemaError):
+        return failure
+    # schemathesis's ST108 points at the union that failed (a whole job of a list), not at the value: it is an
+    # echo when this suite's discriminator-aware validation of the same body finds nothing but echoes.
+    content_type = (response.headers.get("content-type") or [None])[0]  # lowercase keys, list values
+    status, url = response.status_code, response.request.url
+    violations = response_violations(
+        case.method, url, status, content_type, response.content.decode("utf-8", "replace")
+    )
+    causes = [ctx.echoes.cause_of(body, pointer_path(v.pointer)) for v in violations]
+    if not causes or None in causes:
+        return failure
+    ctx.ledger.echoed(causes[0])
+    return None
 
 
 def _failures_of(error: AssertionError | FailureGroup) -> list[AssertionError]:

@@ -50,6 +50,7 @@ class Ledger:
     warned: Counter[tuple[str, str]] = field(default_factory=Counter)
     warnings: dict[tuple[str, str, str, str], CheckFailure] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)  # the parts that did not run to the end, and why
+    echoes: int = 0  # later reads attributed to the finding that caused them (contracts/fuzz/echoes.py)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def ok(self, where: str, check: str) -> None:
@@ -63,6 +64,13 @@ class Ledger:
             (self.warned if warning else self.failed)[(failure.where, failure.check)] += 1
             (self.warnings if warning else self.failures).setdefault(failure.key, failure)
             self.occurrences[failure.key] += 1
+
+    def echoed(self, key: tuple[str, str, str, str]) -> None:
+        """A later read showing again what the finding ``key`` caused (a value the run sent out of bounds, echoed
+        back): one more occurrence of that finding, not a finding of its own."""
+        with self._lock:
+            self.occurrences[key] += 1
+            self.echoes += 1
 
     def skip(self, part: str, reason: str) -> None:
         """A part of the run that did not run to its end: the run is INCOMPLETE."""

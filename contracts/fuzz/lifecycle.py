@@ -34,6 +34,7 @@ from contracts.checks import response_violations
 from contracts.codes import RULE_CODES
 from contracts.evidence import Grade
 from contracts.fuzz.context import API_KEY_HEADER, BodyTooLarge, BudgetExhausted, FuzzContext
+from contracts.fuzz.echoes import ANY_VALUE, leaves, pointer_path
 from contracts.fuzz.ledger import CheckFailure
 from contracts.violations import Violation, shorten
 from strategies.media import MediaFile, make_png, make_text, make_wav
@@ -166,8 +167,23 @@ def checked_response(ctx: FuzzContext, where: str, response: httpx.Response, rep
     text = response.text if is_text else ""  # binary bodies (artifacts): status and content type only
     url, status = str(response.url), response.status_code
     violations = response_violations(response.request.method, url, status, content_type, text)
+    body = parse_json(text)
+    violations = unexplained(ctx, body, violations)  # an out-of-bounds value the run sent, echoed back
     record_violations(ctx, where, violations, reproduce)
-    return parse_json(text)
+    return body
+
+
+def unexplained(ctx: FuzzContext, body: Any, violations: Sequence[Violation]) -> list[Violation]:
+    """The violations that are not an echo of a value this run sent out of bounds; each echo is counted as
+    another occurrence of the finding that caused it (``contracts.fuzz.echoes``)."""
+    kept = []
+    for violation in violations:
+        cause = ctx.echoes.cause_of(body, pointer_path(violation.pointer)) if ctx.echoes else None
+        if cause is None:
+            kept.append(violation)
+        else:
+            ctx.ledger.echoed(cause)
+    return kept
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -619,13 +635,26 @@ def probe_request_bounds(ctx: FuzzContext, client: httpx.Client) -> None:
             )
             return
         response, reproduce = post_job(ctx, client, request)
-        checked_response(ctx, where, response, reproduce)
+        body = checked_response(ctx, where, response, reproduce)
         accepted = response.is_success
         judge(ctx, where, BOUND_ENFORCED, f"{label}: answered {response.status_code}" if accepted else None, reproduce)
         if accepted:
             ctx.take_job()
+            cause = (where, BOUND_ENFORCED.check, BOUND_ENFORCED.code, BOUND_ENFORCED.title)
+            ctx.echoes.accepted(
+                body.get("job_id") if isinstance(body, dict) else None, sent_out_of_bounds(request), cause
+            )
             return
     ctx.progress("lifecycle: request bounds probed")
+
+
+def sent_out_of_bounds(request: dict[str, Any] | MultipartUpload) -> dict[tuple[str, ...], Any]:
+    """The request paths a bound probe sets out of bounds (what differs from the probes' common base), with the
+    values sent; the file parts of an upload, by their place."""
+    if isinstance(request, MultipartUpload):
+        return {("files",): ANY_VALUE}
+    base = dict(leaves({"models": {"language": {}}, "text": [BOUND_PROBE_TEXT]}))
+    return {path: value for path, value in leaves(request) if base.get(path, ANY_VALUE) != value}
 
 
 def post_job(
