@@ -40,7 +40,7 @@ class FuzzOptions:
     api_key: str | None = None
     max_examples: int = 25
     max_jobs: int = 3
-    time_budget: float = 100.0
+    time_budget: float = 300.0
     rate_limit: float | None = None
     seed: int | None = None
     only: str | None = None  # "batch" (lifecycle + operations) or "stream"
