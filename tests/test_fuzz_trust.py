@@ -126,3 +126,21 @@ def test_the_websocat_line_expands_the_key_variable(key_in_query: bool) -> None:
         [f"{url}?apikey=k3y 'with' $pecial"] if key_in_query else ["-H", "X-Hume-Api-Key: k3y 'with' $pecial", url]
     )
     assert words == ["websocat", *expected]
+
+
+pytest_plugins = ["pytester"]
+TRAFFIC = Path(__file__).parent / "data" / "traffic"
+
+
+def test_the_pytest_plugin_takes_strict_judgements(pytester: pytest.Pytester) -> None:
+    """A recording whose only finding is a judgement (a frame with stream_window_ms 20 answered, not refused)
+    passes as a pytest item by default and fails with --hume-strict-judgements."""
+    sent, reply = (TRAFFIC / "stream-good.jsonl").read_text().splitlines()[:2]
+    frame = json.loads(sent)
+    frame["frame"]["stream_window_ms"] = 20
+    (pytester.path / "rec.jsonl").write_text(json.dumps(frame) + "\n" + reply + "\n")
+    options = ["-p", "no:xdist", "-p", "no:randomly", "--hume-recordings", "rec.jsonl"]
+    pytester.runpytest_subprocess(*options).assert_outcomes(passed=1)
+    strict = pytester.runpytest_subprocess(*options, "--hume-strict-judgements")
+    strict.assert_outcomes(failed=1)
+    assert "invalid-request-accepted" in strict.stdout.str()
