@@ -33,9 +33,8 @@ from contracts.checks import ContractViolation, response_violations
 from contracts.evidence import Grade, register_grades
 from contracts.fuzz.bounded import MAX_REDIRECTS, RequestsBodyTooLarge
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
-from contracts.fuzz.echoes import ANY_VALUE, pointer_path
+from contracts.fuzz.echoes import ANY_VALUE, json_body, pointer_path
 from contracts.fuzz.ledger import CheckFailure
-from contracts.fuzz.lifecycle import parse_json
 from contracts.validation import validate_body
 from contracts.violations import Violation
 from contracts.wire import WireRequest, contract_breach
@@ -261,7 +260,7 @@ def _remember_echoes(ctx: FuzzContext, case: Any, response: Any) -> None:
         ),
         None,
     )
-    body = parse_json(response.content.decode("utf-8", errors="replace"))
+    body = json_body(response.content.decode("utf-8", errors="replace"))
     if cause is None or not isinstance(body, dict):
         return
     sent = {}
@@ -291,7 +290,7 @@ def _unexplained(ctx: FuzzContext, case: Any, response: Any, failure: AssertionE
     nothing is left. Each echo counts as another occurrence of the finding that caused it."""
     if not ctx.echoes:
         return failure
-    body = parse_json(response.content.decode("utf-8", errors="replace"))
+    body = json_body(response.content.decode("utf-8", errors="replace"))
     if isinstance(failure, ContractViolation):
         kept = []
         for violation in failure.violations:

@@ -9,6 +9,7 @@ first, and what is explained is counted as another occurrence of the finding tha
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -83,6 +84,14 @@ def _step(node: Any, step: str | int) -> Any:
         except (ValueError, IndexError):
             return _MISSING
     return _MISSING
+
+
+def json_body(text: str) -> Any:
+    """The JSON value of a response text, or None when it is not JSON."""
+    try:
+        return json.loads(text) if text else None
+    except (ValueError, RecursionError):
+        return None
 
 
 def pointer_path(pointer: str) -> list[str]:
