@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from contracts.cli_parsing import CarefulParser, package_version
+
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 
 DESCRIPTION = """\
@@ -58,9 +60,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (each command's imports cost a startup to itself)."""
-    parser = argparse.ArgumentParser(
+    parser = CarefulParser(
         prog="hume-contracts", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         if name != command:  # listed in the menu by its one-line help, not imported

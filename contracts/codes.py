@@ -35,6 +35,7 @@ RULE_CODES: dict[str, str] = {
     "label-set": "a model returned a label outside its known label set",
     "label-set-complete": "a model returned less than its full label set, or a label twice",
     "job-id-uuid": "a batch job_id is not a UUID",
+    "error-message-empty": "a results.errors entry has an empty message (a judgement)",
 }
 
 TRAFFIC_CODES: dict[str, str] = {
@@ -58,6 +59,13 @@ LIFECYCLE_CODES: dict[str, str] = {
     "list-filter-ignored": "list-jobs returned a job its status or time filter excludes",
     "list-sort-wrong": "list-jobs is not sorted by sort_by in direction",
     "list-limit-ignored": "list-jobs returned more jobs than limit",
+    "list-duplicate-job": "list-jobs returned the same job twice",
+    "job-not-found": "a job id that POST /v0/batch/jobs returned answered 404 on its details",
+    "predictions-not-found": "the predictions (or artifacts) of a COMPLETED job answered 404",
+    "retry-after-missing": "a 429 answer without a Retry-After header of whole seconds",
+    "timestamp-unit": "a *_timestamp_ms is not in milliseconds (before 2001, or over a day past the Date header)",
+    "face-box-outside-image": "a face box lies outside the image the run drew (a judgement)",
+    "artifacts-unsafe-path": "an artifacts zip member has an absolute path or a `..` part (a judgement)",
 }
 
 STREAM_CODES: dict[str, str] = {
@@ -68,6 +76,9 @@ STREAM_CODES: dict[str, str] = {
     "stream-model-missing": "a requested model was neither answered nor warned about",
     "stream-wrong-reply": "a reply of the wrong kind (error for a valid payload, predictions for an invalid one)",
     "stream-connection-dropped": "the connection closed after a single invalid payload",
+    "stream-binary-frame": "a reply came as a binary frame, not a JSON text frame (a judgement)",
+    "stream-position-mismatch": "a language reply's position does not index the text frame it answers",
+    "stream-extra-reply": "a reply frame that answers no frame (a second reply to one frame)",
 }
 
 

@@ -21,6 +21,10 @@ import sys
 from pathlib import Path
 
 from contracts.coverage import Coverage
+from contracts.readers import DEFAULT_MAX_BYTES, parse_json, read_regular_file
+from contracts.safe_text import printable
+
+MAX_REPORT_BYTES = DEFAULT_MAX_BYTES
 
 EXIT_OK, EXIT_UNDER, EXIT_USAGE = 0, 1, 2
 PROG = "hume-contracts coverage"
@@ -33,23 +37,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-coverage", type=float, metavar="PCT", help="exit 1 when the total is under PCT")
 
 
+def _error(message: str) -> int:
+    print(f"{PROG}: error: {printable(message)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def run(args: argparse.Namespace) -> int:
+    pct = args.min_coverage
+    if pct is not None and not 0 <= pct <= 100:  # nan too: a gate that could never fail
+        return _error(f"--min-coverage must be a percentage from 0 to 100, not {pct:g}")
     merged = Coverage()
     for name in args.files:
         try:
-            merged.merge(Coverage.from_json(json.loads(Path(name).read_text(encoding="utf-8"))))
-        except OSError as error:
-            print(f"{PROG}: error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
-            return EXIT_USAGE
-        except ValueError as error:  # not JSON, or JSON without a coverage map
-            print(f"{PROG}: error: {name}: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            merged.merge(Coverage.from_json(parse_json(read_regular_file(Path(name), MAX_REPORT_BYTES, "a report"))))
+        except ValueError as error:  # unreadable, not JSON, or JSON without a well-formed coverage map
+            return _error(f"{name}: {error}")
     if args.format == "json":
         rendered = json.dumps(merged.to_json(), indent=2, ensure_ascii=False) + "\n"
     else:
         rendered = merged.render_text(markdown=args.format == "markdown") + "\n"
     if args.output:
-        Path(args.output).write_text(rendered, encoding="utf-8")
+        try:
+            Path(args.output).write_text(rendered, encoding="utf-8")
+        except OSError as error:
+            return _error(f"cannot write {args.output}: {error.strerror or error}")
         print(f"coverage {merged.percent:.1f}% of {merged.covered()[1]} elements; written to {args.output}")
     else:
         sys.stdout.write(rendered)

@@ -39,7 +39,15 @@ import jsonschema_rs
 from jsonschema import _keywords as keywords
 
 import openapi
-from contracts.schema import OPENAPI_URI, STREAM_URI, Contract, DiscriminatingValidator, default_contract
+from contracts.local_refs import refuse
+from contracts.schema import (
+    OPENAPI_URI,
+    STREAM_URI,
+    UNDESCRIBED_ITEMS,
+    Contract,
+    DiscriminatingValidator,
+    default_contract,
+)
 from contracts.violations import Violation, pointer
 
 PATTERN_KEYWORD = "x-python-pattern"
@@ -85,6 +93,8 @@ class _Rewriter:
                 rewritten[key] = self.node(value, [*at, key])
         if isinstance(rewritten.get("pattern"), str):
             rewritten[PATTERN_KEYWORD] = rewritten.pop("pattern")
+        if "oneOf" in rewritten and isinstance(rewritten.get("discriminator"), str):  # AsyncAPI 2.x: the name
+            rewritten["discriminator"] = {"propertyName": rewritten["discriminator"]}
         if "oneOf" in rewritten and isinstance(rewritten.get("discriminator"), dict):
             self._dispatch_on_discriminator(rewritten)
         return rewritten
@@ -207,7 +217,10 @@ class FastContract:
 
     def __init__(self, documents: Mapping[str, Any]) -> None:
         self.documents = rewrite_documents(documents)
-        self._registry = jsonschema_rs.Registry(list(self.documents.items()), draft=jsonschema_rs.Draft202012)
+        # No reference outside the contract documents is opened or fetched, whatever a document names.
+        self._registry = jsonschema_rs.Registry(
+            list(self.documents.items()), draft=jsonschema_rs.Draft202012, retriever=refuse
+        )
         self._validators: dict[str, Any] = {}
 
     def validator_for(self, schema_ref: str) -> Any | None:
@@ -216,13 +229,21 @@ class FastContract:
             self._validators[schema_ref] = self._compile(schema_ref)
         return self._validators[schema_ref]
 
-    def _compile(self, schema_ref: str) -> Any | None:
+    def array_validator_for(self, schema_ref: str) -> Any | None:
+        """The compiled validator of an array whose every item is the schema at ``schema_ref``."""
+        key = f"[]{schema_ref}"
+        if key not in self._validators:
+            self._validators[key] = self._compile(schema_ref, array=True)
+        return self._validators[key]
+
+    def _compile(self, schema_ref: str, array: bool = False) -> Any | None:
         uri, fragment = split_ref("", schema_ref)
         try:
             if uri not in self.documents or reaches_cycle(self.documents, uri, fragment):
                 return None
+            schema = {"$ref": absolute_ref(uri, fragment)}
             return jsonschema_rs.Draft202012Validator(
-                {"$ref": absolute_ref(uri, fragment)},
+                {"type": "array", "items": schema} if array else schema,
                 registry=self._registry,
                 validate_formats=False,
                 keywords={PATTERN_KEYWORD: PythonPattern},
@@ -246,12 +267,38 @@ class FastContract:
 # -- the detailed validator, skipping array items the fast validator accepts ---------------------------------
 
 
+# Invalid items of one array described in detail; the rest is summed up (a 2 MB array of 0s as `jobs` took
+# 90 s when each of its 200,000 items was described, and the report keeps 200 per code anyway). Items are
+# judged by the fast validator a chunk at a time: one call into it per item costs more than the check.
+MAX_DESCRIBED_ITEMS = 200
+ITEMS_PER_CHUNK = 1024
+
+
+def _undescribed(index: int, instance: list[Any], schema: dict[str, Any]) -> jsonschema.ValidationError:
+    return jsonschema.ValidationError(
+        f"more items from index {index} on break their schema (only the first {MAX_DESCRIBED_ITEMS} invalid "
+        "items of an array are described)",
+        validator=UNDESCRIBED_ITEMS,
+        validator_value=index,
+        instance=instance,
+        schema=schema,
+    )
+
+
 class SkippingContract(Contract):
     """``Contract`` whose ``items`` keyword skips the items the fast validator accepts: identical reports."""
 
-    def __init__(self, batch: dict[str, Any], stream: dict[str, Any] | None, fast: FastContract) -> None:
-        super().__init__(batch, stream)
-        documents = {OPENAPI_URI: batch} if stream is None else {OPENAPI_URI: batch, STREAM_URI: stream}
+    def __init__(
+        self,
+        batch: dict[str, Any] | None,
+        stream: dict[str, Any] | None,
+        fast: FastContract,
+        documents: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(batch, stream, documents)
+        if documents is None:
+            assert batch is not None
+            documents = {OPENAPI_URI: batch} if stream is None else {OPENAPI_URI: batch, STREAM_URI: stream}
         self._fast = fast
         self._schema_refs = _index_subschemas(documents)
         self._item_checks: dict[int, Callable[[Any], bool] | None] = {}
@@ -268,9 +315,30 @@ class SkippingContract(Contract):
         if check is None or not validator.is_type(instance, "array"):
             yield from keywords.items(validator, items, instance, schema)
             return
-        for index in range(len(schema.get("prefixItems", [])), len(instance)):
-            if not check(instance[index]):
-                yield from validator.descend(instance=instance[index], schema=items, path=index)
+        described, index, end = 0, len(schema.get("prefixItems", [])), len(instance)
+        all_accepted = self._array_check(items)
+        while index < end:
+            if described >= MAX_DESCRIBED_ITEMS:  # the detailed validator costs ~1 ms an item: the rest is judged
+                if not all_accepted(instance[index:]):  # in one call and summed up
+                    yield _undescribed(index, instance, schema)
+                return
+            stop = min(index + ITEMS_PER_CHUNK, end)
+            if all_accepted(instance[index:stop]):  # one call per chunk, not one per item
+                index = stop
+                continue
+            for at in range(index, stop):
+                if described < MAX_DESCRIBED_ITEMS and not check(instance[at]):
+                    described += 1
+                    yield from validator.descend(instance=instance[at], schema=items, path=at)
+                index = at + 1
+                if described >= MAX_DESCRIBED_ITEMS:
+                    break
+
+    def _array_check(self, items: dict[str, Any]) -> Callable[[list[Any]], bool]:
+        """True for a run of items the fast validator accepts as a whole (``items`` has a fast item check)."""
+        ref = self._schema_refs[id(items)]
+        fast = self._fast.array_validator_for(ref)
+        return (lambda run: False) if fast is None else functools.partial(_accepted, fast)
 
     def _item_check(self, items: Any) -> Callable[[Any], bool] | None:
         """True for an item the fast validator accepts; None when ``items`` is not a schema it knows."""

@@ -16,7 +16,13 @@ tests fail loudly. Keys clients send (X-Hume-Api-Key, ?apikey=) are never printe
 Findings graded a judgement of this suite are warnings (in the reports, failing nothing) unless
 --strict-judgements.
 
-exit codes: 0 no violation seen, 1 violations seen, 2 usage error or the port could not be bound
+Stopping: the first Ctrl-C or SIGTERM lets exchanges in flight (and their checks) end for up to 5 s, then
+cuts them off; the files are written either way (a second Ctrl-C only skips the wait). "wrote X" is
+printed only for files that were written; a file that could not be is named on stderr, and the exit
+code is then 2.
+
+exit codes: 0 no violation seen, 1 violations seen, 2 usage error, the port could not be bound, or a
+report or HAR file could not be written
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         reason = error.strerror or str(error)
         print(f"hume-contracts proxy: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return EXIT_USAGE
+    if (problem := _unwritable_report(args.report)) is not None:
+        listener.close()
+        print(f"hume-contracts proxy: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     known = [os.environ["HUME_API_KEY"]] if os.environ.get("HUME_API_KEY") else []
     options = ProxyOptions(
         args.target,
@@ -84,19 +95,50 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         coverage=args.coverage,
     )
-    session = ProxySession(options)
+    try:
+        session = ProxySession(options)
+    except OSError as error:  # the HAR's spool file, next to it, cannot be created
+        listener.close()
+        print(f"hume-contracts proxy: cannot write the HAR {args.record}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
     session.results.results.strict_judgements = args.strict_judgements  # judgements: warnings unless strict
     port = listener.getsockname()[1]
     print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)
     with _stop_signals_end_the_server(), session.collecting():
-        uvicorn.Server(uvicorn_config(session.core, args.host, port)).run(sockets=[listener])
+        uvicorn.Server(uvicorn_config(session.core, args.host, port, options)).run(sockets=[listener])
     session.finish()
     print(session.results.summary())
     if session.coverage is not None:
         print(session.coverage.render_text())
     for path in session.written:
         print(f"wrote {path}")
-    return EXIT_VIOLATIONS if session.results.violations else EXIT_OK
+    for problem in session.problems:
+        print(f"hume-contracts proxy: {problem}", file=sys.stderr)
+    code = EXIT_USAGE if session.problems else EXIT_VIOLATIONS if session.results.violations else EXIT_OK
+    _exit_now_if_checks_linger(code)
+    return code
+
+
+def _unwritable_report(directory: Path | None) -> str | None:
+    """Why ``--report DIR`` could not be written, found before serving rather than at stop."""
+    if directory is None:
+        return None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"cannot write the report to {directory}: {error.strerror or error}"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"cannot write the report to {directory}: permission denied"
+    return None
+
+
+def _exit_now_if_checks_linger(code: int) -> None:
+    """A check the stop abandoned (a huge body) may still run in a worker thread; the interpreter would wait
+    for it at exit. The files and the summary are out: leave now."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 @contextlib.contextmanager

@@ -138,7 +138,13 @@ class RecordingItem(pytest.Item):
             results.add(self.error)
         else:
             strict = self.config.getoption("--hume-strict-judgements")
-            results = file_results(self.recording, self.name, _shared_checker(self.config), strict_judgements=strict)
+            try:
+                results = file_results(
+                    self.recording, self.name, _shared_checker(self.config), strict_judgements=strict
+                )
+            except MemoryError as error:  # a file too big for memory: said so, not a bare MemoryError
+                detail = f" ({error})" if str(error) else ""
+                raise RecordingFailed(f"{self.name}: unreadable: out of memory checking it{detail}") from None
         if results.exit_code != 0:
             raise RecordingFailed(report.render_text(results))
 
@@ -227,7 +233,7 @@ def _shared_target(config: pytest.Config) -> tuple[str, str, str]:
     """One target per process, started on first use and stopped when the session ends."""
     cached = getattr(config, "_hume_target", None)
     if cached is None:
-        from contracts.fuzz.runner import FuzzOptions, probe, target
+        from contracts.fuzz.runner import FuzzOptions, target
 
         stack = contextlib.ExitStack()
         options = FuzzOptions(
@@ -236,6 +242,18 @@ def _shared_target(config: pytest.Config) -> tuple[str, str, str]:
         )
         base_url, stream_url, api_key, _ = stack.enter_context(target(options))
         config.add_cleanup(stack.close)
-        probe(base_url, api_key, 10.0)
+        _probe(base_url, stream_url, api_key)
         cached = config._hume_target = (base_url, stream_url, api_key)
     return cached
+
+
+def _probe(base_url: str, stream_url: str, api_key: str) -> None:
+    """Fail every item with one clear line, not a traceback, when nothing answers at the base URL."""
+    from contracts.fuzz.context import FuzzContext
+    from contracts.fuzz.ledger import Ledger
+    from contracts.fuzz.runner import TargetUnreachable, probe
+
+    try:
+        probe(FuzzContext(base_url=base_url, stream_url=stream_url, api_key=api_key, ledger=Ledger()))
+    except TargetUnreachable as error:
+        pytest.fail(str(error), pytrace=False)

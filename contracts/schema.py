@@ -21,10 +21,13 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 import openapi
+from contracts.local_refs import refuse
 from contracts.violations import Violation, pointer, shorten
 
-OPENAPI_URI = "urn:hume-contracts:openapi"
-STREAM_URI = "urn:hume-contracts:stream"
+URI_PREFIX = "urn:hume-contracts:"
+OPENAPI_URI = f"{URI_PREFIX}openapi"
+STREAM_URI = f"{URI_PREFIX}stream"
+UNDESCRIBED_ITEMS = "items-undescribed"  # the invalid items of an array past those described (contracts.fast)
 
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
 
@@ -72,6 +75,8 @@ def _required_by_every_variant(validator: Any, one_of: list[Any]) -> set[str]:
 def discriminated_one_of(validator: Any, one_of: list[Any], instance: Any, schema: dict[str, Any]) -> Iterator:
     """``oneOf`` keyword that honours an OpenAPI ``discriminator`` next to it."""
     discriminator = schema.get("discriminator")
+    if isinstance(discriminator, str):  # AsyncAPI 2.x names the property; OpenAPI gives an object
+        discriminator = {"propertyName": discriminator}
     if not discriminator or not validator.is_type(instance, "object"):
         yield from keywords.oneOf(validator, one_of, instance, schema)
         return
@@ -129,18 +134,23 @@ class SchemaLocator:
 
     def locate(self, subschema: Any, keyword: str) -> str:
         base = self._where.get(id(subschema), "")
-        label = base.replace(f"{OPENAPI_URI}#", "openapi#").replace(f"{STREAM_URI}#", "stream#")
+        label = base.removeprefix(URI_PREFIX)  # openapi#..., stream#..., v1:openapi#...
         return f"{label}/{keyword}" if label else keyword
 
 
 class Contract:
     """The repaired batch contract and the stream contract, compiled once, validating any schema in them."""
 
-    def __init__(self, batch: dict[str, Any], stream: dict[str, Any] | None) -> None:
-        documents = {OPENAPI_URI: batch}
-        if stream is not None:
-            documents[STREAM_URI] = stream
-        self.registry = Registry().with_resources(
+    def __init__(
+        self, batch: dict[str, Any] | None, stream: dict[str, Any] | None, documents: dict[str, Any] | None = None
+    ) -> None:
+        """The v0 documents (``batch``, ``stream``), or any set of documents by URI (``documents``: another API's)."""
+        if documents is None:
+            assert batch is not None
+            documents = {OPENAPI_URI: batch}
+            if stream is not None:
+                documents[STREAM_URI] = stream
+        self.registry = Registry(retrieve=refuse).with_resources(  # nothing outside the documents is fetched
             (uri, Resource.from_contents(doc, default_specification=DRAFT202012)) for uri, doc in documents.items()
         )
         self.locator = SchemaLocator(documents)
@@ -186,6 +196,15 @@ class Contract:
         schema_path = self.locator.locate(error.schema, keyword) if keyword in _KEYWORD_CODES else keyword
         if keyword == "required":
             yield from _required(error, at, schema_path)
+        elif keyword == UNDESCRIBED_ITEMS:
+            yield Violation(
+                "schema-other",
+                pointer(at),
+                "items that match their schema",
+                f"invalid items from index {error.validator_value} on",
+                self.locator.locate(error.schema, "items"),
+                error.message,
+            )
         elif keyword in ("discriminator-missing", "discriminator-unknown"):
             found = "(missing)" if keyword == "discriminator-missing" else shorten(error.instance)
             yield Violation(

@@ -12,6 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.evidence import Grade, register_grades
+from contracts.text_positions import indexes
+
+register_grades(
+    {
+        "stream-position-mismatch": Grade.DOCUMENTED,  # Fern TextPosition: "measured in characters"
+        "stream-extra-reply": Grade.SDK,  # each SDK send waits for exactly one reply frame
+        "stream-binary-frame": Grade.JUDGEMENT,  # the Python SDK parses a binary JSON frame (json.loads takes bytes)
+    }
+)
+
 STREAM_MODELS = ("burst", "face", "facemesh", "language", "prosody")
 
 
@@ -95,6 +106,51 @@ def warning_codes_problem(frame: dict[str, Any], reply: dict[str, Any]) -> str |
     return "; ".join(wrong) or None
 
 
+def positions_problem(frame: dict[str, Any], reply: dict[str, Any]) -> str | None:
+    """Each language position of a reply to a raw-text frame indexes that text ("measured in characters"),
+    read as the batch side reads it (``contracts.text_positions``), its end within the text."""
+    text = frame.get("data")
+    language = reply.get("language")
+    items = language.get("predictions") if isinstance(language, dict) else None
+    if frame.get("raw_text") is not True or not isinstance(text, str) or not isinstance(items, list):
+        return None
+    for item in items:
+        position = item.get("position") if isinstance(item, dict) else None
+        if not isinstance(position, dict) or not isinstance(item.get("text"), str):
+            continue  # a missing or mistyped position is the schema's business
+        begin, end = position.get("begin"), position.get("end")
+        if not indexes(text, begin, end, item["text"]):
+            return f"[{begin}:{end}] for {clip(repr(item['text']), 40)} in {clip(repr(text), 80)}"
+    return None
+
+
+def frame_text(text: str | None, data: bytes | None) -> tuple[str | None, bool]:
+    """A received frame's text and whether it came as a binary frame. A binary frame holding UTF-8 is read
+    as text (the Python SDK's ``json.loads`` takes bytes), so its content is judged as well; one that is not
+    UTF-8 has no text (None: unparsable)."""
+    if text is not None:
+        return text, False
+    try:
+        return (data or b"").decode("utf-8"), True
+    except UnicodeDecodeError:
+        return None, True
+
+
+# A reply frame's opcode, judged on its own (no frame pair needed). A judgement: the SDKs send JSON text frames
+# and Hume's examples read replies as text, but the Python SDK parses a binary JSON frame just as well.
+BINARY_REPLY = (
+    "stream-binary-frame",
+    "a reply came as a binary frame",
+    "a JSON text frame (as the SDKs send and Hume's examples read)",
+)
+# The bystander's view of "one reply per frame": a reply with no frame waiting for it.
+EXTRA_REPLY = (
+    "stream-extra-reply",
+    "a reply answers no frame",
+    "exactly one reply per frame, in order",
+)
+
+
 PAYLOAD_ID_ECHOED = ReplyCheck(
     "stream-payload-id", "the reply did not echo payload_id", "the payload_id sent", payload_id_problem
 )
@@ -116,4 +172,10 @@ WARNING_CODE_OWN = ReplyCheck(
     "W0103 (no faces) for face, W0101 (no vocal bursts) for burst, W0102 (no facemeshes) for facemesh",
     warning_codes_problem,
 )
-REPLY_CHECKS = (PAYLOAD_ID_ECHOED, MODELS_ANSWERED, JOB_DETAILS_GIVEN, WARNING_CODE_OWN)
+POSITIONS_INDEX_TEXT = ReplyCheck(
+    "stream-position-mismatch",
+    "a language position does not index the text sent",
+    "text[begin:end] is the item's text, end within the text (code points or UTF-8 bytes)",
+    positions_problem,
+)
+REPLY_CHECKS = (PAYLOAD_ID_ECHOED, MODELS_ANSWERED, JOB_DETAILS_GIVEN, WARNING_CODE_OWN, POSITIONS_INDEX_TEXT)

@@ -15,6 +15,11 @@ Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjso
 - .har: HAR 1.2; .yaml/.yml: a schemathesis VCR cassette. HTTP interactions are matched to
   their operation by method and path and checked for status, content type and body.
 
+v1 (Hume's live API): bodies of the v1 kinds (told by shape, or --kind v1-...), /v1/... interactions (told by
+path), and realtime sessions, judged as a whole: a .jsonl of bare v1 messages or of HAR _webSocketMessages
+records ({"type": "send"|"receive", "opcode": 1|2|8, "data": ...}, binary base64), and HAR WebSocket entries.
+What Hume may add (a new name, enum value, field or message type) is a note unless --closed-world.
+
 A recorded request is judged by what was sent (body, form parts, query). One that breaks the contract
 and was refused with a 4xx is a correct rejection (counted, not a violation); accepted with a 2xx or 3xx,
 it is invalid-request-accepted. --strict-requests makes every such request a violation.
@@ -43,6 +48,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from contracts import coverage, report
+from contracts.apis.v1.codes import V1_CODES
+from contracts.cli_parsing import CarefulParser
 from contracts.codes import FUZZ_CODES, LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.evidence import grade_of
 from contracts.readers import (
@@ -55,6 +62,7 @@ from contracts.readers import (
     Note,
     ReadError,
     ReadOptions,
+    SessionItem,
     read_path,
     walk_inputs,
 )
@@ -62,8 +70,21 @@ from contracts.safe_text import printable
 from contracts.violations import Finding, RejectedRequest, Violation
 
 KINDS = ("job", "jobs", "job-id", "predictions", "job-request", "stream-payload", "stream-message")
+V1_KINDS = (
+    "v1-audio-file-response",
+    "v1-video-file-response",
+    "v1-run",
+    "v1-runs-page",
+    "v1-run-events-page",
+    "v1-error",
+    "v1-audio-server-message",
+    "v1-video-server-message",
+    "v1-audio-client-message",
+    "v1-video-client-message",
+)
+KIND_CHOICES = KINDS + V1_KINDS  # listed here, not imported: --help must not load the validators
 FORMATS = ("text", "json", "junit")
-DISABLEABLE_CODES = {**RULE_CODES, **TRAFFIC_CODES}
+DISABLEABLE_CODES = {**RULE_CODES, **TRAFFIC_CODES, **V1_CODES}
 PROG = "hume-contracts validate"
 STREAM_FROM_BYTES = 8 * 2**20  # a body this big is read item by item: whole, it would take ~10x its size
 
@@ -74,7 +95,7 @@ class UsageError(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to validate")
-    parser.add_argument("--kind", choices=KINDS, help="check every .json file as one body of this kind")
+    parser.add_argument("--kind", choices=KIND_CHOICES, help="check every .json file as one body of this kind")
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (summary line on stdout)")
     parser.add_argument(
@@ -96,6 +117,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fail on findings graded a judgement of this suite (by default they are warnings: shown and counted, "
         "exit status unchanged); see --list-codes for each code's grade",
+    )
+    parser.add_argument(
+        "--closed-world",
+        action="store_true",
+        help="v1: report what Hume may add (a new name, enum value, field or message type) as a violation, "
+        "for a Hume-compatible server that must match the contract exactly (default: a note, listed as unknown)",
     )
     parser.add_argument("--list-codes", action="store_true", help="print every violation code and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="also list conforming files and notes")
@@ -131,7 +158,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = CarefulParser(prog=PROG, description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 
@@ -148,7 +175,9 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
         stdout.write(list_codes())
         return 0
     try:
-        checker = BodyChecker(disabled=frozenset(args.disable), strict_requests=args.strict_requests)
+        checker = BodyChecker(
+            disabled=frozenset(args.disable), strict_requests=args.strict_requests, closed_world=args.closed_world
+        )
     except ImportError as error:
         print(f"{PROG}: error: the validator is not available ({error})", file=stderr)
         return 2
@@ -184,6 +213,7 @@ def list_codes() -> str:
         ("fuzz: job lifecycle (hume-contracts fuzz)", LIFECYCLE_CODES),
         ("fuzz: stream sessions (hume-contracts fuzz)", STREAM_CODES),
         ("fuzz: other checks (hume-contracts fuzz)", FUZZ_CODES),
+        ("v1 (switch off with --disable)", V1_CODES),
     )
     width = max(len(code) for _, codes in groups for code in codes)
     lines = ["each code with its evidence grade; a judgement is a warning unless --strict-judgements"]
@@ -199,12 +229,16 @@ def list_codes() -> str:
 class BodyChecker:
     """Turns read items into findings, using the contract's validators (imported once)."""
 
-    def __init__(self, disabled: Collection[str], strict_requests: bool = False) -> None:
+    def __init__(self, disabled: Collection[str], strict_requests: bool = False, closed_world: bool = False) -> None:
         from contracts import traffic
-        from contracts.validation import detect_kind, validate_body
+        from contracts.apis import detect_kind
+        from contracts.validation import validate_body
 
         self.disabled = disabled
         self.strict_requests = strict_requests
+        self.closed_world = closed_world
+        self._state_key: tuple[str, str] | None = None
+        self._state: Any = None
         self._validate_body: Callable[..., list[Any]] = validate_body
         self._detect_kind: Callable[[Any], str | None] = detect_kind
         self._traffic = traffic
@@ -212,13 +246,37 @@ class BodyChecker:
     def check(self, item: Item, reply: BodyItem | None = None) -> list[Finding | ReadError | Note | RejectedRequest]:
         """Results of one item; ``reply`` is the stream frame that answered a sent one, if any."""
         if isinstance(item, BodyItem):
+            kind = item.kind or self._detect_kind(item.body)
+            if kind is not None and kind not in KINDS:  # another version's: its adapter judges it
+                return self._check_versioned_body(item, kind)
             checked = self.check_body(item)
             if item.kind == "stream-payload" and isinstance(checked, Finding) and not self.strict_requests:
                 return [self._judge_sent_frame(checked, reply)]
             return [checked]
         if isinstance(item, HttpInteraction):
+            api = _api_of_path(item.path)
+            if api is not None:
+                state = self._traffic_state(api.name, item.source)
+                return api.adapter().check_interaction(item, state=state, **self._options())
             return self._traffic.check_interaction(item, disabled=self.disabled, strict_requests=self.strict_requests)
+        if isinstance(item, SessionItem):
+            from contracts.apis import get_api
+
+            return list(get_api(item.api).adapter().judge_session(item, **self._options()))
         return [item]
+
+    def _traffic_state(self, api_name: str, source: str) -> Any:
+        """What this file's earlier interactions of ``api_name`` said (kept for the current file only)."""
+        from contracts.apis import get_api
+
+        if self._state_key != (api_name, source):
+            self._state_key = (api_name, source)
+            make = getattr(get_api(api_name).adapter(), "new_traffic_state", None)
+            self._state = make() if make is not None else None
+        return self._state
+
+    def _options(self) -> dict[str, Any]:
+        return {"disabled": self.disabled, "strict_requests": self.strict_requests, "closed_world": self.closed_world}
 
     def _judge_sent_frame(self, finding: Finding, reply: BodyItem | None) -> Finding | Note | RejectedRequest:
         """A sent stream payload that breaks the contract, judged like an HTTP request by its answer: an
@@ -253,6 +311,23 @@ class BodyChecker:
         violations = self._validate_body(item.body, kind, disabled=self.disabled)
         return Finding(item.source, item.location, kind, [v for v in violations if v.code not in self.disabled])
 
+    def _check_versioned_body(self, item: BodyItem, kind: str) -> Any:
+        from contracts.apis import api_for_kind
+
+        adapter = api_for_kind(kind).adapter()
+        finding = Finding(
+            item.source, item.location, kind, adapter.validate_body(item.body, kind, disabled=self.disabled)
+        )
+        return adapter.settle(finding, self.closed_world)
+
+
+def _api_of_path(path: str) -> Any:
+    """The registry's version for a recorded path, when it is not v0 (v0 keeps its own traffic checks)."""
+    from contracts.apis import api_for_path
+
+    api = api_for_path(path)
+    return api if api is not None and api.name != "v0" else None
+
 
 def unknown_kind(source: str, location: str) -> ReadError:
     return ReadError(
@@ -282,7 +357,7 @@ def _checked_in_parallel(
     entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int, measured: coverage.Coverage | None
 ) -> Iterator[Any]:
     """The results of every file, checked in ``jobs`` processes, in the order of ``entries``."""
-    initargs = (checker.disabled, checker.strict_requests, measured is not None)
+    initargs = (checker.disabled, checker.strict_requests, measured is not None, checker.closed_world)
     with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=initargs) as pool:
         pending = [
             entry if isinstance(entry, ReadError | Note) else pool.submit(_check_in_worker, *entry, options)
@@ -302,9 +377,11 @@ _WORKER_CHECKER: BodyChecker | None = None
 _WORKER_MEASURES = False
 
 
-def _start_worker(disabled: Collection[str], strict_requests: bool, measures: bool = False) -> None:
+def _start_worker(
+    disabled: Collection[str], strict_requests: bool, measures: bool = False, closed_world: bool = False
+) -> None:
     global _WORKER_CHECKER, _WORKER_MEASURES
-    _WORKER_CHECKER, _WORKER_MEASURES = BodyChecker(disabled, strict_requests), measures
+    _WORKER_CHECKER, _WORKER_MEASURES = BodyChecker(disabled, strict_requests, closed_world), measures
 
 
 def _check_in_worker(path: Path, source: str, options: ReadOptions) -> tuple[list[Any], Any]:
@@ -338,13 +415,29 @@ def _checked_file(path: Path, source: str, options: ReadOptions, checker: BodyCh
     if streamed is not None:
         yield streamed
         return
-    for item, reply in with_stream_replies(read_path(path, source, options)):
+    items = with_stream_replies(read_path(path, source, options))
+    while True:
+        try:
+            item, reply = next(items)
+        except StopIteration:
+            return
+        except MemoryError as error:  # the reader's memory is freed with its frames; the run goes on
+            items.close()
+            yield ReadError(source, "", f"{_out_of_memory(error)} reading it; the rest of this file is not checked")
+            return
         try:
             yield from checker.check(item, reply)
         except RecursionError:
             yield ReadError(source, _location(item), "nested too deeply to check")
+        except MemoryError as error:
+            yield ReadError(source, _location(item), f"{_out_of_memory(error)} checking it")
         except Exception as error:  # a checker bug must not hide the rest of the run
             yield ReadError(source, _location(item), f"could not be checked: {type(error).__name__}: {error}")
+
+
+def _out_of_memory(error: MemoryError) -> str:
+    """A read error's words for running out of memory (never a contract violation: the input may be fine)."""
+    return f"out of memory ({error})" if str(error) else "out of memory"
 
 
 MAX_UNANSWERED = 64  # sent frames waiting for their reply; beyond, the oldest is judged without one
@@ -391,6 +484,8 @@ def _checked_item_by_item(path: Path, source: str, options: ReadOptions, checker
         return ReadError(source, "", f"cannot read: {error.strerror or error}")
     except incremental.UnreadableJson as error:
         return ReadError(source, "", str(error))
+    except MemoryError as error:
+        return ReadError(source, "", f"{_out_of_memory(error)} checking it")
     return Finding(source, "", kind, violations)
 
 

@@ -47,9 +47,26 @@ def is_vcrpy_cassette(document: Any) -> bool:
     return isinstance(document, dict) and isinstance(document.get("interactions"), list)
 
 
+class DecodeBudget:
+    """Bytes that the compressed bodies of one file may expand to, in total: ``--max-file-mib``.
+
+    Each body is capped at the limit too; a file of small bombs (a 900-byte cassette of brotli bodies each
+    expanding to 64 MiB) would otherwise be bounded per body only.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
 def read_vcrpy(document: Any, source: str, options: ReadOptions) -> Iterator[Item]:
     """One interaction per ``interactions[i]``; a broken one is a ``ReadError`` and reading goes on."""
     seen: dict[int, str] = {}  # id of an object already read -> where it was first read
+    budget = DecodeBudget(options.max_bytes)
     for index, interaction in enumerate(document["interactions"]):
         location = f"interactions[{index}]"
         repeated = _first_seen(seen, interaction, location)
@@ -57,7 +74,7 @@ def read_vcrpy(document: Any, source: str, options: ReadOptions) -> Iterator[Ite
             yield Note(source, location, f"the same interaction as {repeated} (a YAML alias): checked once")
             continue
         try:
-            yield _interaction(interaction, source, location, options, seen)
+            yield _interaction(interaction, source, location, options, seen, budget)
         except (JsonProblem, DecodingProblem) as problem:
             yield ReadError(source, location, str(problem))
         except _Repeated as repeated_part:
@@ -80,7 +97,7 @@ def _first_seen(seen: dict[int, str], value: Any, location: str) -> str | None:
 
 
 def _interaction(
-    interaction: Any, source: str, location: str, options: ReadOptions, seen: dict[int, str]
+    interaction: Any, source: str, location: str, options: ReadOptions, seen: dict[int, str], budget: DecodeBudget
 ) -> HttpInteraction:
     request = _require_dict(interaction, "request", "an interaction with request and response")
     method, path = _method_and_path(request.get("method"), request.get("uri"))
@@ -88,17 +105,17 @@ def _interaction(
         repeated = _first_seen(seen, value, f"{location}.{part}")
         if repeated:
             raise _Repeated(f"its {part} is the same object as {repeated} (a YAML alias): not checked twice")
-    sent = _message(request.get("headers"), request.get("body"), None, options, seen, f"{location}.request")
+    sent = _message(request.get("headers"), request.get("body"), None, budget, seen, f"{location}.request")
     response = interaction.get("response")
     received = None
     if isinstance(response, dict):
-        received = _response(response, options, seen, f"{location}.response")
+        received = _response(response, budget, seen, f"{location}.response")
     elif response is not None:
         raise JsonProblem("expected the response to be a mapping (status, headers, body)")
     return HttpInteraction(source, location, method, path, sent, received, query=_query_of(request.get("uri")))
 
 
-def _response(response: dict[str, Any], options: ReadOptions, seen: dict[int, str], where: str) -> HttpMessage:
+def _response(response: dict[str, Any], budget: DecodeBudget, seen: dict[int, str], where: str) -> HttpMessage:
     if "status_code" in response:  # vcrpy's older httpx stubs: status_code and content
         code, body = response.get("status_code"), response.get("content")
     else:
@@ -106,11 +123,11 @@ def _response(response: dict[str, Any], options: ReadOptions, seen: dict[int, st
         code = status.get("code") if isinstance(status, dict) else status
         body = response.get("body")
         body = body.get("string") if isinstance(body, dict) else body
-    return _message(response.get("headers"), body, _status_code(code), options, seen, where)
+    return _message(response.get("headers"), body, _status_code(code), budget, seen, where)
 
 
 def _message(
-    headers: Any, body: Any, status: int | None, options: ReadOptions, seen: dict[int, str], where: str
+    headers: Any, body: Any, status: int | None, budget: DecodeBudget, seen: dict[int, str], where: str
 ) -> HttpMessage:
     if headers is not None and not isinstance(headers, dict):
         raise JsonProblem(f"{where}: expected headers to be a mapping of names to lists of values")
@@ -122,11 +139,18 @@ def _message(
     applied = codings(_mapping_header(headers, "content-encoding"))
     if data and applied:
         try:
-            data = decode_body(data, applied, options.max_bytes)
+            decoded = decode_body(data, applied, budget.remaining)
         except TooLarge as problem:
-            raise DecodingProblem(f"{where}: {problem}") from None
+            if budget.remaining < budget.limit:
+                raise DecodingProblem(
+                    f"{where}: its compressed body would take the bodies of this file past {budget.limit} bytes "
+                    "decoded, in total (see --max-file-mib)"
+                ) from None
+            raise DecodingProblem(f"{where}: {problem} (see --max-file-mib)") from None
         except DecodingProblem:
-            pass  # vcrpy's requests/urllib3 stubs store the body decoded and keep the header: read as stored
+            decoded = data  # vcrpy's requests/urllib3 stubs store the body decoded and keep the header: as stored
+        budget.used += len(decoded)
+        data = decoded
     return HttpMessage(content_type=content_type, raw=data or None, status=status)
 
 

@@ -25,6 +25,11 @@ class WorkGate:
         self._semaphore: asyncio.Semaphore | None = None  # made in the server's event loop, on first use
         self._admitted = 0
 
+    @property
+    def admitted(self) -> int:
+        """How many are running or waiting now."""
+        return self._admitted
+
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Run the block in a slot, waiting for one if the queue has room; Busy otherwise."""

@@ -29,9 +29,10 @@ from starlette.websockets import WebSocket
 from mockserver import batch
 from mockserver.admission import WorkGate
 from mockserver.batch import MockState, error_response
+from mockserver.callbacks import CallbackSender
 from mockserver.config import MockConfig
 from mockserver.jobs import JobRunner
-from mockserver.store import Store
+from mockserver.store import Store, StoreError
 from mockserver.stream import stream_endpoint
 
 __all__ = ["INVALID_KEY_BODY", "MockConfig", "close_app", "create_app"]
@@ -126,16 +127,28 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     store = Store(data_dir)
     runner = JobRunner(store, config)
     runner.recover()
+    # v1 imports this module (the gate's refusal), so it is imported once this module exists.
+    from mockserver.v1 import routes as v1_routes
+    from mockserver.v1.gate import V1GateMiddleware
+    from mockserver.v1.state import open_v1
+
+    try:
+        v1_state = open_v1(config, data_dir)  # v1 runs beside v0 jobs, in the same data directory
+    except StoreError:
+        store.close()
+        raise
+    callbacks = CallbackSender(store, config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        ticker = asyncio.create_task(_tick(runner, config.tick_seconds))
+        ticker = asyncio.create_task(_tick(runner, callbacks, config.tick_seconds))
         try:
             yield
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+            await callbacks.close()
 
     routes = [
         # One route per path, so a 405 lists every method of the resource in `Allow`.
@@ -144,6 +157,7 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         Route("/v0/batch/jobs/{id}/predictions", batch.get_predictions, methods=["GET"]),
         Route("/v0/batch/jobs/{id}/artifacts", batch.get_artifacts, methods=["GET"]),
         WebSocketRoute("/v0/stream/models", stream_endpoint),
+        *v1_routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -156,6 +170,8 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         },
     )
     app.add_middleware(GateMiddleware, config=config)
+    app.add_middleware(V1GateMiddleware, config=config)
+    app.state.v1 = v1_state
     gate = WorkGate(slots=config.concurrent_jobs, waiting=config.waiting_jobs)
     app.state.mock = MockState(config=config, store=store, runner=runner, gate=gate)
     app.state.temporary_dir = temporary  # keeps the temporary directory alive as long as the app
@@ -165,16 +181,17 @@ def create_app(config: MockConfig | None = None) -> Starlette:
 def close_app(app: Starlette) -> None:
     """Release what ``create_app`` opened: the database, and the temporary directory if it made one."""
     app.state.mock.store.close()
+    app.state.v1.runs.close()
     if app.state.temporary_dir is not None:
         app.state.temporary_dir.cleanup()
 
 
-async def _tick(runner: JobRunner, seconds: float) -> None:
-    """Advance jobs and send callbacks until cancelled; a failure is logged, never fatal."""
+async def _tick(runner: JobRunner, callbacks: CallbackSender, seconds: float) -> None:
+    """Advance jobs and start callbacks (each its own task) until cancelled; a failure is logged, never fatal."""
     while True:
         try:
             await run_in_threadpool(runner.advance)
-            await run_in_threadpool(runner.send_callbacks)
+            await callbacks.dispatch()
         except Exception:  # noqa: BLE001 - the ticker must survive anything
             log.exception("mock job ticker failed; continuing")
         await asyncio.sleep(seconds)

@@ -11,15 +11,18 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def build_artifacts(predictions: list[dict[str, Any]], ended_ms: int) -> bytes:
+def build_artifacts(predictions: list[dict[str, Any]], ended_ms: int, traversal: bool = False) -> bytes:
     """``predictions.json`` (the GET .../predictions body) and ``csv/<model>.csv`` for every model present.
 
     Every entry is dated when the job ended (UTC), never by the clock, so the same job gives the same bytes.
+    ``traversal`` (drift ``artifacts-path-traversal``) adds a member named ``../predictions.json``.
     """
     when = time.gmtime(max(ended_ms // 1000, ZIP_EPOCH))[:6]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_entry("predictions.json", when), json.dumps(predictions, indent=2))
+        if traversal:
+            archive.writestr(_entry("../predictions.json", when), "[]")
         for model, rows in _rows_by_model(predictions).items():
             archive.writestr(_entry(f"csv/{model}.csv", when), _csv(rows))
     return buffer.getvalue()

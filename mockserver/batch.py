@@ -11,7 +11,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +42,14 @@ class MockState:
     store: Store
     runner: JobRunner
     gate: WorkGate
+    # The stream's bounds: sessions open at once (no waiting room), and frames answered at once.
+    stream_sessions: WorkGate = field(init=False)
+    stream_answers: WorkGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        sessions = self.config.max_stream_sessions
+        object.__setattr__(self, "stream_sessions", WorkGate(slots=sessions, waiting=0))
+        object.__setattr__(self, "stream_answers", WorkGate(slots=self.config.stream_workers, waiting=sessions))
 
 
 def mock_state(request: Request) -> MockState:
@@ -155,6 +163,10 @@ async def list_jobs(request: Request) -> Response:
         query = _list_query(request, state.config)
     except BadRequest as exc:
         return error_response(400, exc.message)
+    if state.config.drifted("rate-limit-without-retry-after"):
+        request.app.state.lists = getattr(request.app.state, "lists", 0) + 1
+        if request.app.state.lists % 2:  # every other list: a client's retry gets its answer
+            return error_response(429, "Rate limited.")
     await run_in_threadpool(state.runner.advance)
     jobs = await run_in_threadpool(state.store.list, query)
     for job in jobs:
@@ -179,6 +191,8 @@ def _list_query(request: Request, config: MockConfig) -> ListQuery:
     )
     sort_by = _choice(params.get("sort_by", "created"), "sort_by", ("created", "started", "ended"))
     direction = _choice(params.get("direction", "desc"), "direction", ("asc", "desc"))
+    if config.drifted("time-filter-ignored"):
+        when = None
     return ListQuery(
         limit=None if config.drifted("limit-ignored") else limit,
         statuses=() if config.drifted("status-filter-ignored") else statuses,
@@ -243,6 +257,8 @@ async def get_job(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     config = mock_state(request).config
+    if config.drifted("created-job-404"):
+        return error_response(404, f"Job {found.job_id} not found.")
     body = apply_body_drifts("details", details_view(found), config.drifts)
     if config.drifted("details-status-418"):
         return JSONResponse(body, status_code=418)
@@ -272,6 +288,8 @@ async def get_predictions(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     state = mock_state(request)
+    if state.config.drifted("completed-predictions-404"):
+        return error_response(404, f"Job {found.job_id} not found.")
     try:
         stored = await run_in_threadpool(state.store.predictions_body, found.job_id)
     except UnservableJob as exc:
@@ -291,7 +309,9 @@ async def get_artifacts(request: Request) -> Response:
         try:
             async with mock_state(request).gate.slot():
                 predictions = await run_in_threadpool(store.predictions, found.job_id)
-                built = await run_in_threadpool(build_artifacts, predictions, found.ended_ms or found.created_ms)
+                traversal = mock_state(request).config.drifted("artifacts-path-traversal")
+                ended = found.ended_ms or found.created_ms
+                built = await run_in_threadpool(build_artifacts, predictions, ended, traversal)
                 del predictions
         except Busy:
             return busy_response()

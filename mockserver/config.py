@@ -37,6 +37,12 @@ class MockConfig:
     # wait; beyond that, 429 + Retry-After.
     concurrent_jobs: int = 2
     waiting_jobs: int = 16
+    # Stream sessions open at once (beyond: 429 at the handshake), frames answered at once (a 10,000-character
+    # text frame costs ~100 MB while it is answered), and how long a client may leave its reply unread, making no
+    # progress, before it is dropped. Each session holds at most one reply unsent.
+    max_stream_sessions: int = 16
+    stream_workers: int = 2
+    stream_stall_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         unknown = unknown_drifts(self.drifts)
@@ -46,6 +52,8 @@ class MockConfig:
             raise ValueError("job timings must be >= 0 and tick_seconds > 0")
         if self.concurrent_jobs < 1 or self.waiting_jobs < 0:
             raise ValueError("concurrent_jobs must be >= 1 and waiting_jobs >= 0")
+        if min(self.max_stream_sessions, self.stream_workers) < 1 or self.stream_stall_seconds <= 0:
+            raise ValueError("max_stream_sessions and stream_workers must be >= 1 and stream_stall_seconds > 0")
 
     def drifted(self, name: str) -> bool:
         """True when the drift ``name`` is switched on (the one check every drift site uses)."""

@@ -22,7 +22,7 @@ from mockserver.job_request import MODEL_DEFAULTS
 class Drift:
     name: str
     description: str
-    surface: str  # request | start | details | list | predictions | stream | auth | lifecycle
+    surface: str  # request | start | details | list | predictions | artifacts | stream | auth | lifecycle
     where: str  # the one place it is applied
 
 
@@ -102,18 +102,78 @@ CATALOGUE: dict[str, Drift] = {
         Drift(
             "stream-bbox-as-box", "stream face predictions use the batch key `box` instead of `bbox`", "stream", _BODY
         ),
+        # Issue 16: what runs saw and let pass.
+        Drift(
+            "created-job-404", "job details answer 404 for the job id POST just returned", "details", "batch.get_job"
+        ),
+        Drift(
+            "completed-predictions-404",
+            "a COMPLETED job's predictions answer 404",
+            "predictions",
+            "batch.get_predictions",
+        ),
+        Drift(
+            "rate-limit-without-retry-after",
+            "every other list-jobs request (the first included) is answered 429 without Retry-After",
+            "list",
+            "batch.list_jobs",
+        ),
+        Drift("timestamps-in-seconds", "job details give every *_timestamp_ms in seconds", "details", _BODY),
+        Drift("list-status-stale", "list-jobs shows every job as QUEUED, whatever its details say", "list", _BODY),
+        Drift("created-timestamp-shifts", "list-jobs gives each job a created_timestamp_ms 1 s later", "list", _BODY),
+        Drift("list-duplicate-job", "list-jobs repeats its first job at the end", "list", _BODY),
+        Drift("time-filter-ignored", "GET /v0/batch/jobs ignores `when`/`timestamp_ms`", "list", "batch._list_query"),
+        Drift(
+            "position-end-past-text",
+            "each input's last language position ends 3 past its text (text[begin:end] still reads right)",
+            "predictions",
+            _BODY,
+        ),
+        Drift("face-box-outside-image", "the first face box lies right of the image", "predictions", _BODY),
+        Drift(
+            "error-message-empty",
+            "the first source's results carry an error with an empty message",
+            "predictions",
+            _BODY,
+        ),
+        Drift(
+            "artifacts-path-traversal",
+            "the artifacts zip holds a member named ../predictions.json",
+            "artifacts",
+            "batch.get_artifacts",
+        ),
+        Drift(
+            "stream-reply-binary",
+            "stream replies are sent as binary frames (UTF-8 JSON)",
+            "stream",
+            "stream.stream_endpoint",
+        ),
+        Drift(
+            "stream-position-outside-text",
+            "the first language position of a stream reply lies past the text sent",
+            "stream",
+            _BODY,
+        ),
+        Drift("stream-double-reply", "every stream reply is sent twice", "stream", "stream.stream_endpoint"),
+        Drift(
+            "stream-reply-dropped",
+            "a stream frame without data (job_details, reset) gets no reply",
+            "stream",
+            "stream.stream_endpoint",
+        ),
     )
 }
 
 
 def unknown_drifts(names: Collection[str]) -> set[str]:
-    return set(names) - set(CATALOGUE)
+    return set(names) - set(all_drifts())
 
 
-def describe_catalogue() -> str:
-    """The catalogue as printed by ``--list-drifts``: one line per drift."""
-    width = max(len(name) for name in CATALOGUE)
-    return "\n".join(f"{d.name:<{width}}  [{d.surface}] {d.description}" for d in CATALOGUE.values())
+def describe_catalogue(version: str = "v0") -> str:
+    """A catalogue as printed by ``--list-drifts [VERSION]``: one line per drift (``all``: every version's)."""
+    catalogue = all_drifts() if version == "all" else VERSION_CATALOGUES[version]
+    width = max(len(name) for name in catalogue)
+    return "\n".join(f"{d.name:<{width}}  [{d.surface}] {d.description}" for d in catalogue.values())
 
 
 def _matches(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
@@ -287,6 +347,66 @@ def _pop_code_if_error(frame: dict) -> dict:
     return frame
 
 
+def _in_seconds(state: dict) -> None:
+    for key, value in list(state.items()):
+        if key.endswith("_timestamp_ms") and isinstance(value, int):
+            state[key] = value // 1000
+
+
+def _list_stale(body: Any) -> Any:
+    for item in body if isinstance(body, list) else ():
+        state = item.get("state") if isinstance(item, dict) else None
+        if isinstance(state, dict) and state.get("status") != "QUEUED":
+            item["state"] = {"status": "QUEUED", "created_timestamp_ms": state.get("created_timestamp_ms")}
+    return body
+
+
+def _created_shifted(body: Any) -> Any:
+    for state in _matches(body, ("*", "state")):
+        if isinstance(state, dict) and isinstance(state.get("created_timestamp_ms"), int):
+            state["created_timestamp_ms"] += 1000
+    return body
+
+
+def _duplicate_first(body: Any) -> Any:
+    if isinstance(body, list) and body:
+        body.append(copy.deepcopy(body[0]))
+    return body
+
+
+def _end_past_text(body: Any) -> Any:
+    """The span ending last (at the end of its text, as the mock's spans do) ends 3 characters later."""
+    for entry in body if isinstance(body, list) else ():
+        if not isinstance(entry, dict) or (entry.get("source") or {}).get("type") == "url":
+            continue
+        items = list(_matches(entry, _LANGUAGE_PREDICTIONS[1:] + ("predictions", "*")))
+        if items:
+            last = max(items, key=lambda item: item["position"]["end"])
+            last["position"] = {"begin": last["position"]["begin"], "end": last["position"]["end"] + 3}
+    return body
+
+
+def _box_outside(body: Any) -> Any:
+    if face := _first_face(body):
+        face["box"]["x"] = 10_000.0
+    return body
+
+
+def _error_message_empty(body: Any) -> Any:
+    results = _first(body, "*", "results")
+    if isinstance(results, dict) and isinstance(results.get("errors"), list):
+        file = _first(results, "predictions", "*", "file") or "upload"
+        results["errors"].append({"file": file, "message": ""})
+    return body
+
+
+def _stream_position_outside(frame: dict) -> dict:
+    if item := _first(frame, "language", "predictions", "*"):
+        end = item["position"]["end"]
+        item["position"] = {"begin": end + 1000, "end": end + 1010}
+    return frame
+
+
 def _timestamps_out_of_order(state: dict) -> None:
     state["ended_timestamp_ms"] = state["started_timestamp_ms"] - 1000
 
@@ -325,6 +445,14 @@ BODY_DRIFTS: dict[str, Callable[[Any], Any]] = {
     "stream-warning-code-swapped": _stream_swap_warning_code,
     "stream-mismatch-code": _stream_mismatch_code,
     "stream-bbox-as-box": _stream_bbox_as_box,
+    "timestamps-in-seconds": lambda body: _set_state(body, "", _in_seconds),
+    "list-status-stale": _list_stale,
+    "created-timestamp-shifts": _created_shifted,
+    "list-duplicate-job": _duplicate_first,
+    "position-end-past-text": _end_past_text,
+    "face-box-outside-image": _box_outside,
+    "error-message-empty": _error_message_empty,
+    "stream-position-outside-text": _stream_position_outside,
 }
 
 
@@ -345,3 +473,19 @@ def apply_body_drifts(surface: str, body: Any, drifts: Collection[str]) -> Any:
         if name in drifts and drift.surface == surface and name in BODY_DRIFTS:
             body = BODY_DRIFTS[name](body)
     return body
+
+
+# Later API versions register their catalogues here (``mockserver.v1.drifts``); ``CATALOGUE`` stays v0's, so
+# what pins it (the v0 symptom table, the fuzz expectations, ``--list-drifts`` without a version) is unchanged.
+VERSION_CATALOGUES: dict[str, dict[str, Drift]] = {"v0": CATALOGUE}
+
+
+def all_drifts() -> dict[str, Drift]:
+    """Every version's drifts by name (what ``--drift`` and ``MockConfig`` accept)."""
+    merged: dict[str, Drift] = {}
+    for catalogue in VERSION_CATALOGUES.values():
+        merged.update(catalogue)
+    return merged
+
+
+import mockserver.v1.drifts  # noqa: E402, F401 - registers the v1 catalogue

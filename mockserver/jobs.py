@@ -1,4 +1,4 @@
-"""The batch job lifecycle: submission, QUEUED -> IN_PROGRESS -> COMPLETED/FAILED, views, callbacks.
+"""The batch job lifecycle: submission, QUEUED -> IN_PROGRESS -> COMPLETED/FAILED, views (callbacks: callbacks.py).
 
 ``JobRunner.advance`` moves every due job along; the app calls it from a background ticker and before
 every read (lazy catch-up), so a job is never seen late. Transitions are conditional UPDATEs, so the two
@@ -11,16 +11,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
 
 from mockserver import wire
-from mockserver.config import MockConfig, is_loopback_host
+from mockserver.config import MockConfig
 from mockserver.inference import ItemBudget, SourceInput, predict_source
 from mockserver.job_request import echo_request
 from mockserver.media import digest
-from mockserver.store import JobRecord, Store, UnservableJob
+from mockserver.store import JobRecord, Store
 
 
 def now_ms() -> int:
@@ -106,47 +103,6 @@ class JobRunner:
             started = job.started_ms if job.started_ms is not None else min(current, job.created_ms + job.queued_ms)
             self.store.start(job.job_id, started)
             self.store.finish(job.job_id, max(started, current))
-
-    # -- callbacks -------------------------------------------------------------------------------------
-
-    def send_callbacks(self) -> None:
-        """POST the outcome of every ended job with a callback_url, once. Only loopback targets are contacted."""
-        for job in self.store.awaiting_callback():
-            self.store.record_callback(job.job_id, self._deliver(job))
-
-    def _deliver(self, job: JobRecord) -> dict[str, Any]:
-        url = job.callback_url or ""
-        if not is_loopback_url(url):
-            return {"url": url, "error": "not sent: the mock only calls back to loopback addresses"}
-        head = wire.dumps({"job_id": job.job_id, "status": job.status})[:-1]
-        try:
-            if job.status == "COMPLETED":  # the stored predictions, spliced in rather than parsed again
-                body = head + b',"predictions":' + self.store.predictions_body(job.job_id) + b"}"
-            else:
-                body = head + b',"message":' + wire.dumps(job.message) + b"}"
-        except UnservableJob as exc:
-            return {"url": url, "error": f"not sent: {exc}"}
-        try:
-            # No redirects: a redirect could lead away from loopback.
-            response = httpx.post(
-                url,
-                content=body,
-                headers={"content-type": "application/json"},
-                timeout=self.config.callback_timeout_seconds,
-                follow_redirects=False,
-            )
-        except httpx.HTTPError as exc:
-            return {"url": url, "error": f"{type(exc).__name__}: {exc}"[:300]}
-        return {"url": url, "status_code": response.status_code}
-
-
-def is_loopback_url(url: str) -> bool:
-    """True for http(s) URLs whose host is literally loopback (no DNS lookup, so no rebinding)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https"):
-        return False
-    return is_loopback_host(host)
 
 
 def _sources(request: dict[str, Any], files: list[UploadedFile]) -> list[SourceInput]:

@@ -1,4 +1,5 @@
-"""Run the reference mock of Hume's Expression Measurement API: batch REST and the stream WebSocket on one port.
+"""Run the reference mock of Hume's Expression Measurement API on one port: v0 (batch REST, the stream WebSocket)
+and v1 (uploads, realtime sessions, runs; ``mockserver.v1``).
 
 Jobs really progress (QUEUED, IN_PROGRESS, COMPLETED or FAILED) and live in SQLite under --data-dir, so a
 restarted mock still knows them. Predictions follow deterministically from the input. Clients authenticate
@@ -15,6 +16,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -28,11 +30,13 @@ from starlette.applications import Starlette
 
 from mockserver.app import close_app, create_app
 from mockserver.config import DEFAULT_API_KEY, MockConfig, is_loopback_host
-from mockserver.drifts import CATALOGUE, describe_catalogue
+from mockserver.drifts import describe_catalogue, unknown_drifts
 from mockserver.store import StoreError
+from mockserver.ws_protocol import bounded_protocol
 
 KEY_ENV = "HUME_API_KEY"
 STARTUP_TIMEOUT_SECONDS = 10.0
+GRACEFUL_SHUTDOWN_SECONDS = 3.0  # then running sessions are cancelled: SIGTERM stops the mock whatever clients do
 STREAM_PATH = "/v0/stream/models"
 
 
@@ -49,6 +53,11 @@ class MockHandle:
     @property
     def stream_url(self) -> str:
         return f"ws://{self.host}:{self.port}{STREAM_PATH}"
+
+    @property
+    def ws_base(self) -> str:
+        """What the v1 SDK's environment calls ``production`` (it appends ``/v1/expression/.../realtime``)."""
+        return f"ws://{self.host}:{self.port}"
 
     @property
     def stream_base(self) -> str:
@@ -69,8 +78,18 @@ logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 
 def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
-    # websockets-sansio: the legacy websockets implementation is deprecated in websockets >= 14.
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on")
+    # websockets-sansio (the legacy websockets implementation is deprecated in websockets >= 14), bounded against
+    # clients that do not read. The graceful-shutdown bound is a backstop: held-up connections are aborted anyway.
+    stall_seconds = app.state.mock.config.stream_stall_seconds
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws=bounded_protocol(stall_seconds),
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 @contextlib.contextmanager
@@ -133,16 +152,36 @@ def serve(host: str, port: int, config: MockConfig, *, key_source: str = "(set)"
         return 2
     port = listener.getsockname()[1]  # the one given, or the free one found for port 0
     print(f"Hume mock API on http://{host}:{port}  stream ws://{host}:{port}{STREAM_PATH}", flush=True)
+    print(f"v1: http://{host}:{port}/v1/expression/...  realtime ws://{host}:{port}/v1/expression/{{audio,video}}/realtime",
+          flush=True)  # fmt: skip
     print(f"key: {key_source}; drifts: {', '.join(sorted(config.drifts)) or 'none'}", flush=True)
     if config.data_dir is not None:
-        print(f"jobs stored in {config.data_dir}", flush=True)
+        print(f"jobs and runs stored in {config.data_dir}", flush=True)
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt), _sigterm_unwinds():
             uvicorn.Server(_uvicorn_config(app, host, port)).run(sockets=[listener])
     finally:
         listener.close()
         close_app(app)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Once shut down, uvicorn raises again the SIGTERM it caught; by default that kills the process before
+    ``serve`` closes the store and removes its temporary directory. As SystemExit(143) it unwinds through them."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -151,11 +190,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key", default=None, help=f"key clients must send (default: ${KEY_ENV}, else '{DEFAULT_API_KEY}')"
     )
-    parser.add_argument("--data-dir", type=Path, default=None, help="keep jobs here (default: a temporary dir)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="keep jobs and runs here (default: a temporary dir)"
+    )
     parser.add_argument(
         "--drift", action="append", default=[], metavar="NAME", help="break the contract on purpose (repeatable)"
     )
-    parser.add_argument("--list-drifts", action="store_true", help="print the drift catalogue and exit")
+    parser.add_argument(
+        "--list-drifts",
+        nargs="?",
+        const="v0",
+        default=None,
+        choices=["v0", "v1", "all"],
+        metavar="VERSION",
+        help="print the drift catalogue of v0 (default), v1 or all, and exit",
+    )
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")
     parser.add_argument("--queued-seconds", type=float, default=2.0, help="how long jobs stay QUEUED (default 2)")
     parser.add_argument(
@@ -166,9 +215,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """The ``mock`` command. Returns the exit status."""
     if args.list_drifts:
-        print(describe_catalogue())
+        print(describe_catalogue(args.list_drifts))
         return 0
-    unknown = sorted(set(args.drift) - set(CATALOGUE))
+    unknown = sorted(unknown_drifts(args.drift))
     if unknown:
         print(f"error: unknown drift(s): {', '.join(unknown)}; see --list-drifts", file=sys.stderr)
         return 2
@@ -201,6 +250,9 @@ def _api_key(explicit: str | None) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m mockserver``: the same command without the lead's CLI."""
-    parser = argparse.ArgumentParser(prog="hume-mock", description="Reference mock of Hume's Expression API")
+    # No abbreviations: a prefix of one option must never silently become another as options are added.
+    parser = argparse.ArgumentParser(
+        prog="hume-mock", description="Reference mock of Hume's Expression API", allow_abbrev=False
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))

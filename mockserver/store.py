@@ -212,12 +212,15 @@ class Store:
     def unfinished(self) -> list[JobRecord]:
         return self._select("SELECT * FROM jobs WHERE status NOT IN (?, ?) ORDER BY seq", TERMINAL)
 
-    def awaiting_callback(self) -> list[JobRecord]:
-        return self._select(
-            "SELECT * FROM jobs WHERE status IN (?, ?) AND callback_url IS NOT NULL AND callback_json IS NULL "
-            "ORDER BY seq",
-            TERMINAL,
-        )
+    def awaiting_callback(self) -> list[tuple[str, str]]:
+        """(job id, callback URL) of every ended job whose callback was not attempted yet, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT job_id, callback_url FROM jobs WHERE status IN (?, ?) AND callback_url IS NOT NULL "
+                "AND callback_json IS NULL ORDER BY seq",
+                TERMINAL,
+            ).fetchall()
+        return [(row[0], row[1]) for row in rows]
 
     def list(self, query: ListQuery) -> list[JobRecord]:
         where, params = ["1 = 1"], []

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import copy
 import json
 import logging
 import uuid
@@ -19,10 +18,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mockserver import names, wire
+from mockserver.admission import RETRY_AFTER_SECONDS, Busy
+from mockserver.batch import MockState, error_response
 from mockserver.drifts import apply_body_drifts
 from mockserver.inference import burst_interval, face_detections, rng_for, scores, text_spans
 from mockserver.job_request import (
@@ -44,6 +45,7 @@ MAX_RAW_TEXT = 10_000
 IDENTICAL_ERRORS_BEFORE_CLOSE = 10
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
+TRY_AGAIN_LATER = 1013
 
 MODEL_ORDER = ("burst", "face", "facemesh", "language", "prosody")  # the order of the SDK's reply model
 STREAM_MODELS_BY_KIND = {
@@ -122,19 +124,29 @@ class Session:
 
 
 async def stream_endpoint(websocket: WebSocket) -> None:
-    config = websocket.app.state.mock.config
+    """One session, if a slot is free (else a 429 at the handshake): frames answered one at a time, in order."""
+    state = websocket.app.state.mock
+    try:
+        async with state.stream_sessions.slot():
+            await _serve(websocket, state)
+    except Busy:
+        await _refuse_busy(websocket, state.config.max_stream_sessions)
+
+
+async def _serve(websocket: WebSocket, state: MockState) -> None:
     await websocket.accept()
-    session = Session(drifts=config.drifts)
+    session = Session(drifts=state.config.drifts)
     try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            reply = await run_in_threadpool(answer, session, message.get("text"))
-            # Drifts change what is sent, never what the session counts (they may mutate the reply in place).
-            await websocket.send_text(json.dumps(apply_body_drifts("stream", copy.deepcopy(reply), config.drifts)))
-            if "error" in reply and _too_many(session, reply):
-                reason = f"Closed after {IDENTICAL_ERRORS_BEFORE_CLOSE} identical errors ({reply['code']})."
+            async with state.stream_answers.slot():  # bounds the memory and CPU of answers across sessions
+                # Abandoned if the session is cancelled (shutdown): the answer is dropped, SIGTERM does not wait for it.
+                reply = await anyio.to_thread.run_sync(reply_to, session, message.get("text"), abandon_on_cancel=True)
+            await _send_reply(websocket, reply, session)  # returns once sent: a client that does not read waits
+            if reply.error is not None and _too_many(session, reply.error):
+                reason = f"Closed after {IDENTICAL_ERRORS_BEFORE_CLOSE} identical errors ({reply.error[0]})."
                 await websocket.close(code=POLICY_VIOLATION, reason=reason)
                 return
     except WebSocketDisconnect:
@@ -145,10 +157,48 @@ async def stream_endpoint(websocket: WebSocket) -> None:
             await websocket.close(code=INTERNAL_ERROR, reason="internal error in the mock server")
 
 
-def _too_many(session: Session, reply: dict[str, Any]) -> bool:
-    key = (reply["code"], reply["error"])
-    session.errors[key] += 1
-    return session.errors[key] >= IDENTICAL_ERRORS_BEFORE_CLOSE
+async def _send_reply(websocket: WebSocket, reply: Reply, session: Session) -> None:
+    """One JSON text frame, unless a behaviour drift sends it otherwise (binary, twice, or not at all)."""
+    if "stream-reply-dropped" in session.drifts and reply.answers_nothing:
+        return
+    for _ in range(2 if "stream-double-reply" in session.drifts else 1):
+        if "stream-reply-binary" in session.drifts:
+            await websocket.send_bytes(reply.text.encode())
+        else:
+            await websocket.send_text(reply.text)
+
+
+async def _refuse_busy(websocket: WebSocket, sessions: int) -> None:
+    """Every session slot is taken: refuse the handshake as the API refuses a busy client (429, Retry-After)."""
+    message = f"Too many stream connections (at most {sessions} at once); retry later."
+    refusal = error_response(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    if "websocket.http.response" in (websocket.scope.get("extensions") or {}):
+        await websocket.send_denial_response(refusal)
+    else:  # servers without the denial extension can only refuse with a close before accept (403)
+        await websocket.close(code=TRY_AGAIN_LATER)
+
+
+def _too_many(session: Session, error: tuple[str, str]) -> bool:
+    session.errors[error] += 1
+    return session.errors[error] >= IDENTICAL_ERRORS_BEFORE_CLOSE
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply frame as sent, and the (code, message) of its error as the session counts it (None: no error)."""
+
+    text: str
+    error: tuple[str, str] | None
+    answers_nothing: bool = False  # only payload_id / job_details: a reply the stream-reply-dropped drift drops
+
+
+def reply_to(session: Session, text: str | None) -> Reply:
+    """The reply to one received frame, serialised (in the worker thread, so the event loop only sends it)."""
+    reply = answer(session, text)
+    error = (reply["code"], reply["error"]) if "error" in reply else None
+    # Drifts change what is sent, never what the session counts (``error`` is taken before they run).
+    sent = apply_body_drifts("stream", reply, session.drifts)
+    return Reply(wire.dumps(sent).decode(), error, set(sent) <= {"payload_id", "job_details"})
 
 
 def answer(session: Session, text: str | None) -> dict[str, Any]:

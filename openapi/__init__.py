@@ -97,10 +97,22 @@ def build_repaired() -> tuple[dict[str, Any], dict[str, Any]]:
 def write_repaired() -> list[Path]:
     """Regenerate the committed outputs; return the files written."""
     names, repaired = build_repaired()
-    NAMES_OVERLAY_PATH.write_text(dump_yaml(names), encoding="utf-8")
-    REPAIRED_PATH.write_text(dump_yaml(repaired), encoding="utf-8")
+    written = [
+        path for path, document in ((NAMES_OVERLAY_PATH, names), (REPAIRED_PATH, repaired)) if _replace(path, document)
+    ]
     _cached.cache_clear()
-    return [NAMES_OVERLAY_PATH, REPAIRED_PATH]
+    return written
+
+
+def _replace(path: Path, document: Any) -> bool:
+    """Write ``document`` to ``path`` unless it already holds it; a reader never sees a half-written file."""
+    text = dump_yaml(document)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return True
 
 
 def dump_yaml(document: Any) -> str:

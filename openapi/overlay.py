@@ -115,3 +115,25 @@ def apply_overlay(document: dict[str, Any], overlay: dict[str, Any]) -> dict[str
     for index, action in enumerate(parse_actions(overlay)):
         result = apply_action(result, action, index)
     return result
+
+
+def evidence_items(evidence: Any) -> list[str]:
+    """An action's ``x-evidence`` as the list of cited sources, whatever YAML made of it.
+
+    A flow-list item holding ``: `` (``[file (op: type)]``) is read by YAML as a mapping, and a single
+    source may be written without a list: both come back as the text that was written. An item that is
+    neither text nor a mapping (a number, a nested list) is shown as YAML would write it inline.
+    """
+    if evidence is None:
+        return []
+    return [_evidence_text(item) for item in (evidence if isinstance(evidence, list) else [evidence])]
+
+
+def _evidence_text(item: Any) -> str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        return ", ".join(f"{_evidence_text(key)}: {_evidence_text(value)}" for key, value in item.items())
+    if isinstance(item, list):
+        return ", ".join(map(_evidence_text, item))
+    return "null" if item is None else str(item).lower() if isinstance(item, bool) else str(item)

@@ -16,15 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 import openapi
+from contracts.cli import main
 from contracts.schema import Contract
 from contracts.validate_command import main as validate_command
 from contracts.validation import KIND_SCHEMAS, detect_kind, validate_against, validate_body
 from openapi.names import names_overlay
-from openapi.overlay import apply_overlay
+from openapi.overlay import apply_overlay, evidence_items
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 UPSTREAM_SHA256 = "72148738f395faefe815345e2a99118938aa5ff0e5c036562110ed8d6c2ba498"
@@ -81,6 +83,24 @@ def test_every_overlay_action_names_its_defect_and_evidence() -> None:
         assert action.get("x-defect"), action["target"]
         assert action.get("description"), action["target"]
         assert action.get("x-evidence"), f"{action['x-defect']}: no evidence"
+        # `[file (op: type)]` is a mapping to YAML: quote such an item, so each source stays the text written
+        assert all(isinstance(item, str) for item in action["x-evidence"]), (action["x-defect"], action["x-evidence"])
+
+
+def test_evidence_reads_as_text_whatever_yaml_made_of_it() -> None:
+    items = yaml.safe_load("[plain, file.yml (op: json optional<X>), 12, null, {a: [b, c]}]")
+    assert evidence_items(items) == ["plain", "file.yml (op: json optional<X>)", "12", "null", "a: b, c"]
+    assert evidence_items("one source") == ["one source"] and evidence_items(None) == []
+
+
+def test_spec_defects_lists_every_repair_even_with_evidence_yaml_read_as_a_mapping(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overlay = openapi.load_overlay()
+    broken = {**overlay, "actions": [{**overlay["actions"][0], "x-evidence": [{"fern/x.yml (op": "json X)"}]}]}
+    monkeypatch.setattr(openapi, "load_overlay", lambda: broken)
+    assert main(["spec", "--defects"]) == 0
+    assert "Evidence: fern/x.yml (op: json X)" in capsys.readouterr().out
 
 
 # -- the corpus ---------------------------------------------------------------------------------------------

@@ -9,18 +9,24 @@ import gzip
 import json
 import re
 import string
+from pathlib import Path
+from xml.etree import ElementTree
 
 import httpx
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from contracts.fuzz.bounded import SocketWatch, send_httpx
 from contracts.fuzz.context import BodyTooLarge, FuzzContext, RateLimiter, Redactor
-from contracts.fuzz.ledger import Ledger
+from contracts.fuzz.ledger import CheckFailure, Ledger
 from contracts.fuzz.recorder import Recorder
 from contracts.fuzz.redaction import REDACTED
+from contracts.fuzz.report import write_reports
+from contracts.fuzz.runner import FuzzResult
+from contracts.proxy.addons import SessionResults
 from contracts.readers import ReadOptions, read_path
+from contracts.violations import Finding, Violation
 
 
 def gzip_server(request: httpx.Request) -> httpx.Response:
@@ -88,15 +94,26 @@ def test_redacted_text_never_shows_the_key_as_a_token_and_leaves_other_text_alon
         assert redactor.text(text) == text and redactor.json_text(json.dumps(words)) == json.dumps(words)
 
 
+# Keys that are JSON, XML or URL syntax on their own: a writer that redacts structure as text corrupts its file.
+SYNTAX_KEYS = ("null", "true", "1", '"', ":")
+
+
 @settings(max_examples=100, deadline=None)
-@given(key=KEYS, values=st.lists(st.text(string.printable, max_size=10), max_size=5))
+@given(key=KEYS | st.sampled_from(SYNTAX_KEYS), values=st.lists(st.text(string.printable, max_size=10), max_size=5))
+@example(key="null", values=["null", "a"])
+@example(key="true", values=["true"])
+@example(key="1", values=["1", "a 1"])
+@example(key='"', values=['"', "a"])
+@example(key=":", values=["a:b", ":"])
 def test_a_recording_with_any_key_reads_back_and_holds_no_key_where_it_was_the_key(
     key: str, values: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     assume(key != "REDACTED")
     recorder = Recorder(Redactor([key]))
-    body = json.dumps({"text": values, "models": {"language": {}}, "callback_url": None}).encode()
+    sent_body = {"text": values, "models": {"language": {}}, "callback_url": None, "notify": True, "n": 1}
+    body = json.dumps(sent_body).encode()
     url = f"http://127.0.0.1:9/v0/batch/jobs?apikey={key}&limit=1"
+    # no content type: the recorder must see JSON by what the bytes are, not by a label
     request = httpx.Request("POST", url, headers={"X-Hume-Api-Key": key}, content=body)
     reply = {"job_id": key, "status": "started", "texts": values}
     recorder.http(httpx.Response(200, json=reply, request=request))
@@ -109,7 +126,12 @@ def test_a_recording_with_any_key_reads_back_and_holds_no_key_where_it_was_the_k
     for recorded_url in (sent["url"], entries[1]["request"]["url"]):
         assert httpx.URL(recorded_url).params["apikey"] == REDACTED and httpx.URL(recorded_url).host == "127.0.0.1"
     assert json.loads(answer["content"]["text"])["job_id"] == REDACTED
-    assert json.loads(sent["postData"]["text"]).keys() == {"text", "models", "callback_url"}  # structure kept
+    recorded_body = json.loads(sent["postData"]["text"])  # still JSON, whatever the key
+    assert {k: v for k, v in recorded_body.items() if k != "text"} == {
+        k: v for k, v in sent_body.items() if k != "text"
+    }
+    assert len(recorded_body["text"]) == len(values) and key not in recorded_body["text"]
+    assert json.loads(entries[1]["_webSocketMessages"][0]["data"])["job_id"] == REDACTED
     items = list(read_path(path, str(path), ReadOptions()))
     assert items and not [item for item in items if type(item).__name__ == "ReadError"]
 
@@ -137,3 +159,38 @@ def test_a_429_is_waited_out_within_the_budget_and_noted_apart_from_failures(mon
     assert ctx.wait_out("600", "GET /v0/batch/jobs") is False  # capped at 30 s, still over the budget
     assert slept == [2.0, 1.0] and ctx.ledger.rate_limited_seconds == 3.0
     assert not ctx.ledger.has_failures and "rate limited (429)" in ctx.ledger.notes[0]
+
+
+@pytest.mark.parametrize("key", SYNTAX_KEYS)
+def test_every_report_writer_keeps_its_format_whatever_the_key(key: str, tmp_path: Path) -> None:
+    """The fuzz's reports (from a ledger of redacted text) and the proxy's (redacted as written) stay JSON and XML."""
+    redactor = Redactor([key])
+    found = redactor.text(f'{{"callback_url": null, "job_id": "{key}", "n": 1}} apikey={key}')
+    ledger = Ledger()
+    ledger.ok("POST /v0/batch/jobs", "schema")
+    ledger.fail(CheckFailure("POST /v0/batch/jobs", "schema", "schema-type", "a title", "1 job", found, "curl 1"))
+    fuzz_paths = write_reports(FuzzResult(ledger, "http://127.0.0.1:9", 1, 1.0, 1), tmp_path / "fuzz")
+    session = SessionResults()
+    violation = Violation("schema-type", f"/{key}", "a string", f'{key} "{key}" 1 null true', "#/x", f"{key}: 1")
+    session(Finding(f"http://proxy/v0/batch/jobs?apikey={key}", f"#1 {key}", "job", [violation]))
+    proxy_paths = session.write(tmp_path / "proxy", redactor)
+    for path in [*fuzz_paths, *proxy_paths]:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            json.loads(text)
+        elif path.suffix == ".xml":
+            junit = ElementTree.fromstring(text)
+            assert {e.get("tests") for e in junit.iter() if e.get("tests")} <= {"1", "2"}, text  # counts kept
+    assert ElementTree.parse(tmp_path / "proxy" / "junit.xml").getroot().get("failures") == "1"
+
+
+def test_bodies_that_are_not_json_keep_their_kind_when_redacted() -> None:
+    long_key = "S3cretKeyValue0123456789"
+    assert (
+        Redactor([long_key]).binary(b"\x89PNG\x00\xff" + long_key.encode() + b"\xfe")
+        == b"\x89PNG\x00\xff[REDACTED]\xfe"
+    )
+    assert Redactor(["1"]).binary(b"\x001\x00") == b"\x001\x00"  # a short key cannot be told from data
+    assert Redactor(["="]).form_text("a=%3D&b==") == "a=[REDACTED]&b=[REDACTED]"  # names and `=` kept
+    assert Redactor(["null"]).json_text('{"a": null, "b": "null"}') == '{"a": null, "b": "[REDACTED]"}'
+    assert Redactor(["NaN"]).json_text('{"a": NaN}') == '{"a": [REDACTED]}'  # not JSON: free text

@@ -50,6 +50,23 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "stream-mismatch-code": ("stream", {"stream-error-code"}),
     "stream-audio-limit-ignored": ("stream", {"stream-limit"}),
     "stream-bbox-as-box": ("stream", {"schema-required"}),
+    # issue 16: what runs saw and let pass, each now caught by a check with its own code
+    "created-job-404": ("batch", {"job-not-found"}),
+    "completed-predictions-404": ("batch", {"predictions-not-found"}),
+    "rate-limit-without-retry-after": ("batch", {"retry-after-missing"}),
+    "timestamps-in-seconds": ("batch", {"timestamp-unit"}),
+    "list-status-stale": ("batch", {"state-regressed"}),
+    "created-timestamp-shifts": ("batch", {"timestamps-changed"}),
+    "list-duplicate-job": ("batch", {"list-duplicate-job"}),
+    "time-filter-ignored": ("batch", {"list-filter-ignored"}),
+    "position-end-past-text": ("batch", {"prediction-mismatch"}),
+    "face-box-outside-image": ("batch", {"face-box-outside-image"}),
+    "error-message-empty": ("batch", {"error-message-empty"}),
+    "artifacts-path-traversal": ("batch", {"artifacts-unsafe-path"}),
+    "stream-reply-binary": ("stream", {"stream-binary-frame"}),
+    "stream-position-outside-text": ("stream", {"stream-position-mismatch"}),
+    "stream-double-reply": ("stream", {"stream-extra-reply"}),
+    "stream-reply-dropped": ("stream", {"stream-no-reply"}),
 }
 
 

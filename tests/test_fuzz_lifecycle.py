@@ -98,8 +98,10 @@ def test_the_clean_mock_passes_every_lifecycle_check() -> None:
     assert passed(ctx, "auth", "auth") == 2
     assert passed(ctx, "lifecycle: create (json)", "lifecycle") == 1
     assert passed(ctx, "lifecycle: create (multipart)", "lifecycle") == 1
-    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 5  # sources and predictions of both jobs, file names
-    assert passed(ctx, "lifecycle: artifacts", "lifecycle") == 2
+    # sources and predictions of both jobs; file names and face boxes of the upload
+    assert passed(ctx, "lifecycle: predictions", "lifecycle") == 6
+    assert passed(ctx, "lifecycle: artifacts", "lifecycle") == 4  # readable, and member paths safe, of both jobs
+    assert passed(ctx, "lifecycle: poll", "units") >= 2  # timestamps in milliseconds
     assert passed(ctx, "lifecycle: list-jobs", "list-jobs") >= 8
     assert passed(ctx, "lifecycle: poll", "hume_response_conformance") >= 2
     assert passed(ctx, "lifecycle: create (outside a bound)", "bounds") == len(outside_bound_requests())
@@ -200,6 +202,22 @@ def test_positions_may_count_code_points_or_utf8_bytes() -> None:
     assert not indexes(text, 7, 5, "")
     assert not indexes(text, "5", 7, "au")
     assert not indexes(text, True, 7, "au")
+
+
+def test_an_end_past_the_text_fails_though_the_slice_clips_to_the_right_words() -> None:
+    text = "Hume reads 😀 every word"
+    assert text[19:30] == "word"  # what a slice alone would accept
+    assert indexes(text, 19, 23, "word")
+    assert not indexes(text, 19, 30, "word")
+    assert indexes(text, 22, 26, "word")  # UTF-8 bytes: the emoji is four
+    assert not indexes(text, 20, 24, "word")  # UTF-16 units (the emoji is two): neither reading
+
+
+def test_every_seed_probes_positions_with_an_emoji_mid_text() -> None:
+    for seed in range(20):
+        first = plan_jobs(seed)[0].texts[0]
+        emoji = next(i for i, char in enumerate(first) if ord(char) > 0xFFFF)
+        assert 0 < emoji < len(first) - 5
 
 
 def test_sources_must_match_the_request() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import http.server
 import io
@@ -22,6 +23,7 @@ import httpx
 import pytest
 from conftest import API_KEY, fast_config
 from PIL import Image
+from websockets.sync.client import connect
 
 from contracts.validation import validate_body
 from mockserver import INVALID_KEY_BODY, MockHandle, running_mock
@@ -662,7 +664,11 @@ def _probe_list(mock: MockHandle) -> Observed:
         first = _observe(http.get(JOBS, params={"limit": 2, "status": "COMPLETED", "direction": "asc"}))
         queued = http.get(JOBS, params={"status": "QUEUED"}).json()
         no_limit = http.get(JOBS, params={"limit": 0}).status_code
-        return Observed(first.status, first.content_type, first.body, second=queued, extra={"limit=0": no_limit})
+        before_1970 = http.get(JOBS, params={"when": "created_before", "timestamp_ms": 1}).json()
+        store = mock.app.state.mock.store
+        stored = {job["job_id"]: store.get(job["job_id"]).created_ms for job in first.body if isinstance(job, dict)}
+        extra = {"limit=0": no_limit, "created_before=1": before_1970, "created": stored}
+        return Observed(first.status, first.content_type, first.body, second=queued, extra=extra)
 
 
 def _probe_predictions(mock: MockHandle) -> Observed:
@@ -670,6 +676,15 @@ def _probe_predictions(mock: MockHandle) -> Observed:
         job_id = upload(http, [make_png(), make_text(TEXT)], {"models": {"face": {}, "language": {}}})
         _wait_ended(mock, job_id)
         return _observe(http.get(f"{JOBS}/{job_id}/predictions"))
+
+
+def _probe_artifacts(mock: MockHandle) -> Observed:
+    with client_for(mock) as http:
+        job_id = http.post(JOBS, json={"text": [TEXT]}).json()["job_id"]
+        _wait_ended(mock, job_id)
+        response = http.get(f"{JOBS}/{job_id}/artifacts")
+        names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+        return Observed(response.status_code, response.headers.get("content-type", ""), names)
 
 
 def _probe_auth(mock: MockHandle) -> Observed:
@@ -685,19 +700,30 @@ def _probe_lifecycle(mock: MockHandle) -> Observed:
 
 
 def _probe_stream(mock: MockHandle) -> Observed:
-    from test_mock_stream import exchange
+    """One reply read per frame; then a frame without data, and every frame that still comes, counted."""
+    from test_mock_stream import HEADERS
 
-    frames = exchange(
-        mock,
-        [
-            {"data": b64(make_png().data), "models": {"face": {}}, "payload_id": "p-1", "job_details": True},
-            {"data": "not base64!", "models": {"face": {}}},
-            {"data": b64(make_png(face=False).data), "models": {"face": {}}},
-            {"data": b64(make_png().data), "models": {"prosody": {}}},
-            {"data": b64(make_wav(5100, sample_rate=8000).data), "models": {"prosody": {}}},
-        ],
-    )
-    return Observed(101, "", frames)
+    frames = [
+        {"data": b64(make_png().data), "models": {"face": {}}, "payload_id": "p-1", "job_details": True},
+        {"data": "not base64!", "models": {"face": {}}},
+        {"data": b64(make_png(face=False).data), "models": {"face": {}}},
+        {"data": b64(make_png().data), "models": {"prosody": {}}},
+        {"data": b64(make_wav(5100, sample_rate=8000).data), "models": {"prosody": {}}},
+        {"data": TEXT, "models": {"language": {}}, "raw_text": True},
+    ]
+    replies, binary = [], False
+    with connect(mock.stream_url, additional_headers=HEADERS, open_timeout=5, close_timeout=2) as ws:
+        for frame in frames:
+            ws.send(json.dumps(frame))
+            reply = ws.recv(timeout=5)
+            binary = binary or isinstance(reply, bytes)
+            replies.append(json.loads(reply))
+        ws.send(json.dumps({"job_details": True}))
+        later = []
+        with contextlib.suppress(TimeoutError):
+            while len(later) < 50:
+                later.append(ws.recv(timeout=0.5))
+    return Observed(101, "", replies, extra={"binary": binary, "frames after": len(later)})
 
 
 def _wait_ended(mock: MockHandle, job_id: str, timeout: float = 5.0) -> None:
@@ -714,6 +740,7 @@ PROBES = {
     "details": _probe_details,
     "list": _probe_list,
     "predictions": _probe_predictions,
+    "artifacts": _probe_artifacts,
     "auth": _probe_auth,
     "lifecycle": _probe_lifecycle,
     "stream": _probe_stream,
@@ -782,6 +809,24 @@ SYMPTOMS: dict[str, Any] = {
     "stream-warning-code-swapped": lambda o: o.body[2]["face"]["code"] != "W0103",
     "stream-mismatch-code": lambda o: o.body[3]["code"] != "E0102",
     "stream-audio-limit-ignored": lambda o: "error" not in o.body[4],
+    "created-job-404": lambda o: o.status == 404,
+    "completed-predictions-404": lambda o: o.status == 404,
+    "rate-limit-without-retry-after": lambda o: o.status == 429,
+    "timestamps-in-seconds": lambda o: _state(o)["created_timestamp_ms"] < 10**12,
+    "list-status-stale": lambda o: any(job["state"]["status"] == "QUEUED" for job in o.body),
+    "created-timestamp-shifts": lambda o: any(_created(job) != o.extra["created"][job["job_id"]] for job in o.body),
+    "list-duplicate-job": lambda o: len({job["job_id"] for job in o.body}) < len(o.body),
+    "time-filter-ignored": lambda o: len(o.extra["created_before=1"]) > 0,
+    "position-end-past-text": lambda o: (
+        max(item["position"]["end"] for _, item in model_items(o.body, "language")) > len(TEXT)
+    ),
+    "face-box-outside-image": lambda o: _first_face(o.body)["box"]["x"] > 1000,
+    "error-message-empty": lambda o: any(e["message"] == "" for s in o.body for e in s["results"]["errors"]),
+    "artifacts-path-traversal": lambda o: any(".." in name.split("/") for name in o.body),
+    "stream-reply-binary": lambda o: o.extra["binary"],
+    "stream-position-outside-text": lambda o: o.body[5]["language"]["predictions"][0]["position"]["end"] > len(TEXT),
+    "stream-double-reply": lambda o: o.extra["frames after"] > 1,
+    "stream-reply-dropped": lambda o: o.extra["frames after"] == 0,
 }
 
 # Which validator kind sees each surface's body; the clean body must pass it, drifted schema breaks must not.
@@ -791,6 +836,10 @@ NOT_VISIBLE_TO_VALIDATOR = {
     "limit-ignored", "status-filter-ignored", "sort-direction-ignored",  # behaviour, not shape
     "wrong-md5sum", "position-outside-text",  # need the input to be seen
     "details-job-id-other", "echo-settings-defaulted", "limit-bounds-unchecked", "file-name-lost",  # need the request
+    "created-job-404", "completed-predictions-404", "rate-limit-without-retry-after",  # status, not shape
+    "timestamps-in-seconds",  # needs the Date header
+    "list-status-stale", "created-timestamp-shifts", "list-duplicate-job", "time-filter-ignored",  # behaviour
+    "position-end-past-text", "face-box-outside-image",  # need the input to be seen
 }  # fmt: skip
 
 

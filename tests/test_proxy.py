@@ -117,7 +117,9 @@ def test_the_session_files_read_back_clean(tmp_path: Path, mock_server: MockHand
     [stream] = [entry for entry in har["log"]["entries"] if entry.get("_webSocketMessages")]
     assert [m["type"] for m in stream["_webSocketMessages"]] == ["send", "receive"] * 4
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["summary"]["bodies"] >= 18
+    # 2 job requests and 2 job ids, >= 1 poll per job, predictions, artifacts, a list, 8 frames: more polls on a slow
+    # machine, but a job may be done at its first poll
+    assert report["summary"]["bodies"] >= 17
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.json", "junit.xml", "report.md"}
 
 

@@ -95,6 +95,12 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("job-id-uuid", "job", job(completed(), job_id="not-a-uuid"), "/job_id"),
     ("job-id-uuid", "jobs", [job(completed()), job(completed(), job_id="x")], "/1/job_id"),
     (
+        "error-message-empty",
+        "predictions",
+        [{**face_body()[0], "results": {**face_body()[0]["results"], "errors": [{"file": "a.png", "message": " "}]}}],
+        "/0/results/errors/0/message",
+    ),
+    (
         "interval-order",
         "predictions",
         broken_language(lambda i: i.update(position={"begin": 5, "end": 2})),

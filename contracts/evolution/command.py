@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openapi
 from contracts.evolution.documents import DocumentError, Kind, check_shape, kind_of, load_document, load_openapi
+from contracts.local_refs import describe_all, external_refs
 
 EXIT_USAGE = 2
 
@@ -67,6 +68,11 @@ def _contract_documents(path: Path) -> dict[Kind, tuple[Path, dict]]:
     return found
 
 
+def _external_notes(*sides: tuple[Path, dict]) -> list[str]:
+    """A note per ``$ref`` that leaves its document: named, not followed (compared as "any value")."""
+    return [f"{file}: {line}" for file, document in sides for line in describe_all(external_refs(document))]
+
+
 def run_diff(old: str, new: str, report_format: str, breaking_only: bool, output: str | None) -> int:
     from contracts.evolution.diff import diff_documents
     from contracts.evolution.diff_report import DiffReport
@@ -79,6 +85,7 @@ def run_diff(old: str, new: str, report_format: str, breaking_only: bool, output
     changes, notes = [], []
     for kind in ("openapi", "asyncapi", "labels"):
         if kind in olds and kind in news:
+            notes.extend(_external_notes(olds[kind], news[kind]))
             changes.extend(diff_documents(kind, olds[kind][1], news[kind][1]))
         elif kind in olds or kind in news:
             side, other = ("OLD", "NEW") if kind in olds else ("NEW", "OLD")

@@ -6,11 +6,12 @@ here: YAML aliases are refused (a walk would expand an alias bomb), and size and
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Literal
 
 from contracts import safe_yaml
-from contracts.readers import MAX_DEPTH, JsonProblem, decode_utf8, parse_json
+from contracts.readers import MAX_DEPTH, JsonProblem, decode_utf8, parse_json, read_regular_file
 
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
 Kind = Literal["openapi", "asyncapi", "labels"]
@@ -24,12 +25,9 @@ class DocumentError(ValueError):
 def load_document(path: Path) -> Any:
     """A JSON or YAML document from ``path``; ``DocumentError`` naming the file and the problem otherwise."""
     try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            raise DocumentError(f"{path}: {size} bytes, over the {MAX_DOCUMENT_BYTES}-byte limit for a contract")
-        data = path.read_bytes()
-    except OSError as error:
-        raise DocumentError(f"{path}: cannot read: {error.strerror or error}") from None
+        data = read_regular_file(path, MAX_DOCUMENT_BYTES, "a contract")
+    except JsonProblem as problem:
+        raise DocumentError(f"{path}: {problem}") from None
     try:
         if path.suffix.lower() == ".json":
             return parse_json(data)
@@ -166,3 +164,49 @@ def body_schema_pointer(document: dict[str, Any], kind: str) -> str | None:
     if media is None or "schema" not in holder["content"][media]:
         return None
     return json_pointer([*steps, "content", media, "schema"])
+
+
+def walk_size(document: Any, cap: int) -> int:
+    """How many nodes a walker that follows every local ``$ref`` visits from the root (``cap`` at most).
+
+    A validator that follows references without remembering what it has walked (openapi-spec-validator)
+    does this much work: a 3 KB document whose schemas each refer to the next twice (through ``allOf``,
+    ``oneOf`` or ``$ref`` siblings) makes it 2**40. Counted once per node (memoised, iterative); a reference
+    back to a node being walked counts one.
+    """
+    sizes: dict[int, int] = {}
+    walking: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(document, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            walking.discard(key)
+            sizes[key] = min(cap, 1 + sum(_size_of(child, sizes, walking) for child in _walked(document, node)))
+            continue
+        if key in sizes or key in walking:
+            continue
+        walking.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _walked(document, node) if isinstance(child, dict | list))
+    return sizes.get(id(document), 1)
+
+
+def _size_of(child: Any, sizes: dict[int, int], walking: set[int]) -> int:
+    if not isinstance(child, dict | list) or id(child) in walking:
+        return 1
+    return sizes.get(id(child), 1)
+
+
+def _walked(document: Any, node: Any) -> list[Any]:
+    """The children of ``node``, a local ``$ref`` standing for what it points at."""
+    if isinstance(node, list):
+        return node
+    if not isinstance(node, dict):
+        return []
+    ref = node.get("$ref")
+    children = [value for key, value in node.items() if key != "$ref"]
+    if isinstance(ref, str) and ref.startswith("#"):
+        with contextlib.suppress(KeyError):  # a dangling reference: nothing more to walk
+            children.append(resolve_pointer(document, ref))
+    return children

@@ -31,18 +31,23 @@ from typing import Any, Literal
 import jsonpath_rfc9535 as jsonpath
 
 import openapi
-from contracts.evolution.documents import body_schema_pointer, json_pointer, resolve_pointer
+from contracts.evolution.documents import body_schema_pointer, json_pointer, resolve_pointer, walk_size
 from contracts.evolution.targets import Gap, locations, target_gaps
 from contracts.fast import FastContract, SkippingContract, UnsupportedSchema
+from contracts.local_refs import REFUSING_HANDLERS, describe_all, external_refs
+from contracts.safe_text import printable
 from contracts.schema import OPENAPI_URI, Contract
 from contracts.validation import detect_kind
 from contracts.violations import Violation
 from openapi.names import legal_name, names_overlay, renamed_refs
-from openapi.overlay import Action, OverlayError, apply_action, parse_actions
+from openapi.overlay import Action, OverlayError, apply_action, evidence_items, parse_actions
 
 Status = Literal["applied", "redundant", "needs-review"]
 NAMES_DEFECT = "component-names"
 MAX_SHOWN = 3
+# Nodes openapi-spec-validator may visit following $refs (it does not remember what it walked): real upstreams
+# need ~10,000; a document built to fan out needs 2**40.
+MAX_SPEC_WALK = 1_000_000
 _EVIDENCE = re.compile(r"^(corpus/[^\s()]+\.json)\s*(?:\(([^)]*)\))?")
 
 
@@ -105,6 +110,7 @@ class RebaseReport:
     spec_problems: list[str]
     recordings: list[RecordingOutcome]
     upstream_spec_problems: list[str] = field(default_factory=list)
+    external_refs: list[str] = field(default_factory=list)  # references outside the document: named, not followed
 
     def counts(self) -> dict[str, int]:
         return {
@@ -114,7 +120,8 @@ class RebaseReport:
     @property
     def exit_code(self) -> int:
         failing = any(r.problems for r in self.recordings)
-        return 1 if self.counts()["needs-review"] or self.spec_problems or failing else 0
+        incomplete = self.spec_problems or self.external_refs
+        return 1 if self.counts()["needs-review"] or incomplete or failing else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,11 +134,15 @@ class RebaseReport:
                 "upstream_problems": self.upstream_spec_problems,
             },
             "recordings": [r.to_dict() for r in self.recordings],
+            "external_refs": self.external_refs,
         }
 
     def to_text(self) -> str:
         width = max((len(r.defect) for r in self.repairs), default=10)
         lines = [f"Repairs rebased onto {self.source}:"]
+        if self.external_refs:
+            lines.append("The upstream refers outside itself; nothing it names is opened or fetched (exit 1):")
+            lines.extend(f"  {ref}" for ref in self.external_refs)
         for repair in self.repairs:
             lines.append(f"  {repair.status:<12} {repair.defect:<{width}}  {repair.reason}")
             lines.extend(f"  {'':<12} {'':<{width}}    {detail}" for detail in repair.details)
@@ -189,8 +200,8 @@ def _evidence_items(evidence: Any) -> list[str]:
     ``[corpus/x.json (/a, /b)]`` is read by YAML as two items, ``corpus/x.json (/a`` and ``/b)``.
     """
     items: list[str] = []
-    for raw in evidence if isinstance(evidence, list) else [evidence]:
-        text = str(raw).strip()
+    for raw in evidence_items(evidence):  # a mapping YAML read from "a: b" comes back as its text
+        text = raw.strip()
         if items and items[-1].count("(") > items[-1].count(")") and text.startswith("/"):
             items[-1] += f", {text}"
         else:
@@ -511,19 +522,28 @@ def _names_outcome(document: dict[str, Any]) -> tuple[RepairOutcome, dict[str, A
 
 def spec_problems(document: dict[str, Any]) -> list[str]:
     """What openapi-spec-validator says about ``document`` (empty: valid)."""
-    from openapi_spec_validator import validate
+    from jsonschema_path import SchemaPath
+    from openapi_spec_validator.shortcuts import get_validator_cls
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+    if walk_size(document, MAX_SPEC_WALK) >= MAX_SPEC_WALK:
+        return [
+            f"(document): too large to check: following its $refs visits over {MAX_SPEC_WALK} schema nodes "
+            "(openapi-spec-validator walks each path anew: exponential work for nested allOf/oneOf), not checked"
+        ]
     try:
-        validate(document)
+        # The validator's default handlers open file:// and fetch http(s):// references: refused here.
+        cls = get_validator_cls(document)
+        cls(SchemaPath.from_dict(document, handlers=REFUSING_HANDLERS)).validate()
     except OpenAPIValidationError as error:
         where = "/".join(str(step) for step in getattr(error, "path", ()) or ())
         message = str(getattr(error, "message", error))
         if len(message) > 200 and " is not " in message:  # drop the dump of the offending value
             message = "the value" + message[message.rindex(" is not ") :]
-        return [f"{where or '(document)'}: {message.splitlines()[0][:300] if message else type(error).__name__}"]
+        shown = message.splitlines()[0][:300] if message else type(error).__name__
+        return [printable(f"{where or '(document)'}: {shown}")]
     except Exception as error:  # noqa: BLE001 - the validator raises other types on malformed input
-        return [f"(document): {type(error).__name__}: {str(error)[:300]}"]
+        return [printable(f"(document): {type(error).__name__}: {str(error)[:300]}")]
     return []
 
 
@@ -589,6 +609,7 @@ def rebase(upstream: dict[str, Any], source: str, overlay: dict[str, Any] | None
         problems = spec_problems(document)
     report_repairs = [*outcomes.values(), names]
     return RebaseReport(
+        external_refs=describe_all(external_refs(upstream)),
         source=source,
         repairs=report_repairs,
         document=document,

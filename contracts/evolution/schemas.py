@@ -9,6 +9,7 @@ are compared by meaning, not by spelling.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,12 +51,35 @@ class View:
 
 
 class Resolver:
-    """Follows local ``$ref``s in one document; a dangling one resolves to an empty schema (any value)."""
+    """Follows local ``$ref``s in one document; a dangling one resolves to an empty schema (any value).
+
+    Every schema object is dereferenced, merged and viewed once (memoised by identity): a hostile document
+    that reaches the same schema through 2**40 paths (nested ``allOf``/``oneOf``, ``$ref``s with siblings)
+    costs one visit per schema, and the same schema always yields the same object, so that ``SchemaDiff``
+    compares each pair once.
+    """
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
+        # id(schema) -> (schema, result): the schema is kept so that its id cannot be reused.
+        self._derefs: dict[int, tuple[Any, Any]] = {}
+        self._merged: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._views: dict[int, tuple[Any, View]] = {}
 
     def deref(self, schema: Any) -> Any:
+        cached = self._derefs.get(id(schema))
+        if cached is None:
+            cached = self._derefs[id(schema)] = (schema, self._deref(schema))
+        return cached[1]
+
+    def merged(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
+        """``schema`` with its ``allOf`` folded in, once per schema."""
+        cached = self._merged.get(id(schema))
+        if cached is None:
+            cached = self._merged[id(schema)] = (schema, _merged_all_of(self, schema, depth))
+        return cached[1]
+
+    def _deref(self, schema: Any) -> Any:
         seen: set[str] = set()
         while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#"):
             ref = schema["$ref"]
@@ -71,7 +95,14 @@ class Resolver:
         return schema if isinstance(schema, dict) else {}
 
     def view(self, schema: Any) -> View:
-        return _view(self, self.deref(schema), 0)
+        return self.view_of(self.deref(schema), 0)
+
+    def view_of(self, schema: dict[str, Any], depth: int) -> View:
+        """The view of a dereferenced schema, once per schema (a copy: callers adjust it)."""
+        cached = self._views.get(id(schema))
+        if cached is None:
+            cached = self._views[id(schema)] = (schema, _view(self, schema, depth))
+        return dataclasses.replace(cached[1])
 
 
 def _is_null_schema(schema: dict[str, Any]) -> bool:
@@ -84,7 +115,7 @@ def _merged_all_of(resolver: Resolver, schema: dict[str, Any], depth: int) -> di
         return schema
     merged = {k: v for k, v in schema.items() if k != "allOf"}
     for member in schema["allOf"] if isinstance(schema["allOf"], list) else []:
-        part = _merged_all_of(resolver, resolver.deref(member), depth + 1)
+        part = resolver.merged(resolver.deref(member), depth + 1)
         for key, value in part.items():
             if key == "properties" and isinstance(value, dict):
                 merged["properties"] = {**value, **merged.get("properties", {})}
@@ -100,11 +131,11 @@ JSON_MEDIA_TYPES = ("application/json",)
 
 def _view(resolver: Resolver, schema: dict[str, Any], depth: int) -> View:
     node = schema
-    schema = _merged_all_of(resolver, schema, depth)
+    schema = resolver.merged(schema, depth)
     content = schema.get("contentSchema")
     if str(schema.get("contentMediaType", "")).split(";")[0] in JSON_MEDIA_TYPES and content is not None:
         # A string holding JSON (a multipart part): on the wire the same as the object it encodes.
-        inner = _view(resolver, resolver.deref(content), depth + 1)
+        inner = resolver.view_of(resolver.deref(content), depth + 1)
         inner.node = node
         return inner
     view = View(node=node)
@@ -137,13 +168,13 @@ def _view(resolver: Resolver, schema: dict[str, Any], depth: int) -> View:
         real = [b for b in branches if not _is_null_schema(resolver.deref(b))]
         view.nullable = view.nullable or len(real) < len(branches)
         if len(real) == 1 and not isinstance(schema.get("discriminator"), dict):
-            inner = _view(resolver, resolver.deref(real[0]), depth + 1)
+            inner = resolver.view_of(resolver.deref(real[0]), depth + 1)
             inner.nullable = inner.nullable or view.nullable
             inner.node = node
             return inner
         _set_variants(resolver, view, schema, real)
         if view.types is None:
-            kinds = [_view(resolver, resolver.deref(branch), depth + 1).types for branch in real]
+            kinds = [resolver.view_of(resolver.deref(branch), depth + 1).types for branch in real]
             if kinds and all(kind is not None for kind in kinds):
                 view.types = frozenset().union(*kinds)  # type: ignore[arg-type]
     return view
@@ -169,7 +200,7 @@ def _set_variants(resolver: Resolver, view: View, schema: dict[str, Any], branch
 
 def _pinned_values(resolver: Resolver, branch: dict[str, Any], name: str) -> list[Any]:
     """The discriminator values a variant pins with ``const`` or ``enum`` (after ``allOf``)."""
-    merged = _merged_all_of(resolver, branch, 0)
+    merged = resolver.merged(branch, 0)
     prop = resolver.deref((merged.get("properties") or {}).get(name, {}))
     if "const" in prop:
         return [prop["const"]]

@@ -29,6 +29,7 @@ from contracts.fuzz.bounded import (
 from contracts.fuzz.echoes import Echoes
 from contracts.fuzz.ledger import CheckFailure, Ledger
 from contracts.fuzz.redaction import REDACTED, Redactor
+from contracts.job_judging import retry_after_problem
 
 __all__ = ["REDACTED", "BodyTooLarge", "Redactor"]  # re-exported: the parts import them from here
 
@@ -154,10 +155,24 @@ class FuzzContext:
             if self.recorder is not None:
                 self.recorder.http(response)
             retry_after = response.headers.get("retry-after")
+            if response.status_code == 429:
+                self.judge_retry_after(request, retry_after)
             if response.status_code == 429 and attempt < self.max_retries and self.wait_out(retry_after, url):
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def judge_retry_after(self, request: httpx.Request, retry_after: str | None) -> None:
+        """A 429 says when to retry (the contract's ``Retry-After``): judged before it is waited out."""
+        where, check = f"{request.method} {request.url.path}", "rate_limit_headers"
+        problem = retry_after_problem(429, retry_after)
+        if problem is None:
+            self.ledger.ok(where, check)
+            return
+        url_shown = shlex.quote(self.redactor.url(str(request.url)))
+        curl = f'curl -sS -i -X {request.method} {url_shown} -H "{API_KEY_HEADER}: $HUME_API_KEY"'
+        title, expected = "a 429 without a usable Retry-After", "Retry-After: <whole seconds> on every 429"
+        self.ledger.fail(CheckFailure(where, check, "retry-after-missing", title, expected, problem, curl))
 
     def body_too_large(self, where: str, reproduce: str, error: BodyTooLarge) -> None:
         """A body over the cap is a named failure of the target (the run keeps its memory)."""

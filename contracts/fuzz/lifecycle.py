@@ -14,11 +14,11 @@ every text passes through the redactor first. The stream part shares the helpers
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import operator
 import random
+import re
 import shlex
 import time
 import zipfile
@@ -29,13 +29,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from contracts.checks import response_violations
 from contracts.codes import RULE_CODES
-from contracts.evidence import Grade
+from contracts.evidence import Grade, register_grades
 from contracts.fuzz.context import API_KEY_HEADER, BodyTooLarge, BudgetExhausted, FuzzContext
 from contracts.fuzz.echoes import ANY_VALUE, leaves, pointer_path
 from contracts.fuzz.ledger import CheckFailure
+from contracts.job_judging import (
+    STATUS_RANK,
+    TERMINAL,
+    list_problems,
+    md5_hex,
+    timestamp_changes,
+    timestamp_unit_problems,
+    transition_problem,
+)
+from contracts.job_judging import echo_problems as sent_echo_problems
+from contracts.text_positions import indexes, is_number
 from contracts.violations import Violation, shorten
 from strategies.media import MediaFile, make_png, make_text, make_wav
 from strategies.requests import MultipartUpload, sdk_json_text
@@ -170,6 +182,9 @@ def checked_response(ctx: FuzzContext, where: str, response: httpx.Response, rep
     body = parse_json(text)
     violations = unexplained(ctx, body, violations)  # an out-of-bounds value the run sent, echoed back
     record_violations(ctx, where, violations, reproduce)
+    if body is not None:
+        units = timestamp_unit_problems(body, response.headers.get("date"))
+        judge_all(ctx, where, TIMESTAMPS_IN_MS, [(f"{TIMESTAMPS_IN_MS.title} at {p}", f) for p, f in units], reproduce)
     return body
 
 
@@ -293,14 +308,60 @@ LIMIT_REFUSED = Expectation(
     grade=Grade.JUDGEMENT,
 )
 
+JOB_FOUND = Expectation(
+    "lifecycle",
+    "job-not-found",
+    "a job id POST /v0/batch/jobs returned answered 404",
+    "the details of every job id POST returned (200)",
+)
+PREDICTIONS_FOUND = Expectation(
+    "lifecycle",
+    "predictions-not-found",
+    "the predictions of a COMPLETED job answered 404",
+    "200 with the predictions of a COMPLETED job",
+)
+TIMESTAMPS_IN_MS = Expectation(
+    "units",
+    "timestamp-unit",
+    "a *_timestamp_ms is not in milliseconds",
+    "Unix milliseconds: at least 10^12 (2001), at most a day past the answer's Date header",
+)
+LISTED_ONCE = Expectation(
+    "list-jobs", "list-duplicate-job", "list-jobs returned the same job twice", "each job at most once per answer"
+)
+LATER_TRANSITION = Expectation(
+    "list-jobs",
+    "state-regressed",
+    "a listed job's status is behind what its details said",
+    "a job's status on later reads never behind an earlier read",
+)
+LATER_TIMESTAMPS = Expectation(
+    "list-jobs",
+    "timestamps-changed",
+    "a listed job's timestamps differ from its details",
+    "each timestamp set once, then kept, on every read",
+)
+FACE_BOX_INSIDE = Expectation(
+    "lifecycle",
+    "face-box-outside-image",
+    "a face box lies outside the image drawn",
+    "0 <= x, 0 <= y, x + w <= width, y + h <= height of the uploaded image (a judgement)",
+)
+ARTIFACT_PATHS_SAFE = Expectation(
+    "lifecycle",
+    "artifacts-unsafe-path",
+    "an artifacts member would be extracted outside its directory",
+    "relative member names without `..` parts (a judgement: every client extracting them is exposed)",
+)
+
+# Judgements of ours: warnings unless strict judgements are asked for.
+register_grades({"face-box-outside-image": Grade.JUDGEMENT, "artifacts-unsafe-path": Grade.JUDGEMENT})
+
 # A job gets at most this long (and never more than half the time left) to end before it counts as stuck.
 JOB_SHARE_SECONDS = 20.0
 MIN_JUDGED_WAIT_SECONDS = 1.0  # with less time left, waiting proves nothing either way
 FIRST_POLL_DELAY = 0.1
 MAX_POLL_DELAY = 2.0
-STATUS_RANK = {"QUEUED": 0, "IN_PROGRESS": 1, "COMPLETED": 2, "FAILED": 2}
-TERMINAL = ("COMPLETED", "FAILED")
-TIMESTAMP_KEYS = ("created_timestamp_ms", "started_timestamp_ms", "ended_timestamp_ms")
 INTERVAL_TOLERANCE_S = 0.25  # predicted intervals may round a little past the end of the audio
 # Artifacts are read fully (every member's CRC checked) within these bounds: no zip bomb gets through.
 MAX_ARTIFACT_MEMBERS = 10_000
@@ -348,10 +409,15 @@ class JobPlan:
         return MultipartUpload(self.files, sdk_json_text(self.json_body()), json_as_file=True)
 
 
+# On every seed: a non-BMP character mid-text (code points, UTF-16 units and UTF-8 bytes all differ after it),
+# and words after it, so a position counted in another unit, or an end past the text, is seen.
+POSITION_PROBE_TEXT = "Hume reads 😀 every word here, café included."
+
+
 def plan_jobs(seed: int) -> list[JobPlan]:
     """The jobs a run may start, cheapest first; the same seed always gives the same jobs."""
     rng = random.Random(seed)
-    texts = tuple(_sentence(rng) for _ in range(rng.randint(1, 3)))
+    texts = (POSITION_PROBE_TEXT, *(_sentence(rng) for _ in range(rng.randint(0, 2))))
     side = rng.randint(96, 160)
     media = (
         make_png(side, side, face=True, background=(rng.randrange(256), 90, 140), filename="face.png"),
@@ -510,6 +576,10 @@ def poll_once(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
     response = ctx.request(client, "GET", path)
     body = checked_response(ctx, "lifecycle: poll", response, curl_command(ctx, "GET", path))
     state = body.get("state") if isinstance(body, dict) else None
+    if response.status_code == 404:  # the id POST returned: a broken promise, not a reason to look away
+        judge(ctx, "lifecycle: poll", JOB_FOUND, f"job {job.job_id}: details answered 404", job.steps(ctx))
+        job.done = True
+        return
     if response.status_code != 200 or not isinstance(state, dict):
         ctx.ledger.note(
             f"lifecycle: stopped polling job {job.job_id}: its details answered "
@@ -525,74 +595,17 @@ def poll_once(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
         job.echo_checked = True
         judge_all(ctx, "lifecycle: poll", REQUEST_ECHOED, echo_problems(job.plan, body.get("request")), job.steps(ctx))
     judge(ctx, "lifecycle: poll", LEGAL_TRANSITION, transition_problem(job.status, status), job.steps(ctx))
-    judge(ctx, "lifecycle: poll", STABLE_TIMESTAMPS, _timestamp_changes(job, state), job.steps(ctx))
+    judge(ctx, "lifecycle: poll", STABLE_TIMESTAMPS, timestamp_changes(job.timestamps, state), job.steps(ctx))
     job.status = status if isinstance(status, str) else repr(status)
     job.done = job.status in TERMINAL or job.status not in STATUS_RANK
-
-
-def transition_problem(before: str | None, status: Any) -> str | None:
-    """What is wrong with going from ``before`` (None: first poll) to ``status``, or None."""
-    if status not in STATUS_RANK:
-        return f"status {shorten(status)} is not a job status"
-    if before is None or before not in STATUS_RANK:
-        return None
-    if STATUS_RANK[status] < STATUS_RANK[before] or (before in TERMINAL and status != before):
-        return f"{before} -> {status}"
-    return None
-
-
-def _timestamp_changes(job: Job, state: dict[str, Any]) -> str | None:
-    """Timestamps that changed since they were first seen (remembering the new ones), or None."""
-    changed = []
-    for key in TIMESTAMP_KEYS:
-        value, seen = state.get(key), job.timestamps.get(key)
-        if seen is not None and value != seen:
-            changed.append(f"{key} {seen} -> {shorten(value)}")
-        elif seen is None and isinstance(value, int) and not isinstance(value, bool):
-            job.timestamps[key] = value
-    return "; ".join(changed) or None
 
 
 # -- the request echo ----------------------------------------------------------------------------------
 
 
 def echo_problems(plan: JobPlan, echo: Any) -> list[tuple[str, str]]:
-    """How the details' ``request`` fails to repeat what was sent, as (title, found) pairs.
-
-    Defaults may be filled in and models not asked for may be listed (as null or with defaults: the real
-    examples list all six), so only what was sent is compared: each requested model and every setting
-    given for it, each other setting, the urls and texts (order aside), one file per upload by md5sum.
-    """
-    if not isinstance(echo, dict):
-        return [("job details carry no request", f"request {shorten(echo)}")]
-    sent = plan.json_body()
-    settings = {key: sent[key] for key in ("models", "callback_url", "notify", "transcription") if key in sent}
-    unrepeated = _unrepeated(settings, echo, "")
-    problems = [(f"{'.'.join(path.split('.')[:2])} is not repeated", found) for path, found in unrepeated]
-    for key, given in (("urls", plan.urls), ("text", plan.texts)):
-        echoed = echo.get(key)
-        if not (isinstance(echoed, list) and Counter(map(str, echoed)) == Counter(given)) and (given or echoed):
-            problems.append((f"{key} is not repeated", f"sent {len(given)}, echoed {shorten(echoed)}"))
-    files = echo.get("files") if isinstance(echo.get("files"), list) else []
-    md5s = Counter(str(f.get("md5sum")) for f in files if isinstance(f, dict))
-    uploaded = Counter(md5_hex(media.data) for media in plan.files)
-    if md5s != uploaded:
-        problems.append(("files are not repeated", f"uploaded {sorted(uploaded)}, echoed {sorted(md5s.elements())}"))
-    return [(title, clip(found, 300)) for title, found in problems]
-
-
-def _unrepeated(sent: Any, echoed: Any, path: str) -> Iterator[tuple[str, str]]:
-    """(path, found) for each part of ``sent`` that ``echoed`` does not hold: objects key by key (extra keys
-    allowed), other values equal (a boolean only to a boolean)."""
-    if isinstance(sent, dict) and isinstance(echoed, dict):
-        for key, value in sent.items():
-            yield from _unrepeated(value, echoed.get(key), f"{path}.{key}" if path else key)
-        return
-    same_kind = isinstance(sent, bool) == isinstance(echoed, bool) and isinstance(sent, dict) == isinstance(
-        echoed, dict
-    )
-    if not (same_kind and sent == echoed):
-        yield path, f"{path}: sent {json.dumps(sent)}, echoed {shorten(echoed)}"
+    """How the details' ``request`` fails to repeat what ``plan`` sent (``contracts.job_judging``)."""
+    return sent_echo_problems(plan.json_body(), Counter(md5_hex(media.data) for media in plan.files), echo)
 
 
 # -- bounds ----------------------------------------------------------------------------------------------
@@ -676,6 +689,9 @@ def check_predictions(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
     reproduce = curl_command(ctx, "GET", path)
     response = ctx.request(client, "GET", path)
     body = checked_response(ctx, where, response, reproduce)
+    if response.status_code == 404:
+        judge(ctx, where, PREDICTIONS_FOUND, f"job {job.job_id}: predictions answered 404", job.steps(ctx, reproduce))
+        return
     if response.status_code != 200 or not isinstance(body, list):
         ctx.ledger.note(
             f"lifecycle: the predictions of COMPLETED job {job.job_id} answered "
@@ -688,11 +704,9 @@ def check_predictions(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
     judge_all(ctx, where, PREDICTIONS_FOLLOW, list(prediction_problems(job.plan, entries)), steps)
     if job.plan.files:
         judge_all(ctx, where, FILE_NAMES, list(file_name_problems(job.plan, entries)), steps)
+    if "face" in job.plan.models:
+        judge_all(ctx, where, FACE_BOX_INSIDE, list(face_box_problems(job.plan, entries)), steps)
     _note_missing_faces(ctx, job, entries)
-
-
-def md5_hex(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def _sources(entries: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -784,21 +798,6 @@ def _position_problems(entry: dict[str, Any], text: str) -> Iterator[tuple[str, 
                 yield f"a {model} position does not index the input text", found
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def indexes(text: str, begin: Any, end: Any, expected: Any) -> bool:
-    """True when ``text[begin:end]`` is ``expected``, counting code points or UTF-8 bytes (the contract does
-    not say which)."""
-    if not (_is_number(begin) and _is_number(end) and float(begin).is_integer() and float(end).is_integer()):
-        return False
-    b, e = int(begin), int(end)
-    if not 0 <= b <= e or not isinstance(expected, str):
-        return False
-    return text[b:e] == expected or text.encode()[b:e].decode("utf-8", errors="replace") == expected
-
-
 def _interval_problems(entry: dict[str, Any], duration_s: float) -> Iterator[tuple[str, str]]:
     for model in ("prosody", "burst"):
         for item in _items(entry, model):
@@ -806,10 +805,43 @@ def _interval_problems(entry: dict[str, Any], duration_s: float) -> Iterator[tup
             if not isinstance(interval, dict):
                 continue
             begin, end = interval.get("begin"), interval.get("end")
-            within = _is_number(begin) and _is_number(end) and begin >= 0 and end <= duration_s + INTERVAL_TOLERANCE_S
+            within = is_number(begin) and is_number(end) and begin >= 0 and end <= duration_s + INTERVAL_TOLERANCE_S
             if not within:
                 found = f"[{begin}, {end}] s in {duration_s:.3f} s of audio"
                 yield f"a {model} interval lies outside the audio", found
+
+
+FACE_BOX_TOLERANCE_PX = 1.0  # a detector may round a box edge a pixel past the image
+
+
+def face_box_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """(title, found) for each uploaded image whose face boxes reach outside it (one per image)."""
+    for entry, given in _inputs(plan, entries):
+        size = image_size(given) if isinstance(given, MediaFile) else None
+        if size is None:
+            continue
+        width, height = size
+        for item in _items(entry, "face"):
+            box = item.get("box") if isinstance(item.get("box"), dict) else {}
+            x, y, w, h = (box.get(key) for key in ("x", "y", "w", "h"))
+            if not all(is_number(value) for value in (x, y, w, h)):
+                continue  # the schema's business
+            tolerance = FACE_BOX_TOLERANCE_PX
+            if x < -tolerance or y < -tolerance or x + w > width + tolerance or y + h > height + tolerance:
+                found = f"box x={x} y={y} w={w} h={h} in the {width}x{height} image {given.filename}"
+                yield "a face box lies outside the image", found
+                break
+
+
+def image_size(media: MediaFile) -> tuple[int, int] | None:
+    """The pixel size of an uploaded image the run drew, or None for other media."""
+    if not media.content_type.startswith("image/"):
+        return None
+    try:
+        with Image.open(io.BytesIO(media.data)) as image:
+            return image.size
+    except (OSError, ValueError):
+        return None
 
 
 def _note_missing_faces(ctx: FuzzContext, job: Job, entries: Sequence[dict[str, Any]]) -> None:
@@ -828,6 +860,24 @@ def check_artifacts(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
     checked_response(ctx, where, response, reproduce)
     problem = zip_problem(response.content) if response.status_code == 200 else f"answered {response.status_code}"
     judge(ctx, where, ARTIFACTS_READABLE, problem, reproduce)
+    if problem is None:
+        unsafe = unsafe_member_names(response.content)
+        found = f"{len(unsafe)} member(s), e.g. {shorten(unsafe[0])}" if unsafe else None
+        judge(ctx, where, ARTIFACT_PATHS_SAFE, found, reproduce)
+
+
+def unsafe_member_names(data: bytes) -> list[str]:
+    """Member names of a zip that extract outside their directory: absolute, a drive, or a ``..`` part."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return []
+    return [
+        name
+        for name in names
+        if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name)
+    ]
 
 
 def zip_problem(data: bytes) -> str | None:
@@ -866,8 +916,12 @@ class UnusableList(Exception):
     """A list-jobs answer was not a JSON array: the checks built on it cannot run."""
 
 
-def list_jobs(ctx: FuzzContext, client: httpx.Client, params: Params) -> tuple[list[dict[str, Any]], str]:
-    """The items of one list-jobs answer and its curl command; UnusableList (after a note) without them."""
+def list_jobs(
+    ctx: FuzzContext, client: httpx.Client, params: Params, jobs: Sequence[Job] = ()
+) -> tuple[list[dict[str, Any]], str]:
+    """The items of one list-jobs answer and its curl command; UnusableList (after a note) without them.
+
+    Every answer is also judged on its own (each job once) and against what the jobs' details said."""
     reproduce = curl_command(ctx, "GET", JOBS_PATH, params=params)
     response = ctx.request(client, "GET", JOBS_PATH, params=params)
     body = checked_response(ctx, WHERE_LIST, response, reproduce)
@@ -877,7 +931,24 @@ def list_jobs(ctx: FuzzContext, client: httpx.Client, params: Params) -> tuple[l
             "without a JSON array; the remaining list-jobs checks were not run"
         )
         raise UnusableList
-    return [item for item in body if isinstance(item, dict)], reproduce
+    items = [item for item in body if isinstance(item, dict)]
+    twice = [(title, found) for code, title, found in list_problems(params, items) if code == LISTED_ONCE.code]
+    judge_all(ctx, WHERE_LIST, LISTED_ONCE, twice, reproduce)
+    _check_later_reads(ctx, items, jobs, reproduce)
+    return items, reproduce
+
+
+def _check_later_reads(ctx: FuzzContext, items: Sequence[dict[str, Any]], jobs: Sequence[Job], reproduce: str) -> None:
+    """A listed job's status is not behind, and its timestamps not other than, what its details said."""
+    known = {job.job_id.lower(): job for job in jobs}
+    for item in items:
+        job = known.get(str(item.get("job_id")).lower())
+        state = item.get("state")
+        if job is None or not isinstance(state, dict) or state.get("status") not in STATUS_RANK:
+            continue
+        steps = job.steps(ctx, reproduce)
+        judge(ctx, WHERE_LIST, LATER_TRANSITION, transition_problem(job.status, state.get("status")), steps)
+        judge(ctx, WHERE_LIST, LATER_TIMESTAMPS, timestamp_changes(job.timestamps, state), steps)
 
 
 def _state(item: dict[str, Any], key: str) -> Any:
@@ -899,8 +970,8 @@ def check_list_jobs(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job])
         _check_status_filters(ctx, client, jobs)
         _check_time_filters(ctx, client, jobs)
         for direction in ("asc", "desc"):
-            _check_sorted(ctx, client, direction)
-        items, reproduce = list_jobs(ctx, client, [("limit", "1")])
+            _check_sorted(ctx, client, direction, jobs)
+        items, reproduce = list_jobs(ctx, client, [("limit", "1")], jobs)
         judge(ctx, WHERE_LIST, LIMITED, f"limit=1 gave {len(items)} jobs" if len(items) > 1 else None, reproduce)
         _check_limit_bounds(ctx, client)
     except UnusableList:
@@ -928,7 +999,7 @@ def _check_limit_bounds(ctx: FuzzContext, client: httpx.Client) -> None:
 
 def _check_listed(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:
     params = [("limit", str(max(10, 2 * len(jobs)))), ("sort_by", "created"), ("direction", "desc")]
-    items, reproduce = list_jobs(ctx, client, params)
+    items, reproduce = list_jobs(ctx, client, params, jobs)
     listed = {item.get("job_id") for item in items}
     for job in jobs:
         problem = None if job.job_id in listed else f"job {job.job_id} is not among the newest {params[0][1]}"
@@ -942,7 +1013,7 @@ def _check_status_filters(ctx: FuzzContext, client: httpx.Client, jobs: Sequence
     if known is not None:
         filters.append(tuple(status for status in STATUS_RANK if status != known))
     for statuses in filters:
-        items, reproduce = list_jobs(ctx, client, [("status", status) for status in statuses])
+        items, reproduce = list_jobs(ctx, client, [("status", status) for status in statuses], jobs)
         outside = [
             f"{item.get('job_id')} is {_state(item, 'status')}"
             for item in items
@@ -964,14 +1035,15 @@ def _check_time_filters(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[J
         ("created_after", max(created), operator.ge),
         ("created_before", min(created), operator.le),
     ):
-        items, reproduce = list_jobs(ctx, client, [("when", when), ("timestamp_ms", str(at))])
+        items, reproduce = list_jobs(ctx, client, [("when", when), ("timestamp_ms", str(at))], jobs)
         outside = [item for item in items if (c := _created(item)) is not None and not keeps(c, at)]
         problem = f"{when} {at}: {len(outside)} job(s) created on the other side" if outside else None
         judge(ctx, WHERE_LIST, TIME_FILTERED, problem, reproduce)
 
 
-def _check_sorted(ctx: FuzzContext, client: httpx.Client, direction: str) -> None:
-    items, reproduce = list_jobs(ctx, client, [("sort_by", "created"), ("direction", direction), ("limit", "20")])
+def _check_sorted(ctx: FuzzContext, client: httpx.Client, direction: str, jobs: Sequence[Job]) -> None:
+    params = [("sort_by", "created"), ("direction", direction), ("limit", "20")]
+    items, reproduce = list_jobs(ctx, client, params, jobs)
     times = [c for c in map(_created, items) if c is not None]
     wrong = [(a, b) for a, b in zip(times, times[1:], strict=False) if (a > b if direction == "asc" else a < b)]
     problem = f"direction={direction}: created {wrong[0][0]} listed before {wrong[0][1]}" if wrong else None

@@ -3,8 +3,9 @@
 HTTP exchanges are HAR entries; a stream session is one entry (the WebSocket handshake) whose frames sit
 in ``_webSocketMessages``, the convention browsers' developer tools use. Everything is redacted before it
 is kept: the API key value never reaches the file, in headers, URLs (``?apikey=``) or bodies; and
-redaction keeps each body what it was (a JSON body stays the same JSON, see contracts/fuzz/redaction.py),
-so the file reads back.
+redaction keeps each body what it was (a JSON body stays the same JSON, whatever its content type says; a
+form stays a form; bytes keep every byte but a long key's, see contracts/fuzz/redaction.py), so the file reads
+back.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _content(data: bytes, content_type: str, redactor: Redactor) -> dict[str, An
     if any(t in content_type for t in TEXT_TYPES):
         content["text"] = _redacted_text(data.decode("utf-8", errors="replace"), content_type, redactor)
     else:
-        content["text"] = base64.b64encode(data).decode("ascii")
+        content["text"] = base64.b64encode(redactor.binary(data)).decode("ascii")
         content["encoding"] = "base64"
     return content
 
@@ -169,6 +170,12 @@ class Recorder:
         with self._lock:
             self._entries.append(entry)
 
+    def drain(self) -> list[dict[str, Any]]:
+        """The entries recorded so far, no longer kept here (the proxy spools each to disk as it comes)."""
+        with self._lock:
+            entries, self._entries = self._entries, []
+        return entries
+
     def write(self, path: Path) -> int:
         har = {
             "log": {
@@ -198,13 +205,18 @@ def _post_text(body: bytes, content_type: str, redactor: Redactor) -> dict[str, 
         try:
             parts = parse_multipart(body, content_type)
         except FormProblem:
-            return {"text": base64.b64encode(body).decode("ascii"), "encoding": "base64"}
+            return {"text": base64.b64encode(redactor.binary(body)).decode("ascii"), "encoding": "base64"}
         return {"params": [_param(part, redactor) for part in parts]}
     return {"text": _redacted_text(body.decode("utf-8", errors="replace"), content_type, redactor)}
 
 
 def _redacted_text(text: str, content_type: str, redactor: Redactor) -> str:
-    return redactor.json_text(text) if "json" in content_type.lower() else redactor.text(text)
+    """By what the body is, not by its label: a body sent with no content type or as text/plain may be JSON,
+    and redacting JSON as free text with a key like ``null`` would write ``"callback_url": [REDACTED]``.
+    ``json_text`` redacts JSON by its values and anything else as free text; a form by its values."""
+    if "x-www-form-urlencoded" in content_type.lower():
+        return redactor.form_text(text)
+    return redactor.json_text(text)
 
 
 MAX_TEXT_PART = 64 * 1024

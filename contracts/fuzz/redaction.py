@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -19,6 +20,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 REDACTED = "[REDACTED]"
 UNAMBIGUOUS_LENGTH = 12  # below this a key is redacted as a whole token only, and the user is warned
 TOKEN = r"[\w-]"  # a key next to one of these is part of a longer token, not the key
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _forms(secret: str) -> set[str]:
@@ -71,15 +77,55 @@ class Redactor:
         return value
 
     def json_text(self, text: str) -> str:
-        """A JSON document as text: unchanged unless a secret is in it; still the same JSON structure after."""
+        """A JSON document as text: unchanged unless a secret is in it; still the same JSON structure after.
+
+        Text that is not JSON (RFC 8259: ``NaN`` and ``Infinity`` are not) is free text. So this is the
+        redaction for any recorded text body, whatever its label says: a body sent without a content type,
+        or as text/plain, that is JSON keeps its literals (``null``, ``true``, ``1``) whatever the key.
+        """
         if not self._found(text):
             return text
         try:
-            parsed = json.loads(text)
+            parsed = json.loads(text, parse_constant=_not_json)
         except ValueError:  # not JSON after all: free text
             return self.text(text)
         redacted = self.json(parsed)
         return text if redacted == parsed else json.dumps(redacted, ensure_ascii=False)
+
+    def form_text(self, text: str) -> str:
+        """An ``application/x-www-form-urlencoded`` body: values as text, names as structure (like a query)."""
+        if not self._found(text):
+            return text
+        return "&".join(self._query_item(item) for item in text.split("&"))
+
+    def xml_text(self, text: str) -> str:
+        """An XML document (a JUnit report): text and attribute values redacted, markup never.
+
+        A number in an attribute (``tests="1"``) is a count the report wrote, not data: left as it is.
+        Text that is not XML is free text.
+        """
+        if not self._found(text):
+            return text
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError:
+            return self.text(text)
+        for element in root.iter():
+            element.text = self.text(element.text) if element.text else element.text
+            element.tail = self.text(element.tail) if element.tail else element.tail
+            for name, value in element.attrib.items():
+                element.set(name, value if _NUMBER.fullmatch(value) else self.text(value))
+        declaration = text.lstrip().startswith("<?xml")
+        return ET.tostring(root, encoding="unicode", xml_declaration=declaration)
+
+    def binary(self, data: bytes) -> bytes:
+        """Bytes that are not text (media, archives, a body that is not what it claims): only a key that
+        cannot occur by chance is replaced, every other byte kept; a short key cannot be told from data."""
+        if self._anywhere is None:
+            return data
+        text = data.decode("utf-8", errors="surrogateescape")
+        redacted = self._anywhere.sub(REDACTED, text)
+        return data if redacted == text else redacted.encode("utf-8", errors="surrogateescape")
 
     def url(self, value: str) -> str:
         """A URL: userinfo, query values and fragment as text; scheme, host, path and query names as structure."""

@@ -51,6 +51,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from contracts.evidence import Grade
+from contracts.fuzz.bounded import SocketWatch
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.lifecycle import (
     CONFORMANCE,
@@ -63,9 +64,12 @@ from contracts.fuzz.lifecycle import (
     record_violations,
 )
 from contracts.stream_judging import (
+    BINARY_REPLY,
+    EXTRA_REPLY,
     PAYLOAD_ID_ECHOED,
     REPLY_CHECKS,
     ReplyCheck,
+    frame_text,
     reply_kind,
 )
 from contracts.validation import validate_body
@@ -75,7 +79,9 @@ from strategies.media import make_png, make_wav
 from strategies.stream import stream_payloads
 
 CLOSE_TIMEOUT = 2.0
+CUT_SLACK = 0.5  # past its own timeout, a wait on the socket is cut by shutting the socket down
 MAX_RECONNECTS = 5
+MAX_EXTRA_REPLIES = 100  # unasked frames drained before a send; a flood beyond is left to the next send
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 REPRODUCE_LIMIT = 4096  # longer frames are shown with their data abbreviated
 IDENTICAL_ERRORS_BEFORE_CLOSE = 10  # "closed automatically after ten identical configuration errors"
@@ -117,6 +123,8 @@ ERROR_CODE = Expectation(
     "an error does not carry the documented code of its fault",
     "E0101 invalid field, E0102 model/media mismatch, E0201 bad base64, E0203 audio, E0205 image",
 )
+TEXT_FRAME = Expectation("stream", *BINARY_REPLY)
+NO_EXTRA_REPLY = Expectation("stream", *EXTRA_REPLY)
 SURVIVES = Expectation(
     "stream",
     "stream-connection-dropped",
@@ -161,6 +169,8 @@ class Outcome:
     reply: str | None = None
     closed: str | None = None  # "1008 (policy violation) reason"
     close_code: int | None = None
+    binary: bool = False  # the reply came as a binary frame (its text is its UTF-8 reading)
+    extra: tuple[str, ...] = ()  # frames that were waiting before this frame was sent: replies to no frame
 
     def missing(self) -> str:
         return f"the connection closed instead ({self.closed})" if self.closed else "no reply in time"
@@ -192,8 +202,16 @@ def handshake(ctx: FuzzContext, url: str, headers: dict[str, str]) -> int | str:
     """101 when the server accepts, the HTTP status of its refusal, or why no handshake happened."""
     ctx.check_time()
     ctx.rate.wait()
+    watch = SocketWatch()
     try:
-        with connect(url, additional_headers=headers, open_timeout=ctx.open_timeout(), close_timeout=CLOSE_TIMEOUT):
+        # The close that follows is bounded too: a server that never reads can otherwise hold it forever.
+        with (
+            watch.deadline(ctx.open_timeout() + closing_seconds(ctx)),
+            connect(
+                url, additional_headers=headers, open_timeout=ctx.open_timeout(), close_timeout=CLOSE_TIMEOUT
+            ) as ws,
+        ):
+            watch.add(ws.socket)
             return 101
     except InvalidStatus as exc:
         return exc.response.status_code
@@ -202,6 +220,11 @@ def handshake(ctx: FuzzContext, url: str, headers: dict[str, str]) -> int | str:
 
 
 KEY_VARIABLE = "$HUME_API_KEY"  # reproduce lines name the key by this shell variable, never by its value
+
+
+def closing_seconds(ctx: FuzzContext) -> float:
+    """How long a closing handshake may take before the socket is cut: its timeout, shortened by the budget."""
+    return max(0.1, min(CLOSE_TIMEOUT, ctx.remaining())) + CUT_SLACK
 
 
 def with_query_key(url: str, key: str) -> str:
@@ -248,33 +271,82 @@ def probe_handshakes(ctx: FuzzContext) -> bool:
 
 
 class StreamConnection:
-    """One live connection at a time, reopened (bounded) after a close; every frame is recorded."""
+    """One live connection at a time, reopened (bounded) after a close; every frame is recorded.
+
+    Every wait on the socket has a deadline, kept by shutting the socket down (``SocketWatch``): a send can
+    block for good when the server reads nothing (the library's own thread may hold the connection's lock,
+    blocked writing the pongs of a ping flood), and no timeout of the library covers that.
+    """
 
     def __init__(self, ctx: FuzzContext) -> None:
         self.ctx = ctx
         self.socket: ClientConnection | None = None
+        self.watch = SocketWatch()
         self._opened = contextlib.ExitStack()  # entering the connection says we close it (websockets >= 17)
         self.frames: list[tuple[str, float, str]] = []
         self.reconnects = 0
         self.errors: Counter[tuple[str, str]] = Counter()  # identical errors seen on this connection
+        self._previous: tuple[Any, str] | None = None  # the last frame's payload_id and the reply it got
 
     def exchange(self, text: str) -> Outcome:
         """Send one frame and wait for its one reply (BudgetExhausted when time is up)."""
         self.ctx.check_time()
         self.ctx.rate.wait()
         socket = self.socket or self._open()
-        self.frames.append(("send", time.time(), text))
-        try:
-            socket.send(text)
-            reply = socket.recv(timeout=max(0.1, min(self.ctx.request_timeout, self.ctx.remaining())))
-        except ConnectionClosed as exc:
-            close = exc.rcvd
-            return Outcome(closed=str(close) if close else "no close frame", close_code=close.code if close else None)
-        except TimeoutError:
-            return Outcome()
-        reply_text = reply if isinstance(reply, str) else reply.decode("utf-8", errors="replace")
-        self.frames.append(("receive", time.time(), reply_text))
-        return Outcome(reply=reply_text)
+        extra: list[str] = []
+        seconds = max(0.1, min(self.ctx.request_timeout, self.ctx.remaining()))
+        ends = time.monotonic() + seconds
+        with self.watch.deadline(seconds + CUT_SLACK) as cut:  # the send and the reply within one deadline
+            try:
+                extra = self._waiting(socket)
+                self.frames.append(("send", time.time(), text))
+                socket.send(text)
+                reply_text, binary = self._reply(socket, _payload_id(text), extra, ends)
+            except ConnectionClosed as exc:
+                self._previous = None
+                if cut.is_set():  # our deadline, not the server, ended the connection
+                    return Outcome(extra=tuple(extra))
+                close = exc.rcvd
+                closed = str(close) if close else "no close frame"
+                return Outcome(closed=closed, close_code=close.code if close else None, extra=tuple(extra))
+            except TimeoutError:
+                self._previous = None
+                return Outcome(extra=tuple(extra))
+        return Outcome(reply=reply_text, binary=binary, extra=tuple(extra))
+
+    def _reply(self, socket: ClientConnection, payload_id: Any, extra: list[str], ends: float) -> tuple[str, bool]:
+        """The reply to the frame just sent, by ``ends`` (monotonic). A late second copy of the previous reply
+        (it echoes the previous frame's payload_id, not this one's) is an extra reply, not this frame's: it goes
+        to ``extra``."""
+        while True:
+            reply_text, binary = _received_text(socket.recv(timeout=max(0.0, ends - time.monotonic())))
+            self.frames.append(("receive", time.time(), reply_text))
+            previous = self._previous
+            late_copy = (
+                previous is not None
+                and isinstance(previous[0], str)
+                and previous[0] != payload_id
+                and reply_text == previous[1]
+                and _payload_id(reply_text) == previous[0]
+                and len(extra) < MAX_EXTRA_REPLIES
+            )
+            if not late_copy:
+                self._previous = (payload_id, reply_text)
+                return reply_text, binary
+            extra.append(reply_text)
+
+    def _waiting(self, socket: ClientConnection) -> list[str]:
+        """Frames received since the last reply, before anything was sent: each answers no frame."""
+        waiting = []
+        while len(waiting) < MAX_EXTRA_REPLIES:
+            try:
+                frame = socket.recv(timeout=0)
+            except TimeoutError:
+                break
+            text, _binary = _received_text(frame)
+            self.frames.append(("receive", time.time(), text))
+            waiting.append(text)
+        return waiting
 
     def closed_on_purpose(self, outcome: Outcome) -> bool:
         """The documented close: a policy violation after ten identical errors."""
@@ -291,12 +363,14 @@ class StreamConnection:
 
     def close(self) -> None:
         """Close the connection and record its session (the URL carries no key: it went in a header)."""
-        self._opened.close()
+        with self.watch.deadline(closing_seconds(self.ctx)):
+            self._opened.close()
         self.socket = None
         if self.frames and self.ctx.recorder is not None:
             self.ctx.recorder.stream_session(self.ctx.stream_url, self.frames)
         self.frames = []
         self.errors.clear()
+        self._previous = None
 
     def _open(self) -> ClientConnection:
         connection = connect(
@@ -307,7 +381,21 @@ class StreamConnection:
             max_size=MAX_REPLY_BYTES,
         )
         self.socket = self._opened.enter_context(connection)
+        self.watch.add(self.socket.socket)
         return self.socket
+
+
+def _payload_id(text: str) -> Any:
+    frame = parse_json(text)
+    return frame.get("payload_id") if isinstance(frame, dict) else None
+
+
+def _received_text(frame: str | bytes) -> tuple[str, bool]:
+    """A received frame as text (read as the proxy reads it, ``frame_text``) and whether it came binary."""
+    if isinstance(frame, str):
+        return frame, False
+    text, _binary = frame_text(None, frame)
+    return (text if text is not None else frame.decode("utf-8", errors="replace")), True
 
 
 # -- frames --------------------------------------------------------------------------------------------
@@ -333,6 +421,7 @@ class FrameChecker:
         self.connection = connection
         self.sent = 0
         self.stopped = False
+        self.last: Probe | None = None  # the frame the last reply answered: an extra reply repeats it
 
     def run(self, probe: Probe) -> None:
         """Send one probe and check its reply."""
@@ -363,11 +452,23 @@ class FrameChecker:
 
     def _exchange(self, probe: Probe) -> dict[str, Any] | None:
         outcome = self._send(probe)
+        self._judge_frames(probe, outcome)
         if outcome.reply is None:
             judge(self.ctx, "stream: no reply", ONE_REPLY, outcome.missing(), reproduce_frame(probe))
             self._reopen()
             return None
         return self._validated(outcome.reply, probe)
+
+    def _judge_frames(self, probe: Probe, outcome: Outcome) -> None:
+        """What the frames themselves show: a reply that answers no frame, a binary reply."""
+        if outcome.extra and self.last is not None:
+            found = f"{len(outcome.extra)} more frame(s) after the reply, e.g. {clip(outcome.extra[0], 120)}"
+            self._judge("stream: unexpected", NO_EXTRA_REPLY, found, self.last)
+        elif self.last is not None:
+            self._judge("stream: unexpected", NO_EXTRA_REPLY, None, self.last)
+        if outcome.reply is not None:
+            self._judge("stream: frames", TEXT_FRAME, "a binary frame" if outcome.binary else None, probe)
+        self.last = probe if outcome.reply is not None else None
 
     def _validated(self, text: str, probe: Probe) -> dict[str, Any] | None:
         """The reply, validated as a stream message; None (after recording why) if it is not a JSON object."""
@@ -457,8 +558,11 @@ class FrameChecker:
         """Right after an error, a job_details frame must still be answered on the same connection."""
         alive = Probe({"job_details": True, "payload_id": f"hume-contracts-alive-{self.sent}"})
         outcome = self._send(alive)
+        self._judge_frames(alive, outcome)
         if outcome.reply is None and self.connection.closed_on_purpose(outcome):
             self.ctx.ledger.note(f"stream: the server closed the connection after repeated errors ({outcome.closed})")
+        elif outcome.reply is None and outcome.closed is None:  # open, but silent: the frame got no reply
+            judge(self.ctx, "stream: no reply", ONE_REPLY, outcome.missing(), reproduce_frame(alive))
         elif outcome.reply is None:
             self._judge("stream: error", SURVIVES, outcome.missing(), after)
         else:
@@ -567,14 +671,22 @@ def probes() -> st.SearchStrategy[Probe]:
     )
 
 
+class _Stopped(Exception):
+    """Raised in the Hypothesis test once the checker has stopped, so that Hypothesis stops at once."""
+
+
 def fuzz_frames(ctx: FuzzContext, checker: FrameChecker) -> None:
     """The fixed probes, then generated ones: ``ctx.max_examples`` frames in all (plus survival checks)."""
     fixed = fixed_probes()[: max(1, ctx.max_examples)]
     generated = ctx.max_examples - len(fixed)
 
     def exchange(probe: Probe) -> None:
+        if checker.stopped:  # budget spent or target gone: generating more frames would only cost time
+            raise _Stopped
         checker.run(probe)
 
+    if checker.stopped:
+        return
     for probe in reversed(fixed):
         exchange = example(probe=probe)(exchange)
     run = settings(
@@ -587,5 +699,7 @@ def fuzz_frames(ctx: FuzzContext, checker: FrameChecker) -> None:
     )(given(probe=probes())(exchange))
     try:
         seed(ctx.seed)(run)()
+    except _Stopped:
+        pass
     except HypothesisException as exc:  # e.g. a failed health check: the frames already sent still count
         checker.stop(f"stream: Hypothesis stopped generating frames ({type(exc).__name__}: {clip(str(exc), 200)})")

@@ -21,11 +21,16 @@ import httpx
 import uvicorn
 
 from contracts.coverage import Coverage, add_coverage, collecting
-from contracts.proxy.addons import ContractChecker, HarRecorder, LiveLog, SecretWatch, SessionResults, StrictGate
+from contracts.proxy.addons import ContractChecker, LiveLog, SecretWatch, SessionResults, StrictGate, decoded
+from contracts.proxy.budget import HOLD_BUDGET
 from contracts.proxy.core import ProxyCore
+from contracts.proxy.guard import HEAD_TIMEOUT, connection_cap, guarded_protocols
+from contracts.proxy.har import HarRecorder
+from contracts.proxy.jobs import JobMemory
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 STREAM_PATH = "/v0/stream/models"
+GRACEFUL_STOP_SECONDS = 5.0  # then what is still in flight is cancelled: a stop never waits on a slow peer
 
 
 @dataclass
@@ -39,26 +44,39 @@ class ProxyOptions:
     log: TextIO = field(default_factory=lambda: sys.stderr)
     timeout: float = 30.0  # seconds for the target to connect, and for each read or write
     coverage: bool = False  # count which parts of the contract the session exercised
+    reply_wait: float = 10.0  # seconds a stream frame waits for its reply before a client's close is the server's fault
+    max_connections: int | None = None  # None: as many as the file-descriptor limit allows
+    head_timeout: float = HEAD_TIMEOUT  # seconds for a request's head to arrive (slowloris)
+    hold_budget: int = HOLD_BUDGET  # body bytes held for checking across all clients at once
 
 
 class ProxySession:
-    """The core and its addons for one run; ``finish`` writes the report files and the HAR."""
+    """The core and its addons for one run; ``finish`` writes the report files and the HAR.
+
+    OSError at once when ``--record`` cannot be written (its spool file is opened here).
+    """
 
     def __init__(self, options: ProxyOptions) -> None:
         self.options = options
         self.secrets = SecretWatch(options.known_keys)
         self.results = SessionResults()
         self.live = LiveLog(self.secrets, options.log)
-        self.checker = ContractChecker([self.results, self.live], disabled=options.disabled)
-        addons: list[object] = [_KeyLearner(self.secrets), self.checker, self.results, self.live]
+        listeners = [self.results, self.live]
+        self.checker = ContractChecker(listeners, disabled=options.disabled, reply_wait=options.reply_wait)
+        self.jobs = JobMemory(listeners, disabled=options.disabled)
+        addons: list[object] = [_KeyLearner(self.secrets), self.checker, self.jobs, self.results, self.live]
         if options.strict:
             addons.append(StrictGate())
-        self.recorder = HarRecorder(options.record, self.secrets) if options.record else None
+        self.recorder = HarRecorder(options.record, self.secrets, decoded) if options.record else None
         if self.recorder is not None:
             addons.append(self.recorder)
         timeout = httpx.Timeout(options.timeout, connect=min(5.0, options.timeout))
-        self.core = ProxyCore(options.target, addons, buffered=options.strict, timeout=timeout)
+        self.core = ProxyCore(
+            options.target, addons, buffered=options.strict, timeout=timeout, hold_budget=options.hold_budget
+        )
         self.written: list[Path] = []
+        self.problems: list[str] = []  # what could not be written, named
+        self.finished = False
         self.coverage = Coverage() if options.coverage else None
 
     def collecting(self) -> contextlib.AbstractContextManager[object]:
@@ -66,13 +84,35 @@ class ProxySession:
         return collecting(self.coverage) if self.coverage is not None else contextlib.nullcontext()
 
     def finish(self) -> None:
-        """The report files (``--report``); the HAR is written by its addon when the server stops."""
+        """The report files (``--report``) and the HAR (``--record``), once; ``written`` lists only files that
+        were, ``problems`` names each that could not be (a full disk, an unwritable path, memory)."""
+        if self.finished:
+            return
+        self.finished = True
         if self.options.report is not None:
-            self.written += self.results.write(self.options.report, self.secrets.redactor)
-            if self.coverage is not None:
-                add_coverage(self.options.report / "report.json", self.coverage)
-        if self.options.record is not None:
-            self.written.append(self.options.record)
+            try:
+                self.written += self.results.write(self.options.report, self.secrets.redactor)
+                if self.coverage is not None:
+                    add_coverage(self.options.report / "report.json", self.coverage)
+            except (OSError, MemoryError) as error:
+                self.problems.append(f"cannot write the report to {self.options.report}: {_reason(error)}")
+        if self.recorder is not None:
+            try:
+                self.recorder.write()
+                self.written.append(self.recorder.path)
+            except (OSError, MemoryError, ValueError) as error:
+                self.problems.append(f"cannot write the HAR {self.recorder.path}: {_reason(error)}")
+            finally:
+                with contextlib.suppress(OSError):
+                    self.recorder.close()
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror} ({error.filename})" if error.filename else error.strerror
+    return f"{type(error).__name__}: {error}"
 
 
 class _KeyLearner:
@@ -110,9 +150,20 @@ class ProxyHandle:
         return f"ws://{self.host}:{self.port}/v0/stream"
 
 
-def uvicorn_config(app: ProxyCore, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(app: ProxyCore, host: str, port: int, options: ProxyOptions | None = None) -> uvicorn.Config:
+    """uvicorn with the guarded protocols (``contracts.proxy.guard``) and a bounded graceful stop."""
+    options = options or ProxyOptions(target=str(app.target))
+    http, ws = guarded_protocols(connection_cap(options.max_connections), options.head_timeout)
     return uvicorn.Config(
-        app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on", ws_max_size=16 * 2**20
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        http=http,
+        ws=ws,
+        lifespan="on",
+        ws_max_size=16 * 2**20,
+        timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
     )
 
 
@@ -139,7 +190,7 @@ def running_proxy(options: ProxyOptions, host: str = "127.0.0.1") -> Iterator[Pr
     session = ProxySession(options)
     listener = listen(host, 0)
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(session.core, host, port))
+    server = uvicorn.Server(uvicorn_config(session.core, host, port, options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="hume-proxy", daemon=True)
     thread.start()
     with session.collecting():

@@ -5,7 +5,8 @@
 - ``StrictGate``: with ``--strict``, a violating response becomes a 502 problem+json naming the violation.
 - ``LiveLog``: one line per violation as it happens, redacted.
 - ``SessionResults``: everything found, for the summary and the report files at stop.
-- ``HarRecorder``: the session as a HAR file (frames in ``_webSocketMessages``) that ``validate`` reads back.
+
+The HAR of ``--record`` is written by ``contracts.proxy.har``.
 """
 
 from __future__ import annotations
@@ -13,27 +14,30 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import zlib
-from collections import deque
+import time
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from contracts import report
-from contracts.fuzz.recorder import Recorder
+from contracts.encodings import codings, decode_body
 from contracts.fuzz.redaction import Redactor
+from contracts.proxy.caps import KeptResults
 from contracts.proxy.flows import HttpFlow, Replacement, StreamFlow, StreamMessage, header
+from contracts.proxy.streams import UnansweredFrames
 from contracts.readers import HttpInteraction, HttpMessage, JsonProblem, Note, parse_json
-from contracts.stream_judging import REPLY_CHECKS, reply_kind
+from contracts.stream_judging import BINARY_REPLY, EXTRA_REPLY, REPLY_CHECKS, frame_text, reply_kind
 from contracts.traffic import check_interaction
 from contracts.validation import validate_body
 from contracts.violations import Finding, Violation
 
 SOURCE = "proxy"
+REPLY_WAIT = 10.0  # seconds a frame may wait for its reply before a close by the client counts against the server
 KEY_HEADERS = ("x-hume-api-key", "authorization")
 KEY_PARAMS = ("apikey", "apiKey", "api_key")
 Listener = Callable[[Finding | Note], None]
+DECODED_LIMIT = 64 * 1024 * 1024  # a compressed body that expands past this is not checked (a bomb)
 
 
 class SecretWatch:
@@ -58,19 +62,14 @@ class SecretWatch:
         return self._redactor
 
 
-def decoded(body: bytes, content_encoding: str | None) -> bytes:
-    """The body without its content coding (gzip, deflate; identity); ValueError for anything else."""
-    coding = (content_encoding or "identity").strip().lower()
-    if coding in ("identity", ""):
-        return body
-    if coding in ("gzip", "x-gzip"):
-        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-    if coding == "deflate":
-        try:
-            return zlib.decompress(body)
-        except zlib.error:
-            return zlib.decompress(body, -zlib.MAX_WBITS)
-    raise ValueError(f"content-encoding {coding} is not one the proxy decodes")
+def decoded(body: bytes | None, content_encoding: str | None) -> bytes | None:
+    """The body without its content codings (gzip, deflate, br, stacked), at most ``DECODED_LIMIT`` bytes.
+
+    ``DecodingProblem`` (a ValueError) for a coding it does not know, a corrupt body, or a bomb.
+    """
+    if body is None:
+        return None
+    return decode_body(body, codings(content_encoding), DECODED_LIMIT)
 
 
 def _message(content_type: str | None, body: bytes | None, *, status: int | None = None) -> HttpMessage:
@@ -85,10 +84,13 @@ def _message(content_type: str | None, body: bytes | None, *, status: int | None
 class ContractChecker:
     """The checks of ``validate`` on live traffic; every finding and note goes to each listener."""
 
-    def __init__(self, listeners: Collection[Listener], *, disabled: Collection[str] = ()) -> None:
+    def __init__(
+        self, listeners: Collection[Listener], *, disabled: Collection[str] = (), reply_wait: float = REPLY_WAIT
+    ) -> None:
         self.listeners = list(listeners)
         self.disabled = frozenset(disabled)
-        self._pending: dict[int, deque[tuple[int, Any]]] = {}  # per connection: frames awaiting their reply
+        self.reply_wait = reply_wait
+        self._pending: dict[int, UnansweredFrames] = {}  # per connection: frames awaiting their reply
 
     def _publish(self, results: Iterable[Finding | Note]) -> list[Finding]:
         findings = []
@@ -109,7 +111,7 @@ class ContractChecker:
         where = f"#{flow.number}"
         try:
             body = decoded(flow.response_body, header(flow.response_headers, "content-encoding"))
-        except (ValueError, zlib.error) as problem:
+        except ValueError as problem:
             return [Note(SOURCE, f"{where} {flow.label}", f"response body not checked: {problem}")]
         request_type = header(flow.request_headers, "content-type")
         interaction = HttpInteraction(
@@ -126,10 +128,23 @@ class ContractChecker:
     # ---- stream
 
     def websocket_start(self, flow: StreamFlow) -> None:
-        self._pending[flow.number] = deque()
+        self._pending[flow.number] = UnansweredFrames()
 
     def websocket_end(self, flow: StreamFlow) -> None:
-        self._pending.pop(flow.number, None)
+        """Frames still unanswered at the close: the server's fault when a frame waited ``reply_wait`` seconds;
+        a note when the close came sooner (a client that did not wait, or a server closing on purpose, as after
+        ten identical errors, while a frame was on its way)."""
+        now = time.time()
+        for number, _frame, sent_at in self._pending.pop(flow.number, ()):
+            where = f"{flow.label} frame {number} (sent)"
+            waited = now - sent_at
+            if waited >= self.reply_wait:
+                found = f"no reply before the {flow.closed_by or 'connection'} closed ({waited:.1f} s after it)"
+                violation = Violation("stream-no-reply", "", "exactly one reply per frame", found)
+                self._publish([Finding(SOURCE, where, "stream-message", [violation])])
+            else:
+                note = f"the {flow.closed_by or 'connection'} closed {waited:.1f} s after this frame, before its reply"
+                self._publish([Note(SOURCE, where, note)])
 
     def websocket_message(self, flow: StreamFlow, message: StreamMessage) -> None:
         where = f"{flow.label} frame {message.number} ({'sent' if message.from_client else 'received'})"
@@ -138,27 +153,38 @@ class ContractChecker:
         value = self._parsed(message, finding)
         if value is not _UNPARSED:
             finding.violations.extend(validate_body(value, kind, disabled=self.disabled))
-        pending = self._pending.setdefault(flow.number, deque())
+        pending = self._pending.setdefault(flow.number, UnansweredFrames())
         if message.from_client:
-            pending.append((message.number, value))
+            if pending.add(message.number, value, message.at):
+                self._publish([Note(SOURCE, where, "too many frames unanswered: later replies are not paired")])
             if finding.violations:  # the client's fault, not the server's: said, not counted against it
                 first = finding.violations[0]
                 note = Note(SOURCE, where, f"the client sent a frame that breaks the contract: {first.describe()}")
                 self._publish([note])
                 return
-        elif pending:
-            number, frame = pending.popleft()
-            if isinstance(frame, dict) and isinstance(value, dict):
-                finding.violations.extend(self._reply_violations(number, frame, value))
+        elif pending:  # a frame awaits this reply (one past the bound is counted, not kept: take() is None)
+            if (waiting := pending.take()) is not None:
+                number, frame, _sent_at = waiting
+                if isinstance(frame, dict) and isinstance(value, dict):
+                    finding.violations.extend(self._reply_violations(number, frame, value))
+        elif EXTRA_REPLY[0] not in self.disabled:
+            code, title, expected = EXTRA_REPLY
+            found = "a reply while no frame was waiting for one"
+            finding.violations.append(Violation(code, "", expected, found, message=f"{title}: {found}"))
         finding.kind = f"{kind} {reply_kind(value)}" if not message.from_client else kind
         self._publish([finding])
 
     def _parsed(self, message: StreamMessage, finding: Finding) -> Any:
-        if message.text is None:
-            finding.violations.append(Violation("unparsable-body", "", "a JSON text frame", "a binary frame"))
+        """The frame's JSON value; a binary frame is read as UTF-8 (as the fuzz reads it) and said to be binary."""
+        text, binary = frame_text(message.text, message.data)
+        if binary and BINARY_REPLY[0] not in self.disabled:
+            code, title, expected = BINARY_REPLY
+            finding.violations.append(Violation(code, "", expected, "a binary frame", message=title))
+        if text is None:
+            finding.violations.append(Violation("unparsable-body", "", "a JSON text frame", "binary, not UTF-8"))
             return _UNPARSED
         try:
-            return parse_json(message.text)
+            return parse_json(text)
         except JsonProblem as problem:
             finding.violations.append(Violation("unparsable-body", "", "a JSON text frame", str(problem)))
             return _UNPARSED
@@ -204,17 +230,24 @@ class SessionResults:
 
     def __init__(self) -> None:
         self.results = report.Results()
+        self.kept = KeptResults(self.results)  # every count, the first findings of each code
         self.exchanges = 0
         self.frames = 0
+        self.faults = 0  # exchanges and streams the proxy answered or ended itself (400, 408, 502, a cut stream)
         self._lock = threading.Lock()
 
     def __call__(self, result: Finding | Note) -> None:
         with self._lock:
-            self.results.add(result)
+            self.kept.add(result)
 
     def response(self, flow: HttpFlow) -> None:
         with self._lock:
             self.exchanges += 1
+
+    def error(self, flow: HttpFlow | StreamFlow) -> None:
+        with self._lock:
+            self.faults += 1
+            self.kept.add(Note(SOURCE, f"{flow.label} (#{flow.number})", f"not passed on whole: {flow.error}"))
 
     def websocket_message(self, flow: StreamFlow, message: StreamMessage) -> None:
         self.frames += 1
@@ -226,9 +259,12 @@ class SessionResults:
     def summary(self) -> str:
         counts = ", ".join(f"{code} {n}" for code, n in self.results.by_code.most_common())
         verdict = f"{report.plural(self.violations, 'violation')} ({counts})" if counts else "no violations"
+        faults = f"; {report.plural(self.faults, 'exchange')} answered by the proxy itself" if self.faults else ""
+        if self.kept.left_out:
+            faults += f"; {self.kept.left_out} more findings and notes counted, not kept"
         return (
             f"proxy: {report.plural(self.exchanges, 'HTTP exchange')}, {report.plural(self.frames, 'stream frame')}"
-            f" checked; {verdict}"
+            f" checked; {verdict}{faults}"
         )
 
     def write(self, directory: Path, redactor: Redactor) -> list[Path]:
@@ -244,7 +280,8 @@ class SessionResults:
         paths = []
         for name, content in files.items():
             path = directory / name
-            redact = redactor.json_text if name.endswith(".json") else redactor.text  # JSON: values only
+            # values only: JSON's and XML's markup stays what it was, whatever the key
+            redact = {".json": redactor.json_text, ".xml": redactor.xml_text}.get(path.suffix, redactor.text)
             path.write_text(redact(content), encoding="utf-8")
             paths.append(path)
         return paths
@@ -271,49 +308,3 @@ class LiveLog:
     def error(self, flow: HttpFlow) -> None:
         with self._lock:
             print(self.secrets.redactor.text(f"error {flow.label}: {flow.error}"), file=self.out, flush=True)
-
-
-class HarRecorder:
-    """The whole session as HAR 1.2, written at stop; bodies the proxy did not keep are recorded empty.
-
-    Entries are redacted when written, with every key the session has seen by then.
-    """
-
-    def __init__(self, path: Path, secrets: SecretWatch) -> None:
-        self.path = path
-        self.secrets = secrets
-        self._entries: list[Callable[[Recorder], None]] = []
-        self._frames: dict[int, list[tuple[str, float, str]]] = {}
-        self._lock = threading.Lock()
-
-    def response(self, flow: HttpFlow) -> None:
-        try:
-            body = decoded(flow.response_body or b"", header(flow.response_headers, "content-encoding"))
-        except (ValueError, zlib.error):
-            body = b""
-        recoded = ("content-encoding", "content-length")  # the HAR holds the decoded body
-        headers = {k: v for k, v in flow.response_headers if k.lower() not in recoded}
-        request = (flow.method, f"http://proxy{flow.path}", dict(flow.request_headers), flow.request_body or b"")
-        response = (flow.status or 0, flow.reason, headers, body)
-        with self._lock:
-            self._entries.append(lambda har: har.add_http(*request, *response))
-
-    def websocket_start(self, flow: StreamFlow) -> None:
-        self._frames[flow.number] = []
-
-    def websocket_message(self, flow: StreamFlow, message: StreamMessage) -> None:
-        text = message.text if message.text is not None else base64.b64encode(message.data or b"").decode("ascii")
-        direction = "send" if message.from_client else "receive"
-        self._frames.setdefault(flow.number, []).append((direction, message.at, text))
-
-    def websocket_end(self, flow: StreamFlow) -> None:
-        frames, url, status = self._frames.pop(flow.number, []), f"ws://proxy{flow.path}", flow.status or 0
-        with self._lock:
-            self._entries.append(lambda har: har.stream_session(url, frames, status=status))
-
-    def done(self) -> None:
-        har = Recorder(self.secrets.redactor)
-        with self._lock:
-            for entry in self._entries:
-                entry(har)
-        har.write(self.path)

@@ -28,7 +28,11 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
+from contracts.proxy.budget import HOLD_BUDGET, HeldBody, HoldBudget
 from contracts.proxy.flows import Headers, HttpFlow, Replacement, StreamFlow, StreamMessage, header
+from contracts.proxy.streams import FrameChecks, GuardedClientConnection, broken_off
+from contracts.proxy.targets import NotOriginForm, request_target, upstream_url
+from contracts.proxy.upstream import forwarded_headers, upstream_client
 
 log = logging.getLogger("hume_contracts.proxy")
 
@@ -44,12 +48,18 @@ SMALL_BODY = 1024 * 1024  # request bodies up to this size are read whole before
 MAX_FRAME_BYTES = 16 * 1024 * 1024  # Hume's stream frames carry base64 media of a few MB
 TEXT_MEDIA = ("json", "text/")
 GOING_AWAY, INTERNAL_ERROR = 1001, 1011
+TITLES = {400: "Bad Request", 408: "Request Timeout", 502: "Bad Gateway"}
+
+
+def problem(status: int, detail: str) -> Replacement:
+    """A problem+json answer (RFC 9457) the proxy gives itself, saying what went wrong."""
+    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail}
+    return Replacement(status, [("content-type", "application/problem+json")], json.dumps(body).encode())
 
 
 def bad_gateway(detail: str) -> Replacement:
-    """A problem+json 502 (RFC 9457) that says what went wrong with the target."""
-    body = json.dumps({"type": "about:blank", "title": "Bad Gateway", "status": 502, "detail": detail}).encode()
-    return Replacement(502, [("content-type", "application/problem+json")], body)
+    """A problem+json 502 that says what went wrong with the target."""
+    return problem(502, detail)
 
 
 class ProxyCore:
@@ -63,24 +73,39 @@ class ProxyCore:
         buffered: bool = False,
         check_limit: int = CHECK_LIMIT,
         timeout: httpx.Timeout | None = None,
+        hold_budget: int = HOLD_BUDGET,
     ) -> None:
         self.target = httpx.URL(target.rstrip("/"))
         self.addons = list(addons)
         self.buffered = buffered
         self.check_limit = check_limit
         self.timeout = timeout or httpx.Timeout(30.0, connect=5.0)
+        self.budget = HoldBudget(hold_budget)
         self._numbers = itertools.count(1)
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await self._websocket(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+        try:
+            if scope["type"] == "http":
+                await self._http(scope, receive, send)
+            elif scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            elif scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+        except asyncio.CancelledError:
+            # The stop's grace period is over (or a second Ctrl-C): this exchange is cut off. Said in one
+            # line, not a traceback from the server; the task ends here either way.
+            if scope["type"] != "lifespan":
+                log.warning("%s %s: cut off by the proxy stopping", scope.get("method", "stream"), scope["path"])
 
     # ------------------------------------------------------------------------------------- hooks
+
+    async def _call_off_loop(self, hook: str, *args: Any) -> None:
+        """The hooks in a worker thread: a slow check holds up its own exchange, never the other clients.
+
+        Abandoned on cancel (the proxy stopping): the check finishes on its own, the stop does not wait for it.
+        """
+        await anyio.to_thread.run_sync(self._call, hook, *args, abandon_on_cancel=True)
 
     def _call(self, hook: str, *args: Any) -> None:
         for addon in self.addons:
@@ -96,8 +121,7 @@ class ProxyCore:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                # trust_env=False: never route the traffic under test through the environment's proxies.
-                self._client = httpx.AsyncClient(timeout=self.timeout, trust_env=False, follow_redirects=False)
+                self._client = upstream_client(self.timeout)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._client is not None:
@@ -107,13 +131,6 @@ class ProxyCore:
                 return
 
     # -------------------------------------------------------------------------------------- HTTP
-
-    def _target_url(self, scope: dict[str, Any], scheme: str | None = None) -> str:
-        """The target's URL for this request: its path as the client encoded it, and its query string."""
-        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
-        query = scope.get("query_string", b"").decode("latin-1")
-        base = self.target.copy_with(scheme=scheme) if scheme else self.target
-        return str(base).rstrip("/") + path + (f"?{query}" if query else "")
 
     @staticmethod
     def _headers(scope: dict[str, Any], drop: frozenset[str] = HOP_BY_HOP) -> Headers:
@@ -125,18 +142,35 @@ class ProxyCore:
         flow = HttpFlow(
             next(self._numbers), scope["method"], scope["path"] + (f"?{query}" if query else ""), self._headers(scope)
         )
+        try:
+            url = upstream_url(self.target, request_target(scope))
+        except NotOriginForm as refused:
+            await self._refuse(flow, send, 400, str(refused))
+            return
+        held = HeldBody(self.budget, self.check_limit)
+        try:
+            await self._exchange(flow, url, scope, receive, send, held)
+        finally:
+            held.release()
+
+    async def _exchange(
+        self, flow: HttpFlow, url: httpx.URL, scope: dict[str, Any], receive: Any, send: Any, held: HeldBody
+    ) -> None:
         started = time.monotonic()
-        kept = bytearray()
+        read_timeout = self.timeout.read
 
         async def request_body() -> AsyncIterator[bytes]:
             while True:
-                message = await receive()
+                try:
+                    message = await asyncio.wait_for(receive(), read_timeout)
+                except TimeoutError:
+                    raise ClientTooSlow(f"the client sent no body bytes for {read_timeout:g} s") from None
                 if message["type"] == "http.disconnect":
                     raise ClientGone()
                 chunk = message.get("body", b"")
                 flow.request_size += len(chunk)
-                if flow.request_size <= self.check_limit:
-                    kept.extend(chunk)
+                if not held.add(chunk):
+                    held.release()
                 if chunk:
                     yield chunk
                 if not message.get("more_body", False):
@@ -144,113 +178,153 @@ class ProxyCore:
 
         assert self._client is not None, "the proxy app runs under a server with lifespan on"
         content: bytes | AsyncIterator[bytes] = request_body()
-        length = header(flow.request_headers, "content-length")
-        if header(flow.request_headers, "transfer-encoding") is None and int(length or 0) <= SMALL_BODY:
+        if _small_in_one_piece(scope["headers"]):
             # Bodiless and small requests go on in one piece, as they came: a body-less GET must not become a
-            # chunked one, and one write instead of several spares the target a delayed-ACK wait.
+            # chunked one, and one write instead of several spares the target a delayed-ACK wait. Anything
+            # else (chunked, or large) streams through as it arrives.
             try:
                 content = b"".join([chunk async for chunk in request_body()])
+            except ClientTooSlow as slow:
+                await self._refuse(flow, send, 408, str(slow))
+                return
             except ClientGone:
                 log.warning("%s: the client went away while sending its body", flow.label)
                 return
-        request = self._client.build_request(
-            flow.method, self._target_url(scope), headers=flow.request_headers, content=content
-        )
+        raw_headers = forwarded_headers(flow.request_headers)
+        request = self._client.build_request(flow.method, url, headers=raw_headers, content=content)
         try:
             response = await self._client.send(request, stream=True)
+        except ClientTooSlow as slow:
+            await self._refuse(flow, send, 408, str(slow))
+            return
         except ClientGone:
             log.warning("%s: the client went away while sending its body", flow.label)
             return
         except httpx.HTTPError as exc:
-            flow.error = f"target {self.target} did not answer: {type(exc).__name__}: {exc}".rstrip(": ")
-            flow.request_body = bytes(kept) if flow.request_size <= self.check_limit else None
-            self._call("error", flow)
-            await _send_replacement(send, bad_gateway(flow.error))
+            flow.request_body = held.value()
+            detail = f"target {self.target} did not answer: {type(exc).__name__}: {exc}".rstrip(": ")
+            await self._refuse(flow, send, 502, detail)
             return
-        flow.request_body = bytes(kept) if flow.request_size <= self.check_limit else None
-        flow.status, flow.reason = response.status_code, response.reason_phrase
-        flow.response_headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+        flow.request_body = held.value()
         try:
-            if self.buffered:
-                await self._answer_buffered(flow, response, send)
-            else:
-                await self._answer_streamed(flow, response, send)
+            await self._answer(flow, response, send)
         finally:
             await response.aclose()
             flow.elapsed = time.monotonic() - started
+
+    async def _answer(self, flow: HttpFlow, response: httpx.Response, send: Any) -> None:
+        flow.status, flow.reason = response.status_code, response.reason_phrase
+        if not 100 <= response.status_code <= 599:
+            await self._refuse(flow, send, 502, f"target answered status {response.status_code}, not an HTTP status")
+            return
+        raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+        flow.response_headers = [(k, v) for k, v in raw if k.lower() not in HOP_BY_HOP]
+        held = HeldBody(self.budget, self.check_limit)
+        try:
+            if self.buffered:
+                await self._answer_buffered(flow, response, send, held)
+            else:
+                await self._answer_streamed(flow, response, send, held)
+        finally:
+            held.release()
+
+    async def _refuse(self, flow: HttpFlow, send: Any, status: int, detail: str) -> None:
+        """Answer the client ourselves (400, 408, 502): a logged, counted, recorded exchange."""
+        flow.error = detail
+        await self._finished(flow)
+        replacement = problem(status, detail)
+        flow.replacement = replacement
+        await _send_replacement(send, replacement)
 
     def _keeps(self, flow: HttpFlow) -> bool:
         content_type = (header(flow.response_headers, "content-type") or "").lower()
         return any(media in content_type for media in TEXT_MEDIA)
 
-    async def _answer_streamed(self, flow: HttpFlow, response: httpx.Response, send: Any) -> None:
-        keep = self._keeps(flow)
-        kept = bytearray()
+    async def _send_body(self, send: Any, chunk: bytes) -> None:
+        """One piece of the answer; a client that reads nothing for the read timeout is given up on."""
+        try:
+            await asyncio.wait_for(
+                send({"type": "http.response.body", "body": chunk, "more_body": True}), self.timeout.read
+            )
+        except TimeoutError:
+            raise ClientTooSlow(f"the client read nothing for {self.timeout.read:g} s") from None
+
+    async def _answer_streamed(self, flow: HttpFlow, response: httpx.Response, send: Any, held: HeldBody) -> None:
+        if not self._keeps(flow):
+            held.drop()
         await send({"type": "http.response.start", "status": flow.status, "headers": _raw(flow.response_headers)})
         try:
             async for chunk in response.aiter_raw():
                 flow.response_size += len(chunk)
-                keep = keep and flow.response_size <= self.check_limit
-                if keep:
-                    kept.extend(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if not held.add(chunk):
+                    held.release()
+                await self._send_body(send, chunk)
             flow.response_complete = True
         except httpx.HTTPError as exc:
             flow.error = f"the target broke off the body after {flow.response_size} bytes ({type(exc).__name__})"
+        except ClientTooSlow as slow:
+            flow.error = str(slow)
         except OSError:  # the client went away; the target's answer is still worth checking if whole
             log.warning("%s: the client went away during the response", flow.label)
-        with contextlib.suppress(OSError):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        flow.response_body = bytes(kept) if keep else None
+        flow.response_body = held.value()
+        if flow.error is None:
+            with contextlib.suppress(OSError, RuntimeError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        # else: no clean end: the client's connection is closed with the body short, as the target's was
         await self._finished(flow)
 
-    async def _answer_buffered(self, flow: HttpFlow, response: httpx.Response, send: Any) -> None:
+    async def _answer_buffered(self, flow: HttpFlow, response: httpx.Response, send: Any, held: HeldBody) -> None:
         """Hold the body back until the hooks ran (they may replace it); one too big to hold streams through."""
-        kept = bytearray()
         chunks = response.aiter_raw()
         try:
             async for chunk in chunks:
                 flow.response_size += len(chunk)
-                kept.extend(chunk)
-                if flow.response_size > self.check_limit:
-                    await self._stream_rest(flow, bytes(kept), chunks, send)
+                if not held.add(chunk):
+                    await self._stream_rest(flow, chunk, chunks, send, held)
                     return
             flow.response_complete = True
         except httpx.HTTPError as exc:
-            flow.error = f"the target broke off the body after {flow.response_size} bytes ({type(exc).__name__})"
-            await self._finished(flow)
-            await _send_replacement(send, bad_gateway(flow.error))
+            detail = f"the target broke off the body after {flow.response_size} bytes ({type(exc).__name__})"
+            await self._refuse(flow, send, 502, detail)
             return
-        flow.response_body = bytes(kept) if self._keeps(flow) else None
+        body = held.value() or b""
+        flow.response_body = body if self._keeps(flow) else None
         await self._finished(flow)
         if flow.replacement is not None:
             await _send_replacement(send, flow.replacement)
             return
         await send({"type": "http.response.start", "status": flow.status, "headers": _raw(flow.response_headers)})
-        await send({"type": "http.response.body", "body": bytes(kept), "more_body": False})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    async def _stream_rest(self, flow: HttpFlow, head: bytes, rest: AsyncIterator[bytes], send: Any) -> None:
-        """A body over the check limit: what was held back, then the rest as it comes, unchecked."""
+    async def _stream_rest(
+        self, flow: HttpFlow, last: bytes, rest: AsyncIterator[bytes], send: Any, held: HeldBody
+    ) -> None:
+        """A body over the check limit (or the shared budget): what was held back, then the rest, unchecked."""
         flow.response_body = None
+        head = bytes(held.data) + last  # what was held, and the chunk that did not fit
+        held.release()
         await send({"type": "http.response.start", "status": flow.status, "headers": _raw(flow.response_headers)})
-        await send({"type": "http.response.body", "body": head, "more_body": True})
         try:
+            await self._send_body(send, head)
             async for chunk in rest:
                 flow.response_size += len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await self._send_body(send, chunk)
             flow.response_complete = True
         except httpx.HTTPError as exc:
             flow.error = f"the target broke off the body after {flow.response_size} bytes ({type(exc).__name__})"
-        with contextlib.suppress(OSError):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except ClientTooSlow as slow:
+            flow.error = str(slow)
+        if flow.error is None:
+            with contextlib.suppress(OSError, RuntimeError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         await self._finished(flow)
 
     async def _finished(self, flow: HttpFlow) -> None:
         if flow.error is not None:
             log.warning("%s: %s", flow.label, flow.error)
-            self._call("error", flow)
+            await self._call_off_loop("error", flow)
             return
-        await anyio.to_thread.run_sync(self._call, "response", flow)
+        await self._call_off_loop("response", flow)
 
     # --------------------------------------------------------------------------------- WebSocket
 
@@ -261,19 +335,26 @@ class ProxyCore:
         if (await receive())["type"] != "websocket.connect":
             return
         ws_scheme = "wss" if self.target.scheme == "https" else "ws"
+        try:
+            url = upstream_url(self.target, request_target(scope), ws_scheme)
+        except NotOriginForm as refused:
+            await self._deny_stream(flow, scope, send, problem(400, str(refused)))
+            return
         subprotocols = scope.get("subprotocols") or None
         try:
             upstream = await connect(
-                self._target_url(scope, ws_scheme),
+                str(url),
                 additional_headers=headers,
                 origin=next((v for k, v in self._headers(scope, frozenset()) if k.lower() == "origin"), None),
                 subprotocols=subprotocols,
                 proxy=None,  # never the environment's proxy: the target is where the traffic goes
                 max_size=MAX_FRAME_BYTES,
                 open_timeout=self.timeout.connect,
+                close_timeout=self.timeout.connect,
                 ping_interval=None,  # the client's pings are its own business; the proxy adds none
                 compression=None,
                 user_agent_header=None,
+                create_connection=GuardedClientConnection,
             )
         except InvalidStatus as refused:
             flow.status = refused.response.status_code
@@ -285,23 +366,34 @@ class ProxyCore:
             return
         except (OSError, WebSocketException, TimeoutError) as exc:
             detail = f"target {self.target} refused the stream handshake: {type(exc).__name__}: {exc}"
-            log.warning("%s: %s", flow.label, detail)
-            flow.status = 502
-            self._call("websocket_start", flow)
-            replacement = bad_gateway(detail)
-            await _deny(scope, send, 502, replacement.headers, replacement.body)
-            self._call("websocket_end", flow)
+            await self._deny_stream(flow, scope, send, bad_gateway(detail))
             return
         flow.status = 101
         self._call("websocket_start", flow)
         await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
+        checks = FrameChecks(flow, self._call_off_loop)
         try:
-            await self._relay(flow, receive, send, upstream)
+            await self._relay(flow, receive, send, upstream, checks)
         finally:
             await upstream.close()
+            await checks.finish()
+            if flow.error is not None:
+                log.warning("%s: %s", flow.label, flow.error)
+                self._call("error", flow)
             self._call("websocket_end", flow)
 
-    async def _relay(self, flow: StreamFlow, receive: Any, send: Any, upstream: ClientConnection) -> None:
+    async def _deny_stream(self, flow: StreamFlow, scope: dict[str, Any], send: Any, answer: Replacement) -> None:
+        """Refuse a handshake ourselves (400, 502): logged, and counted as a stream the proxy ended."""
+        flow.status, flow.error = answer.status, json.loads(answer.body)["detail"]
+        log.warning("%s: %s", flow.label, flow.error)
+        self._call("websocket_start", flow)
+        self._call("error", flow)
+        await _deny(scope, send, answer.status, answer.headers, answer.body)
+        self._call("websocket_end", flow)
+
+    async def _relay(
+        self, flow: StreamFlow, receive: Any, send: Any, upstream: ClientConnection, checks: FrameChecks
+    ) -> None:
         """Frames both ways until either side closes; the other side gets the same close code."""
 
         def message(from_client: bool, payload: str | bytes) -> StreamMessage:
@@ -317,8 +409,10 @@ class ProxyCore:
                     await upstream.close(code=_sendable(flow.close_code), reason=event.get("reason") or "")
                     return
                 payload = event.get("text") if event.get("text") is not None else event.get("bytes", b"")
+                # Queued for its check before it is sent: its reply can never be checked first (a reply pairs
+                # with its frame).
+                await checks.put(message(True, payload))
                 await upstream.send(payload)
-                self._call("websocket_message", flow, message(True, payload))
 
         async def target_to_client() -> None:
             try:
@@ -326,13 +420,16 @@ class ProxyCore:
                     frame = {"type": "websocket.send"}
                     frame["text" if isinstance(payload, str) else "bytes"] = payload
                     await send(frame)
-                    self._call("websocket_message", flow, message(False, payload))
+                    await checks.put(message(False, payload))
             except ConnectionClosed:
                 pass
             if not flow.closed_by:
                 flow.closed_by = "target"
                 flow.close_code = upstream.close_code or 1006
                 flow.close_reason = upstream.close_reason or ""
+                if (broken := broken_off(upstream)) is not None:
+                    flow.closed_by, (flow.close_code, flow.error) = "proxy", broken
+                    flow.close_reason = flow.error.encode()[:120].decode(errors="ignore")  # at most 123 bytes
                 with contextlib.suppress(OSError, RuntimeError):
                     await send(
                         {"type": "websocket.close", "code": _sendable(flow.close_code), "reason": flow.close_reason}
@@ -353,6 +450,24 @@ class ProxyCore:
 
 class ClientGone(Exception):
     """The client disconnected before its request body was complete."""
+
+
+class ClientTooSlow(ClientGone):
+    """The client sent or read nothing for the read timeout (a slow upload, a slowloris reader)."""
+
+
+def _small_in_one_piece(raw_headers: list[tuple[bytes, bytes]]) -> bool:
+    """No body, or one with a Content-Length up to ``SMALL_BODY``: read whole, then sent in one write.
+
+    The raw headers, not the forwarded ones: ``transfer-encoding`` is hop-by-hop and already dropped there.
+    """
+    length = 0
+    for name, value in raw_headers:
+        if name.lower() == b"transfer-encoding":
+            return False
+        if name.lower() == b"content-length":
+            length = int(value) if value.strip().isdigit() else SMALL_BODY + 1
+    return length <= SMALL_BODY
 
 
 def _raw(headers: Headers) -> list[tuple[bytes, bytes]]:

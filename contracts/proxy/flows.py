@@ -79,6 +79,7 @@ class StreamFlow:
     close_reason: str = ""
     closed_by: str = ""  # "client", "target" or "proxy"
     frames: int = 0
+    error: str | None = None  # what the proxy refused or cut off (a bad request-target, a frame over the limit)
 
     @property
     def label(self) -> str:
