@@ -56,6 +56,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="CODE",
         help="recordings: switch off a rule or traffic check (validate --disable)",
     )
+    group.addoption(
+        "--hume-strict-judgements",
+        action="store_true",
+        help="fail on findings graded a judgement of this suite (by default they are warnings and pass)",
+    )
     parser.addini("hume_recordings", type="paths", default=[], help="recorded files or directories to check")
 
 
@@ -132,8 +137,11 @@ class RecordingItem(pytest.Item):
         if self.recording is None:
             results.add(self.error)
         else:
+            strict = self.config.getoption("--hume-strict-judgements")
             try:
-                results = file_results(self.recording, self.name, _shared_checker(self.config))
+                results = file_results(
+                    self.recording, self.name, _shared_checker(self.config), strict_judgements=strict
+                )
             except MemoryError as error:  # a file too big for memory: said so, not a bare MemoryError
                 detail = f" ({error})" if str(error) else ""
                 raise RecordingFailed(f"{self.name}: unreadable: out of memory checking it{detail}") from None
@@ -192,7 +200,7 @@ class ContractItem(pytest.Item):
             base_url=base_url,
             stream_url=stream_url,
             api_key=api_key,
-            ledger=Ledger(),
+            ledger=Ledger(strict_judgements=self.config.getoption("--hume-strict-judgements")),
             max_examples=self.config.getoption("--hume-max-examples"),
             max_jobs=self.config.getoption("--hume-max-jobs"),
             seed=self.config.getoption("--hume-seed"),

@@ -27,6 +27,9 @@ it is invalid-request-accepted. --strict-requests makes every such request a vio
 A predictions body of 8 MiB or more is read item by item (``contracts.incremental``), never whole;
 with --jobs N, the files are checked in N processes (0: one per CPU), the report in the same order.
 
+Findings graded a judgement of this suite (``--list-codes`` shows each code's grade) are warnings: shown and
+counted, failing nothing, unless --strict-judgements.
+
 Exit status: 0 when every body conforms; 1 when any violation is found; 2 on a usage error, when any
 input (a file, a line, an entry) could not be read, or when nothing at all was found to check. Every
 other input is still checked and reported: 2 wins over 1.
@@ -47,7 +50,8 @@ from typing import Any, TextIO
 from contracts import coverage, report
 from contracts.apis.v1.codes import V1_CODES
 from contracts.cli_parsing import CarefulParser
-from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
+from contracts.codes import FUZZ_CODES, LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
+from contracts.evidence import grade_of
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
     JSON_EXTENSIONS,
@@ -107,6 +111,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="report every recorded request that breaks the contract as a violation, even when the server "
         "refused it (for checking your own client's traffic; by default a refused invalid request is a "
         "correct rejection and an accepted one is invalid-request-accepted)",
+    )
+    parser.add_argument(
+        "--strict-judgements",
+        action="store_true",
+        help="fail on findings graded a judgement of this suite (by default they are warnings: shown and counted, "
+        "exit status unchanged); see --list-codes for each code's grade",
     )
     parser.add_argument(
         "--closed-world",
@@ -171,7 +181,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     except ImportError as error:
         print(f"{PROG}: error: the validator is not available ({error})", file=stderr)
         return 2
-    results = report.Results(keep_passing=args.format == "junit")
+    results = report.Results(keep_passing=args.format == "junit", strict_judgements=args.strict_judgements)
     options = ReadOptions(max_bytes=int(args.max_file_mib * 2**20), force_kind=args.kind)
     jobs = args.jobs or os.cpu_count() or 1
     measured = coverage.Coverage() if args.coverage or args.min_coverage is not None else None
@@ -202,13 +212,14 @@ def list_codes() -> str:
         ("traffic (switch off with --disable)", TRAFFIC_CODES),
         ("fuzz: job lifecycle (hume-contracts fuzz)", LIFECYCLE_CODES),
         ("fuzz: stream sessions (hume-contracts fuzz)", STREAM_CODES),
+        ("fuzz: other checks (hume-contracts fuzz)", FUZZ_CODES),
         ("v1 (switch off with --disable)", V1_CODES),
     )
     width = max(len(code) for _, codes in groups for code in codes)
-    lines = []
+    lines = ["each code with its evidence grade; a judgement is a warning unless --strict-judgements"]
     for title, codes in groups:
         lines.append(f"{title}:")
-        lines += [f"  {code:<{width}}  {meaning}" for code, meaning in codes.items()]
+        lines += [f"  {code:<{width}}  {grade_of(code).value:<10} {meaning}" for code, meaning in codes.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -275,6 +286,8 @@ class BodyChecker:
         first = finding.violations[0].describe() + (
             f"; {len(finding.violations) - 1} more" if len(finding.violations) > 1 else ""
         )
+        if reply is None and not finding.location:  # a file the user named as one payload: judged as a body
+            return finding
         if reply is None:
             return Note(finding.source, finding.location, f"breaks the contract ({first}); no reply recorded")
         if isinstance(reply.body, dict) and "error" in reply.body:
@@ -381,9 +394,15 @@ def _check_in_worker(path: Path, source: str, options: ReadOptions) -> tuple[lis
     return found, (dict(measured.seen), dict(measured.unknown))
 
 
-def file_results(path: Path, source: str, checker: BodyChecker, options: ReadOptions | None = None) -> report.Results:
+def file_results(
+    path: Path,
+    source: str,
+    checker: BodyChecker,
+    options: ReadOptions | None = None,
+    strict_judgements: bool = False,
+) -> report.Results:
     """Everything `validate` finds in one file (the pytest plugin's recording items use this)."""
-    results = report.Results()
+    results = report.Results(strict_judgements=strict_judgements)
     for item in _checked_file(path, source, options or ReadOptions(), checker):
         results.add(item)
     return results

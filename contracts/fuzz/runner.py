@@ -30,13 +30,17 @@ class TargetUnreachable(Exception):
     """The target does not answer at all: a usage problem (exit 2), not a contract failure."""
 
 
+class KeyRefused(TargetUnreachable):
+    """The target refuses the run's API key: a configuration error (exit 2), not contract failures."""
+
+
 @dataclass
 class FuzzOptions:
     base_url: str | None = None
     api_key: str | None = None
     max_examples: int = 25
     max_jobs: int = 3
-    time_budget: float = 100.0
+    time_budget: float = 300.0
     rate_limit: float | None = None
     seed: int | None = None
     only: str | None = None  # "batch" (lifecycle + operations) or "stream"
@@ -45,6 +49,7 @@ class FuzzOptions:
     response_timeout: float = 30.0
     max_body_bytes: int = MAX_BODY_BYTES
     drifts: frozenset[str] = field(default_factory=frozenset)  # only for the embedded mock: test the suite itself
+    strict_judgements: bool = False  # findings graded a judgement fail the run instead of warning
 
 
 @dataclass
@@ -86,19 +91,26 @@ def private_hypothesis_home() -> Iterator[None]:
 
 
 def probe(ctx: FuzzContext) -> None:
-    """Fail fast, with a clear message, when nothing answers at the base URL (the status line is enough)."""
+    """Fail fast, with a clear message, when nothing answers at the base URL or the key is refused (the status
+    line is enough): either is a configuration error, and every later check would only repeat it."""
+    shown = ctx.redactor.url(ctx.base_url)
     try:
         with ctx.http() as client:
             request = client.build_request("GET", "/v0/batch/jobs", params={"limit": 1})
-            send_httpx(client, request, ctx.watch, min(ctx.request_timeout, ctx.exchange_seconds()), limit=0)
+            ctx.rate.wait()
+            answer = send_httpx(client, request, ctx.watch, min(ctx.request_timeout, ctx.exchange_seconds()), limit=0)
     except httpx.HTTPError as error:
-        shown = ctx.redactor.url(ctx.base_url)
         raise TargetUnreachable(f"cannot reach {shown}: {type(error).__name__}: {error}") from None
+    if answer.status_code in (401, 403):
+        raise KeyRefused(
+            f"the server refused the API key (GET {shown}/v0/batch/jobs answered {answer.status_code});"
+            " check --api-key or HUME_API_KEY"
+        )
 
 
 def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> FuzzResult:
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
-    ledger = Ledger()
+    ledger = Ledger(strict_judgements=options.strict_judgements)
     started = time.monotonic()
     with private_hypothesis_home(), target(options) as (base_url, stream_url, api_key, description):
         ctx = FuzzContext(
@@ -122,9 +134,11 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
         ctx.progress(f"fuzzing {ctx.redactor.url(description)} with seed {seed}")
         for part in selected_parts(options.only):
             run_part(ctx, part)
-        if ctx.remaining() <= 0:
+        if ctx.remaining() <= 0 or ledger.incomplete:
             ledger.note(
                 f"the time budget ({options.time_budget:g} s) ran out: the run stopped early; this is what it found"
+                if ctx.remaining() <= 0
+                else "the run did not check everything it set out to check (see INCOMPLETE)"
             )
         ctx.session.close()
         recorded = ctx.recorder.write(options.record) if ctx.recorder and options.record else 0
@@ -146,11 +160,14 @@ RUNNERS = {"lifecycle": "run_lifecycle", "batch": "run_batch", "stream": "run_st
 
 
 def run_part(ctx: FuzzContext, part: str) -> None:
+    """Run one part; one that does not run to its end is marked skipped in the ledger (the run is INCOMPLETE)."""
     if ctx.remaining() <= 0:  # not even loading a part (the batch part's schema takes seconds)
         ctx.ledger.note(f"the {part} part was not run: the time budget was spent")
+        ctx.ledger.skip(part, "not run: the time budget was spent before it started")
         return
     module = importlib.import_module(f"contracts.fuzz.{part}")
     try:
         getattr(module, RUNNERS[part])(ctx)
     except BudgetExhausted:
         ctx.ledger.note(f"time budget spent during the {part} part")
+        ctx.ledger.skip(part, "cut short: the time budget ran out during it")
