@@ -445,3 +445,12 @@ def test_a_client_message_over_the_size_limit_must_end_the_session() -> None:
     ended[5] = ("sent", bytes(1_048_578))
     ended.append(("received", {"type": "error", "code": "message_too_large", "message": "x", "retryable": False}))
     assert session_codes(ended, AUDIO_PATH) == set()
+
+
+def test_the_session_continues_after_a_survivable_error() -> None:
+    session = samples.video_session()[:7]  # up to the invalid_image_frame error
+    closed = {"type": "session.closed", "session_id": "s-2", "received": {"frames": 1}, "produced": {"measurements": 2}}
+    assert session_codes([*session, ("received", {**closed, "reason": "error"})], VIDEO_PATH) == {
+        "v1-survivable-error-ended"
+    }
+    assert session_codes([*session, ("received", {**closed, "reason": "idle_timeout"})], VIDEO_PATH) == set()

@@ -47,6 +47,7 @@ SESSION_RULE_CODES: dict[str, str] = {
     "v1-session-update-after-media": "a session.update after the first media frame was answered by session.updated",
     "v1-session-ending-error": "a session-ending error is followed by more than session.closed, or is retryable",
     "v1-error-retryable": "a survivable error says retryable: false",
+    "v1-survivable-error-ended": "the server ended the session right after a survivable error",
     "v1-confidence-threshold": "a face's confidence is under the threshold in effect",
     "v1-session-totals": "session.closed totals disagree with the messages of the session",
     "v1-video-replies": "more replies than frames, or frames left unanswered at session.closed",

@@ -147,6 +147,7 @@ class SessionJudge:
         self.unasked_updates: list[str] = []  # judged at the end: only a transcript holding sent frames can tell
         self.oversized_at: str | None = None  # the first client message over the channel's size limit
         self.too_large_answered = False
+        self.previous_survivable = False  # the last server message was a survivable error
         self.close_seen = False
         self.audio = _Audio()
         self.video = _Video()
@@ -243,6 +244,8 @@ class SessionJudge:
             yield from self._on_session_created(message, first)
         elif self._judged(message_type):
             yield from getattr(self, _HANDLERS[message_type])(message, location)
+        code = message.get("code")
+        self.previous_survivable = message_type == "error" and isinstance(code, str) and code in SURVIVABLE_CODES
 
     def _judged(self, message_type: Any) -> bool:
         """Whether a message's own protocol rules apply: a known type, and, for counters and utterances, a
@@ -280,6 +283,9 @@ class SessionJudge:
     def _on_session_closed(self, message: dict[str, Any], location: str) -> Iterator[Violation]:
         if self.closed_at is None:
             self.closed_at = location
+        if self.ending_error is None and message.get("reason") == "error" and self.previous_survivable:
+            expected = "the session to continue after a survivable error"
+            yield _v("v1-survivable-error-ended", "/reason", expected, "session.closed with reason error")
         if self.ending_error is not None and message.get("reason") != "error":
             yield _v(
                 "v1-session-ending-error", "/reason", '"error" after a session-ending error', str(message.get("reason"))
