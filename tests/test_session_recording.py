@@ -1,0 +1,238 @@
+"""Record and replay of stream sessions (the ``hume_sessions`` fixture): a project's tests of the official SDKs
+run once against the mock, then again with the mock stopped, then changed to send a frame the transcript
+does not hold."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import API_KEY, fast_config
+
+from mockserver import running_mock
+
+pytest_plugins = ["pytester"]
+TESTS_DIR = Path(__file__).resolve().parent
+pytestmark = pytest.mark.slow
+
+PROJECT_CONFTEST = f"""
+import sys
+sys.path.insert(0, {str(TESTS_DIR)!r})
+"""
+
+# The project's tests: HUME_WS points at the mock while recording, at a closed port on replay; CHANGE=1 makes
+# each test send one frame its recording did not.
+V1_TESTS = """
+import asyncio, os, time
+import pytest
+from hume_expression_measurement import AsyncExpressionMeasurementClient, ExpressionMeasurementClient
+from hume_expression_measurement.environment import ExpressionMeasurementClientEnvironment
+from hume_expression_measurement.types import (
+    AudioMeasurementResult, AudioSessionClosed, AudioSessionCreated, AudioSessionUpdate, AudioSessionUpdated,
+    SessionClose, UtteranceEnd, UtteranceStart,
+)
+from mock_v1_media import pcm
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+SPEECH = pcm((200, False), (800, True), (300, False))
+FRAMES = [SPEECH[i : i + 3200] for i in range(0, len(SPEECH), 3200)]
+if os.environ.get("CHANGE"):
+    FRAMES[2] = bytes(3200)
+KEY = os.environ["HUME_KEY"]
+ENV = ExpressionMeasurementClientEnvironment(base="http://127.0.0.1:9", production=os.environ["HUME_WS"])
+
+
+@pytest.mark.hume_sessions
+def test_sync_audio():
+    client = ExpressionMeasurementClient(api_key=KEY, environment=ENV, max_retries=0)
+    with client.audio.connect() as socket:
+        assert isinstance(socket.recv(), AudioSessionCreated)
+        socket.send_audio_session_update(AudioSessionUpdate(type="session.update", measurement_timer_ms=3000))
+        assert isinstance(socket.recv(), AudioSessionUpdated)
+        for frame in FRAMES:
+            socket.send_audio_frame(frame)
+            time.sleep(0.1)
+        socket.send_audio_session_close(SessionClose(type="session.close"))
+        messages = list(socket)
+    assert [type(m) for m in messages] == [UtteranceStart, AudioMeasurementResult, UtteranceEnd, AudioSessionClosed]
+    assert messages[-1].received.audio_duration_ms == 1300
+
+
+def test_async_audio(hume_sessions):
+    async def session():
+        client = AsyncExpressionMeasurementClient(api_key=KEY, environment=ENV)
+        async with client.audio.connect() as socket:
+            for frame in FRAMES:
+                await socket.send_audio_frame(frame)
+                await asyncio.sleep(0.1)
+            await socket.send_audio_session_close(SessionClose(type="session.close"))
+            return [message async for message in socket]
+
+    messages = asyncio.run(session())
+    assert [type(m) for m in messages] == [AudioSessionCreated, UtteranceStart, AudioMeasurementResult,
+                                           UtteranceEnd, AudioSessionClosed]
+"""
+
+V0_TESTS = """
+import asyncio, os
+import pytest
+from hume import AsyncHumeClient, HumeClient
+from hume.environment import HumeClientEnvironment
+from hume.expression_measurement.stream.stream.types import Config, StreamLanguage, StreamModelPredictions
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+TEXT = "a changed sentence" if os.environ.get("CHANGE") else "I met Maria in Paris"
+KEY = os.environ["HUME_KEY"]
+ENV = HumeClientEnvironment(base="http://127.0.0.1:9", evi="ws://127.0.0.1:9", tts="ws://127.0.0.1:9",
+                            stream=os.environ["HUME_STREAM"])
+
+
+@pytest.mark.hume_sessions
+def test_sync_stream():
+    with HumeClient(api_key=KEY, environment=ENV).expression_measurement.stream.connect() as socket:
+        text = socket.send_text(TEXT, config=Config(language=StreamLanguage(granularity="word")))
+        assert [p.text for p in text.language.predictions] == TEXT.split()
+        assert len(socket.get_job_details().job_details.job_id) == 32
+
+
+@pytest.mark.hume_sessions
+def test_async_stream():
+    async def session():
+        client = AsyncHumeClient(api_key=KEY, environment=ENV)
+        async with client.expression_measurement.stream.connect() as socket:
+            return await socket.send_text(TEXT, config=Config(language=StreamLanguage()))
+
+    assert isinstance(asyncio.run(session()), StreamModelPredictions)
+"""
+
+
+INNER_OPTIONS = ("-p", "no:randomly", "-p", "no:xdist", "-p", "no:cacheprovider")
+
+
+def write_project(root: Path) -> None:
+    (root / "conftest.py").write_text(PROJECT_CONFTEST, encoding="utf-8")
+    (root / "test_v1.py").write_text(V1_TESTS, encoding="utf-8")
+    (root / "test_v0.py").write_text(V0_TESTS, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's first run, against the mock, in its own process; after it the mock is stopped and its
+    port closed, so a replayed test that reached the network would fail."""
+    root = tmp_path_factory.mktemp("recorded")
+    write_project(root)
+    with running_mock(fast_config(data_dir=tmp_path_factory.mktemp("mock"))) as mock:
+        env = {**os.environ, "HUME_KEY": API_KEY, "HUME_WS": mock.ws_base, "HUME_STREAM": mock.stream_base}
+        command = [sys.executable, "-m", "pytest", *INNER_OPTIONS, "-q", "test_v1.py", "test_v0.py"]
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "4 passed" in done.stdout, done.stdout[-3000:]
+    return root
+
+
+@pytest.fixture
+def recorded(recording: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A copy of the recorded project (each test may change its transcripts); the mock is gone."""
+    shutil.copytree(recording, pytester.path, dirs_exist_ok=True)
+    monkeypatch.setenv("HUME_KEY", API_KEY)
+    monkeypatch.setenv("HUME_WS", "ws://127.0.0.1:9")  # nothing listens: replays are offline
+    monkeypatch.setenv("HUME_STREAM", "ws://127.0.0.1:9/v0/stream")
+    return pytester
+
+
+def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """In a process of its own: the SDKs and websockets are imported fresh, and this process keeps its own."""
+    return project.runpytest_subprocess(*INNER_OPTIONS, *args)
+
+
+def transcripts(project: pytest.Pytester) -> list[str]:
+    return sorted(path.relative_to(project.path).as_posix() for path in project.path.rglob("*.jsonl"))
+
+
+RECORDED = [
+    "cassettes/test_v0/test_async_stream.session1.jsonl",
+    "cassettes/test_v0/test_sync_stream.session1.jsonl",
+    "cassettes/test_v1/test_async_audio.session1.jsonl",
+    "cassettes/test_v1/test_sync_audio.session1.jsonl",
+]
+
+
+def test_recorded_once_replays_with_the_mock_stopped_and_fails_loudly_on_a_new_frame(recorded, monkeypatch):
+    assert transcripts(recorded) == RECORDED
+    before = {name: (recorded.path / name).read_bytes() for name in RECORDED}
+    assert all(API_KEY.encode() not in text and b"[REDACTED]" in text for text in before.values())
+
+    run(recorded, "test_v1.py", "test_v0.py").assert_outcomes(passed=4)  # offline: the mock is stopped
+    assert {name: (recorded.path / name).read_bytes() for name in RECORDED} == before  # once: nothing rewritten
+
+    monkeypatch.setenv("CHANGE", "1")
+    changed = run(recorded, "test_v1.py", "test_v0.py")
+    changed.assert_outcomes(failed=4)
+    output = changed.stdout.str()
+    assert (
+        "test_sync_audio.session1.jsonl): the test sent frame 4 (binary frame of 3200 bytes (starting "
+        "0000000000000000)), but the transcript holds at line 7: binary frame of 3200 bytes" in output
+    )
+    assert "test_async_audio.session1.jsonl): the test sent frame 3 (binary frame" in output
+    assert 'the test sent frame 1 (text frame {"data": "a changed sentence"' in output
+    assert 'but the transcript holds at line 2: text frame {"data": "I met Maria in Paris"' in output
+
+
+def test_a_v1_transcript_holds_binary_frames_and_close_codes_in_order(recorded):
+    lines = [json.loads(line) for line in (recorded.path / RECORDED[3]).open(encoding="utf-8")]
+    header, frames = lines[0]["_session"], lines[1:]
+    assert header["url"].endswith("/v1/expression/audio/realtime")
+    assert header["headers"]["X-Hume-Api-Key"] == "[REDACTED]"
+    kinds = [(frame["type"], frame["opcode"]) for frame in frames]
+    assert kinds[:3] == [("receive", 1), ("send", 1), ("receive", 1)]
+    assert kinds.count(("send", 2)) == 13 and kinds[-1] == ("receive", 8) and frames[-1]["code"] == 1000
+
+
+def test_a_server_close_code_replays_as_the_same_close(recorded):
+    """The sync test iterates until the server closes: replayed, the iteration ends on the recorded 1000."""
+    path = recorded.path / RECORDED[3]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    close = json.loads(lines[-1])
+    lines[-1] = json.dumps(close | {"code": 1011, "reason": "internal"})
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(recorded, "test_v1.py::test_sync_audio")
+    result.assert_outcomes(failed=1)
+    assert "ConnectionClosedError: received 1011 (internal error) internal" in result.stdout.str()
+
+
+def test_record_mode_none_fails_a_session_without_a_transcript(pytester, monkeypatch):
+    write_project(pytester.path)
+    monkeypatch.setenv("HUME_KEY", API_KEY)
+    monkeypatch.setenv("HUME_STREAM", "ws://127.0.0.1:9/v0/stream")
+    result = run(pytester, "test_v0.py::test_sync_stream", "--hume-record-mode=none")
+    result.assert_outcomes(failed=1)
+    assert "session 1 (/v0/stream/models) has no transcript" in result.stdout.str()
+    assert transcripts(pytester) == []
+
+
+def test_transcripts_are_read_by_validate_and_by_hume_recordings(recorded, capsys):
+    from contracts.cli import main
+
+    cassettes = recorded.path / "cassettes"
+    assert main(["validate", "--format", "json", str(cassettes)]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["files"] == 4 and summary["bodies"] == 20
+    result = recorded.runpytest("--hume-recordings", "cassettes", "-v", "cassettes")  # no SDK: in this process
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*hume-recordings::cassettes/test_v1/test_sync_audio*PASSED*"])
+
+
+def test_a_drifted_transcript_fails_validate_as_a_session(recorded, capsys):
+    from contracts.cli import main
+
+    path = recorded.path / RECORDED[3]
+    text = path.read_text(encoding="utf-8").replace('\\"utterances\\":1', '\\"utterances\\":7')
+    path.write_text(text, encoding="utf-8")
+    assert main(["validate", str(path)]) == 1
+    assert "v1-session-totals" in capsys.readouterr().out
+    result = recorded.runpytest("--hume-recordings", "cassettes", "-q", "cassettes")
+    result.assert_outcomes(passed=3, failed=1)
