@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from mockserver import running_mock
 
 pytest_plugins = ["pytester"]
 TESTS_DIR = Path(__file__).resolve().parent
+README = TESTS_DIR.parent / "README.md"
 pytestmark = pytest.mark.slow
 
 PROJECT_CONFTEST = f"""
@@ -114,8 +116,14 @@ def test_async_stream():
 INNER_OPTIONS = ("-p", "no:randomly", "-p", "no:xdist", "-p", "no:cacheprovider")
 
 
+def readme_example() -> str:
+    section = README.read_text(encoding="utf-8").split("#### Stream sessions: what vcrpy does not record", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
 def write_project(root: Path) -> None:
     (root / "conftest.py").write_text(PROJECT_CONFTEST, encoding="utf-8")
+    (root / "test_realtime.py").write_text(readme_example(), encoding="utf-8")
     (root / "test_v1.py").write_text(V1_TESTS, encoding="utf-8")
     (root / "test_v0.py").write_text(V0_TESTS, encoding="utf-8")
 
@@ -127,10 +135,11 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("recorded")
     write_project(root)
     with running_mock(fast_config(data_dir=tmp_path_factory.mktemp("mock"))) as mock:
-        env = {**os.environ, "HUME_KEY": API_KEY, "HUME_WS": mock.ws_base, "HUME_STREAM": mock.stream_base}
-        command = [sys.executable, "-m", "pytest", *INNER_OPTIONS, "-q", "test_v1.py", "test_v0.py"]
+        env = {**os.environ, "HUME_KEY": API_KEY, "HUME_API_KEY": API_KEY, "HUME_WS": mock.ws_base,
+               "HUME_STREAM": mock.stream_base}  # fmt: skip
+        command = [sys.executable, "-m", "pytest", *INNER_OPTIONS, "-q"]
         done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0 and "4 passed" in done.stdout, done.stdout[-3000:]
+    assert done.returncode == 0 and "5 passed" in done.stdout, done.stdout[-3000:]
     return root
 
 
@@ -139,6 +148,7 @@ def recorded(recording: Path, pytester: pytest.Pytester, monkeypatch: pytest.Mon
     """A copy of the recorded project (each test may change its transcripts); the mock is gone."""
     shutil.copytree(recording, pytester.path, dirs_exist_ok=True)
     monkeypatch.setenv("HUME_KEY", API_KEY)
+    monkeypatch.delenv("HUME_API_KEY", raising=False)  # the README's test replays without a key
     monkeypatch.setenv("HUME_WS", "ws://127.0.0.1:9")  # nothing listens: replays are offline
     monkeypatch.setenv("HUME_STREAM", "ws://127.0.0.1:9/v0/stream")
     return pytester
@@ -158,20 +168,21 @@ RECORDED = [
     "cassettes/test_v0/test_sync_stream.session1.jsonl",
     "cassettes/test_v1/test_async_audio.session1.jsonl",
     "cassettes/test_v1/test_sync_audio.session1.jsonl",
+    "cassettes/test_realtime/test_silence.session1.jsonl",  # the README's example
 ]
 
 
 def test_recorded_once_replays_with_the_mock_stopped_and_fails_loudly_on_a_new_frame(recorded, monkeypatch):
-    assert transcripts(recorded) == RECORDED
+    assert transcripts(recorded) == sorted(RECORDED)
     before = {name: (recorded.path / name).read_bytes() for name in RECORDED}
     assert all(API_KEY.encode() not in text and b"[REDACTED]" in text for text in before.values())
 
-    run(recorded, "test_v1.py", "test_v0.py").assert_outcomes(passed=4)  # offline: the mock is stopped
+    run(recorded).assert_outcomes(passed=5)  # offline: the mock is stopped
     assert {name: (recorded.path / name).read_bytes() for name in RECORDED} == before  # once: nothing rewritten
 
     monkeypatch.setenv("CHANGE", "1")
-    changed = run(recorded, "test_v1.py", "test_v0.py")
-    changed.assert_outcomes(failed=4)
+    changed = run(recorded)
+    changed.assert_outcomes(failed=4, passed=1)
     output = changed.stdout.str()
     assert (
         "test_sync_audio.session1.jsonl): the test sent frame 4 (binary frame of 3200 bytes (starting "
@@ -220,9 +231,9 @@ def test_transcripts_are_read_by_validate_and_by_hume_recordings(recorded, capsy
     cassettes = recorded.path / "cassettes"
     assert main(["validate", "--format", "json", str(cassettes)]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
-    assert summary["files"] == 4 and summary["bodies"] == 20
+    assert summary["files"] == 5 and summary["bodies"] == 23
     result = recorded.runpytest("--hume-recordings", "cassettes", "-v", "cassettes")  # no SDK: in this process
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["*hume-recordings::cassettes/test_v1/test_sync_audio*PASSED*"])
 
 
@@ -235,4 +246,4 @@ def test_a_drifted_transcript_fails_validate_as_a_session(recorded, capsys):
     assert main(["validate", str(path)]) == 1
     assert "v1-session-totals" in capsys.readouterr().out
     result = recorded.runpytest("--hume-recordings", "cassettes", "-q", "cassettes")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
