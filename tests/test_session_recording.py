@@ -4,6 +4,7 @@ does not hold."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -14,13 +15,15 @@ from pathlib import Path
 
 import pytest
 from conftest import API_KEY, fast_config
+from websockets.exceptions import ConnectionClosedError
 
+from contracts import session_recording
+from contracts.session_recording import Recorder, ReplayConnection, ReplayScript, SessionCassette
 from mockserver import running_mock
 
 pytest_plugins = ["pytester"]
 TESTS_DIR = Path(__file__).resolve().parent
 README = TESTS_DIR.parent / "README.md"
-pytestmark = pytest.mark.slow
 
 PROJECT_CONFTEST = f"""
 import sys
@@ -172,6 +175,7 @@ RECORDED = [
 ]
 
 
+@pytest.mark.slow  # a project's pytest runs in processes of their own
 def test_recorded_once_replays_with_the_mock_stopped_and_fails_loudly_on_a_new_frame(recorded, monkeypatch):
     assert transcripts(recorded) == sorted(RECORDED)
     before = {name: (recorded.path / name).read_bytes() for name in RECORDED}
@@ -193,6 +197,7 @@ def test_recorded_once_replays_with_the_mock_stopped_and_fails_loudly_on_a_new_f
     assert 'but the transcript holds at line 2: text frame {"data": "I met Maria in Paris"' in output
 
 
+@pytest.mark.slow  # a project's pytest runs in processes of their own
 def test_a_v1_transcript_holds_binary_frames_and_close_codes_in_order(recorded):
     lines = [json.loads(line) for line in (recorded.path / RECORDED[3]).open(encoding="utf-8")]
     header, frames = lines[0]["_session"], lines[1:]
@@ -203,6 +208,7 @@ def test_a_v1_transcript_holds_binary_frames_and_close_codes_in_order(recorded):
     assert kinds.count(("send", 2)) == 13 and kinds[-1] == ("receive", 8) and frames[-1]["code"] == 1000
 
 
+@pytest.mark.slow  # a project's pytest runs in processes of their own
 def test_a_server_close_code_replays_as_the_same_close(recorded):
     """The sync test iterates until the server closes: replayed, the iteration ends on the recorded 1000."""
     path = recorded.path / RECORDED[3]
@@ -215,6 +221,7 @@ def test_a_server_close_code_replays_as_the_same_close(recorded):
     assert "ConnectionClosedError: received 1011 (internal error) internal" in result.stdout.str()
 
 
+@pytest.mark.slow  # a project's pytest runs in processes of their own
 def test_record_mode_none_fails_a_session_without_a_transcript(pytester, monkeypatch):
     write_project(pytester.path)
     monkeypatch.setenv("HUME_KEY", API_KEY)
@@ -225,6 +232,7 @@ def test_record_mode_none_fails_a_session_without_a_transcript(pytester, monkeyp
     assert transcripts(pytester) == []
 
 
+@pytest.mark.slow  # a project's pytest runs in processes of their own
 def test_transcripts_are_read_by_validate_and_by_hume_recordings(recorded, capsys):
     from contracts.cli import main
 
@@ -237,6 +245,7 @@ def test_transcripts_are_read_by_validate_and_by_hume_recordings(recorded, capsy
     result.stdout.fnmatch_lines(["*hume-recordings::cassettes/test_v1/test_sync_audio*PASSED*"])
 
 
+@pytest.mark.slow  # a project's pytest runs in processes of their own
 def test_a_drifted_transcript_fails_validate_as_a_session(recorded, capsys):
     from contracts.cli import main
 
@@ -247,3 +256,109 @@ def test_a_drifted_transcript_fails_validate_as_a_session(recorded, capsys):
     assert "v1-session-totals" in capsys.readouterr().out
     result = recorded.runpytest("--hume-recordings", "cassettes", "-q", "cassettes")
     result.assert_outcomes(passed=4, failed=1)
+
+
+# ------------------------------------------------------------------ the machinery, in this process (no network)
+
+
+def transcript_of(tmp_path: Path, *records: dict) -> Path:
+    lines = [{"_session": {"url": "ws://h/v1/expression/audio/realtime", "headers": {}}}, *records]
+    path = tmp_path / "test_x.session1.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def text(kind: str, message: dict) -> dict:
+    return {"type": kind, "opcode": 1, "data": json.dumps(message)}
+
+
+def cassette(tmp_path: Path, mode: str = "once") -> SessionCassette:
+    return SessionCassette(tmp_path, "test_x", mode)
+
+
+def test_a_reply_is_handed_out_only_after_the_frame_it_followed(tmp_path, monkeypatch):
+    monkeypatch.setattr(session_recording, "REPLAY_WAIT", 0.05)
+    transcript_of(
+        tmp_path,
+        text("receive", {"type": "session.created"}),
+        {"type": "send", "opcode": 2, "data": base64.b64encode(b"\x01\x02").decode()},
+        text("receive", {"type": "utterance.start"}),
+        {"type": "receive", "opcode": 8, "code": 1008, "reason": "policy"},
+    )
+    connection = ReplayConnection(cassette(tmp_path).open("ws://other:1/v1/expression/audio/realtime", {}))
+    assert json.loads(connection.recv()) == {"type": "session.created"}
+    with pytest.raises(pytest.fail.Exception, match=r"next one \(line 4: text frame .*came after the client sent "
+                                                    r"line 3: binary frame of 2 bytes \(starting 0102\)"):  # fmt: skip
+        connection.recv()
+    connection.send(bytearray(b"\x01\x02"))
+    assert json.loads(connection.recv()) == {"type": "utterance.start"}
+    with pytest.raises(ConnectionClosedError) as closed:
+        connection.recv()
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason, connection.close_code) == (1008, "policy", 1008)
+    connection.close()  # closing a closed connection sends nothing: no failure
+
+
+def test_text_is_compared_as_json_and_a_close_by_its_code(tmp_path):
+    transcript_of(tmp_path, text("send", {"a": 1, "b": [2]}), {"type": "send", "opcode": 8, "code": 1000})
+    script = cassette(tmp_path).open("ws://h/v1/expression/audio/realtime", {})
+    ReplayConnection(script).send('{"b": [2],  "a": 1}')
+    with pytest.raises(pytest.fail.Exception, match=r"closed the session with code 4000, but the transcript holds "
+                                                    r"at line 3: close 1000"):  # fmt: skip
+        ReplayConnection(script).close(4000)
+
+
+def test_a_frame_past_the_transcript_names_how_it_ends(tmp_path):
+    transcript_of(tmp_path, {"type": "receive", "opcode": 8, "code": 1000, "reason": ""})
+    script = cassette(tmp_path).open("ws://h/v1/expression/audio/realtime", {})
+    with pytest.raises(pytest.fail.Exception, match=r"sent frame 1 \(text frame x\), but the transcript holds no "
+                                                    r"more sent frames \(it ends with close 1000\)"):  # fmt: skip
+        ReplayConnection(script).send("x")
+
+
+def test_a_session_at_another_path_fails(tmp_path):
+    transcript_of(tmp_path)
+    with pytest.raises(pytest.fail.Exception, match=r"opened /v0/stream/models, but the transcript's session is "
+                                                    r"/v1/expression/audio/realtime"):  # fmt: skip
+        cassette(tmp_path).open("ws://h/v0/stream/models", {})
+
+
+@pytest.mark.parametrize(
+    ("mode", "existing", "expected"),
+    [
+        ("once", 0, ["record", "record"]),
+        ("once", 1, ["replay", "fail"]),
+        ("new_episodes", 1, ["replay", "record"]),
+        ("none", 1, ["replay", "fail"]),
+        ("all", 2, ["record", "record"]),
+    ],
+)
+def test_record_modes_as_vcrpy(tmp_path, mode, existing, expected):
+    for number in range(1, existing + 1):
+        (tmp_path / f"test_x.session{number}.jsonl").write_text(json.dumps(text("receive", {})) + "\n")
+    test_cassette = cassette(tmp_path, mode)
+    seen = []
+    for _ in expected:
+        try:
+            session = test_cassette.open("ws://h/v1/expression/video/realtime", {})
+        except pytest.fail.Exception:
+            seen.append("fail")
+            continue
+        seen.append("replay" if isinstance(session, ReplayScript) else "record")
+        if isinstance(session, Recorder):
+            session.finish()
+    assert seen == expected
+
+
+@pytest.mark.parametrize("key", ["null", "1", '"', "a-long-key-0123456789"])
+def test_the_key_never_reaches_a_transcript(tmp_path, key):
+    url = f"ws://h/v1/expression/audio/realtime?api_key={key}"
+    recorder = cassette(tmp_path).open(url, {"X-Hume-Api-Key": key, "User-Agent": "sdk/x"})
+    recorder.frame("receive", json.dumps({"echo": key, "null": None, "n": 1}))
+    recorder.frame("send", b"\x00" * 4)
+    recorder.finish()
+    lines = [json.loads(line) for line in (tmp_path / "test_x.session1.jsonl").open(encoding="utf-8")]
+    header = lines[0]["_session"]
+    assert header["headers"] == {"X-Hume-Api-Key": "[REDACTED]", "User-Agent": "sdk/x"}
+    assert header["url"] == "ws://h/v1/expression/audio/realtime?api_key=[REDACTED]"
+    assert json.loads(lines[1]["data"]) == {"echo": "[REDACTED]", "null": None, "n": 1}  # structure intact
+    assert base64.b64decode(lines[2]["data"]) == b"\x00" * 4
