@@ -497,7 +497,12 @@ def _transcript_header_path(handle: Any) -> str | None:
     """The path of the session a transcript's header line names; None without one. The handle is left at
     the start."""
     line = _first_line(handle)
-    return unquote(urlsplit(line[TRANSCRIPT_HEADER]["url"]).path) if is_transcript_header(line) else None
+    if not is_transcript_header(line):
+        return None
+    try:
+        return unquote(urlsplit(line[TRANSCRIPT_HEADER]["url"]).path)
+    except ValueError:  # not a URL (a bracket left open): a session of no known endpoint, read frame by frame
+        return ""
 
 
 def _recorded_session(handle: Any, source: str, path: str) -> Iterator[Item]:

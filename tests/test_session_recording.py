@@ -362,3 +362,36 @@ def test_the_key_never_reaches_a_transcript(tmp_path, key):
     assert header["url"] == "ws://h/v1/expression/audio/realtime?api_key=[REDACTED]"
     assert json.loads(lines[1]["data"]) == {"echo": "[REDACTED]", "null": None, "n": 1}  # structure intact
     assert base64.b64decode(lines[2]["data"]) == b"\x00" * 4
+
+
+def read_items(path: Path) -> list:
+    from contracts.readers import ReadOptions, read_path
+
+    return list(read_path(path, path.name, ReadOptions()))
+
+
+def test_a_v0_transcript_is_read_frame_by_frame_and_odd_lines_are_named(tmp_path):
+    from contracts.readers import BodyItem, ReadError
+
+    path = tmp_path / "s.jsonl"
+    lines = [
+        {"_session": {"url": "ws://h/v0/stream/models", "headers": {}}},
+        text("send", {"data": "hi", "models": {"language": {}}, "raw_text": True}),
+        {"type": "receive", "opcode": 2, "data": "AAAA"},
+        {"type": "receive", "opcode": 8, "code": 1000},
+        ["not", "a", "record"],
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines) + "{truncated\n", encoding="utf-8")
+    items = read_items(path)
+    assert [(type(i).__name__, i.location) for i in items] == [
+        ("BodyItem", "line 2 (sent)"), ("ReadError", "line 3"), ("ReadError", "line 5"), ("ReadError", "line 6"),
+    ]  # fmt: skip
+    assert isinstance(items[0], BodyItem) and items[0].kind == "stream-payload"
+    assert all(isinstance(i, ReadError) for i in items[1:]) and "binary frame" in items[1].message
+
+
+def test_a_header_whose_url_is_not_a_url_is_no_traceback(tmp_path):
+    path = tmp_path / "s.jsonl"
+    header = {"_session": {"url": "ws://[::1/v1/expression/audio/realtime", "headers": {}}}
+    path.write_text(json.dumps(header) + "\n" + json.dumps(text("receive", {"job_details": {}})) + "\n")
+    assert [type(i).__name__ for i in read_items(path)] == ["BodyItem"]
