@@ -260,12 +260,15 @@ def test_a_drifted_transcript_fails_validate_as_a_session(recorded, capsys):
 
 # ------------------------------------------------------------------ the machinery, in this process (no network)
 
+AUDIO = "/v1/expression/audio/realtime"
 
-def transcript_of(tmp_path: Path, *records: dict) -> Path:
-    lines = [{"_session": {"url": "ws://h/v1/expression/audio/realtime", "headers": {}}}, *records]
-    path = tmp_path / "test_x.session1.jsonl"
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    return path
+
+def transcript_of(tmp_path: Path, *records: dict, name: str = "test_x", path: str = AUDIO) -> Path:
+    lines = [{"_session": {"url": f"ws://h{path}", "headers": {}}}, *records]
+    transcript = tmp_path / f"{name}.session1.jsonl"
+    transcript.parent.mkdir(parents=True, exist_ok=True)
+    transcript.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return transcript
 
 
 def text(kind: str, message: dict) -> dict:
@@ -395,3 +398,34 @@ def test_a_header_whose_url_is_not_a_url_is_no_traceback(tmp_path):
     header = {"_session": {"url": "ws://[::1/v1/expression/audio/realtime", "headers": {}}}
     path.write_text(json.dumps(header) + "\n" + json.dumps(text("receive", {"job_details": {}})) + "\n")
     assert [type(i).__name__ for i in read_items(path)] == ["BodyItem"]
+
+
+SWALLOWING_TEST = """
+import threading
+from websockets.sync.client import connect
+
+
+def test_a_thread_swallows_the_mismatch(hume_sessions):
+    def talk():
+        try:
+            with connect("ws://127.0.0.1:9/v0/stream/models") as socket:
+                socket.send('{"data": "changed", "raw_text": true, "models": {"language": {}}}')
+        except BaseException:
+            pass  # a background thread that hides every error: teardown still fails the test
+
+    worker = threading.Thread(target=talk)
+    worker.start()
+    worker.join()
+"""
+
+
+@pytest.mark.slow  # a project's pytest runs in a process of its own
+def test_a_mismatch_swallowed_by_the_test_still_fails_it(pytester):
+    pytester.makepyfile(test_swallow=SWALLOWING_TEST)
+    record = text("send", {"data": "recorded", "raw_text": True, "models": {"language": {}}})
+    directory = pytester.path / "cassettes" / "test_swallow"
+    transcript_of(directory, record, name="test_a_thread_swallows_the_mismatch", path="/v0/stream/models")
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_a_thread_swallows_the_mismatch*"])
+    assert 'the test sent frame 1 (text frame {"data": "changed"' in result.stdout.str()
