@@ -39,9 +39,9 @@ from hume_expression_measurement import AsyncExpressionMeasurementClient, Expres
 from hume_expression_measurement.environment import ExpressionMeasurementClientEnvironment
 from hume_expression_measurement.types import (
     AudioMeasurementResult, AudioSessionClosed, AudioSessionCreated, AudioSessionUpdate, AudioSessionUpdated,
-    SessionClose, UtteranceEnd, UtteranceStart,
+    SessionClose, UtteranceEnd, UtteranceStart, VideoMeasurementResult, VideoSessionClosed,
 )
-from mock_v1_media import pcm
+from mock_v1_media import face_jpeg, pcm, plain_jpeg
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SPEECH = pcm((200, False), (800, True), (300, False))
@@ -66,6 +66,18 @@ def test_sync_audio():
         messages = list(socket)
     assert [type(m) for m in messages] == [UtteranceStart, AudioMeasurementResult, UtteranceEnd, AudioSessionClosed]
     assert messages[-1].received.audio_duration_ms == 1300
+
+
+@pytest.mark.hume_sessions
+def test_sync_video():
+    client = ExpressionMeasurementClient(api_key=KEY, environment=ENV, max_retries=0)
+    with client.video.connect() as socket:
+        for frame in (face_jpeg(), plain_jpeg() if os.environ.get("CHANGE") else face_jpeg()):
+            socket.send_image_frame(frame)
+            time.sleep(0.34)
+        socket.send_video_session_close(SessionClose(type="session.close"))
+        messages = list(socket)
+    assert [type(m) for m in messages][-3:] == [VideoMeasurementResult, VideoMeasurementResult, VideoSessionClosed]
 
 
 def test_async_audio(hume_sessions):
@@ -142,7 +154,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
                "HUME_STREAM": mock.stream_base}  # fmt: skip
         command = [sys.executable, "-m", "pytest", *INNER_OPTIONS, "-q"]
         done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0 and "5 passed" in done.stdout, done.stdout[-3000:]
+    assert done.returncode == 0 and "6 passed" in done.stdout, done.stdout[-3000:]
     return root
 
 
@@ -171,6 +183,7 @@ RECORDED = [
     "cassettes/test_v0/test_sync_stream.session1.jsonl",
     "cassettes/test_v1/test_async_audio.session1.jsonl",
     "cassettes/test_v1/test_sync_audio.session1.jsonl",
+    "cassettes/test_v1/test_sync_video.session1.jsonl",
     "cassettes/test_realtime/test_silence.session1.jsonl",  # the README's example
 ]
 
@@ -181,18 +194,19 @@ def test_recorded_once_replays_with_the_mock_stopped_and_fails_loudly_on_a_new_f
     before = {name: (recorded.path / name).read_bytes() for name in RECORDED}
     assert all(API_KEY.encode() not in text and b"[REDACTED]" in text for text in before.values())
 
-    run(recorded).assert_outcomes(passed=5)  # offline: the mock is stopped
+    run(recorded).assert_outcomes(passed=6)  # offline: the mock is stopped
     assert {name: (recorded.path / name).read_bytes() for name in RECORDED} == before  # once: nothing rewritten
 
     monkeypatch.setenv("CHANGE", "1")
     changed = run(recorded)
-    changed.assert_outcomes(failed=4, passed=1)
+    changed.assert_outcomes(failed=5, passed=1)
     output = changed.stdout.str()
     assert (
         "test_sync_audio.session1.jsonl): the test sent frame 4 (binary frame of 3200 bytes (starting "
         "0000000000000000)), but the transcript holds at line 7: binary frame of 3200 bytes" in output
     )
     assert "test_async_audio.session1.jsonl): the test sent frame 3 (binary frame" in output
+    assert "test_sync_video.session1.jsonl): the test sent frame 2 (binary frame of" in output
     assert 'the test sent frame 1 (text frame {"data": "a changed sentence"' in output
     assert 'but the transcript holds at line 2: text frame {"data": "I met Maria in Paris"' in output
 
@@ -239,9 +253,9 @@ def test_transcripts_are_read_by_validate_and_by_hume_recordings(recorded, capsy
     cassettes = recorded.path / "cassettes"
     assert main(["validate", "--format", "json", str(cassettes)]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
-    assert summary["files"] == 5 and summary["bodies"] == 23
+    assert summary["files"] == 6 and summary["bodies"] == 23 + 5, summary
     result = recorded.runpytest("--hume-recordings", "cassettes", "-v", "cassettes")  # no SDK: in this process
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*hume-recordings::cassettes/test_v1/test_sync_audio*PASSED*"])
 
 
@@ -255,7 +269,7 @@ def test_a_drifted_transcript_fails_validate_as_a_session(recorded, capsys):
     assert main(["validate", str(path)]) == 1
     assert "v1-session-totals" in capsys.readouterr().out
     result = recorded.runpytest("--hume-recordings", "cassettes", "-q", "cassettes")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
 
 
 # ------------------------------------------------------------------ the machinery, in this process (no network)
