@@ -18,6 +18,8 @@ Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjso
 v1 (Hume's live API): bodies of the v1 kinds (told by shape, or --kind v1-...), /v1/... interactions (told by
 path), and realtime sessions, judged as a whole: a .jsonl of bare v1 messages or of HAR _webSocketMessages
 records ({"type": "send"|"receive", "opcode": 1|2|8, "data": ...}, binary base64), and HAR WebSocket entries.
+A .jsonl of such records whose first line is {"_session": {"url": ...}} (what pytest's hume_sessions fixture
+records) is judged by its URL's path: a v1 realtime session as a whole, a v0 stream frame by frame.
 What Hume may add (a new name, enum value, field or message type) is a note unless --closed-world.
 
 A recorded request is judged by what was sent (body, form parts, query). One that breaks the contract
