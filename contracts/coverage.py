@@ -67,17 +67,27 @@ class _Shape:
 class Catalogue:
     """Every element of the contract, and per schema the elements a walk below it can reach."""
 
-    def __init__(self, documents: Mapping[str, Any]) -> None:
+    def __init__(self, documents: Mapping[str, Any], apis: Mapping[str, str] | None = None) -> None:
+        """``apis`` names the API version of each document by URI (all "v0" when not given)."""
         self.documents = documents
         self.elements: dict[str, list[Element]] = {area: [] for area in AREAS}
+        self.api_of: dict[Element, str] = {}  # which API version declares each element
+        self._building = "v0"
         self._reach_cache: dict[tuple[str, int], frozenset[Element]] = {}
         self._shape_cache: dict[tuple[str, int], _Shape] = {}
         self._follow_cache: dict[tuple[str, str], tuple[dict[str, Any], str, str | None]] = {}
-        parameter_schemas = self._operations(documents[OPENAPI_URI])
+        apis = apis or {}
+        parameter_schemas: set[tuple[str, str]] = set()
         for uri, document in documents.items():
+            if "paths" in document:  # an OpenAPI document: its operations
+                self._building = apis.get(uri, "v0")
+                parameter_schemas |= self._operations(document, uri)
+        for uri, document in documents.items():
+            self._building = apis.get(uri, "v0")
             for name, schema in ((document.get("components") or {}).get("schemas") or {}).items():
                 if (uri, name) not in parameter_schemas:  # counted as the parameter's values instead
                     self._collect(uri, schema, name)
+        self._building = "v0"
         self._models()
         self.known = frozenset(element for elements in self.elements.values() for element in elements)
 
@@ -87,9 +97,10 @@ class Catalogue:
         element = Element(area, name)
         if element not in self.elements[area]:
             self.elements[area].append(element)
+            self.api_of[element] = self._building
         return element
 
-    def _operations(self, document: dict[str, Any]) -> set[tuple[str, str]]:
+    def _operations(self, document: dict[str, Any], uri: str = OPENAPI_URI) -> set[tuple[str, str]]:
         """Operation x status and query-parameter enum elements; returns the components parameters use."""
         parameter_schemas: set[tuple[str, str]] = set()
         for path, item in (document.get("paths") or {}).items():
@@ -100,12 +111,12 @@ class Catalogue:
                     self._add("operations", f"{method.upper()} {path} {status}")
                 for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
                     declared = parameter.get("schema") or {}
-                    schema = self.resolve(OPENAPI_URI, declared)
+                    schema = self.resolve(uri, declared)
                     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):  # ?status=A&status=B
                         declared = schema["items"]
-                        schema = self.resolve(OPENAPI_URI, declared)
+                        schema = self.resolve(uri, declared)
                     if name := _ref_name(declared):
-                        parameter_schemas.add((OPENAPI_URI, name))
+                        parameter_schemas.add((uri, name))
                     for value in schema.get("enum") or []:
                         self._add("enums", f"{method.upper()} {path} ?{parameter.get('name')}={value}")
         return parameter_schemas
@@ -145,7 +156,7 @@ class Catalogue:
 
     def _branch_labels(self, uri: str, schema: dict[str, Any], union: list[Any]) -> list[str]:
         """What a union's branches are called; a "T or null" union has no variants (nullability is a field's)."""
-        discriminator = schema.get("discriminator") or {}
+        discriminator = _discriminator(schema)
         if discriminator.get("mapping"):
             return list(discriminator["mapping"])
         branches = [self.resolve(uri, branch) for branch in union]
@@ -220,6 +231,14 @@ def pointer_name(fragment: str) -> str | None:
     return name
 
 
+def _discriminator(schema: dict[str, Any]) -> dict[str, Any]:
+    """A union's discriminator as OpenAPI writes it (AsyncAPI 2.x gives only the property's name)."""
+    found = schema.get("discriminator")
+    if isinstance(found, str):
+        return {"propertyName": found}
+    return found if isinstance(found, dict) else {}
+
+
 def _discriminator_const(schema: dict[str, Any], name: str | None) -> Any:
     if not name:
         return None
@@ -274,6 +293,7 @@ class Coverage:
 
     def __init__(self, catalogue: Catalogue | None = None) -> None:
         self.catalogue = catalogue or default_catalogue()
+        self._fixed_catalogue = catalogue is not None
         self.seen: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()  # undeclared statuses, codes the contract does not know
         self._saturated: set[tuple[str, int]] = set()
@@ -285,6 +305,11 @@ class Coverage:
 
     def response(self, method: str, template: str, status: int, declared_key: str | None, query: str = "") -> None:
         """One HTTP answer: the status of the operation (its declared key: ``200``, ``4XX`` or ``default``)."""
+        if (
+            declared_key is not None
+            and Element("operations", f"{method} {template} {declared_key}") not in self.catalogue.known
+        ):
+            self._widen()  # another API version's operation
         with self._lock:
             if declared_key is None:
                 self.unknown[f"operations: {method} {template} {status} (undeclared)"] += 1
@@ -295,9 +320,17 @@ class Coverage:
                 if Element("enums", element.split(": ", 1)[1]) in self.catalogue.known:
                     self.seen[element] += 1
 
+    def addition(self, label: str) -> None:
+        """A value the contract does not list and the compatibility rules allow (v1: a new name, field, enum
+        value or message type), listed under unknown."""
+        with self._lock:
+            self.unknown[label] += 1
+
     def body(self, value: Any, schema_ref: str) -> None:
         """Walk one body against the schema it is validated with (an absolute ``urn:...#/pointer`` reference)."""
         uri, fragment = split_ref(OPENAPI_URI, schema_ref)
+        if uri not in self.catalogue.documents:
+            self._widen()  # another API version's body
         try:
             schema = node_at(self.catalogue.documents, uri, fragment)
         except (KeyError, IndexError, ValueError):
@@ -365,7 +398,7 @@ class Coverage:
         labels = self.catalogue._branch_labels(uri, schema, union)
         resolved, _ = self._follow(uri, branch)
         if labels:
-            discriminator = schema.get("discriminator") or {}
+            discriminator = _discriminator(schema)
             prop = discriminator.get("propertyName")
             label = value.get(prop) if discriminator.get("mapping") and isinstance(value, dict) else None
             if label is None:
@@ -378,7 +411,7 @@ class Coverage:
 
     def _branch(self, uri: str, schema: dict[str, Any], union: list[Any], value: Any) -> Any:
         """The branch the validator would judge ``value`` by: the discriminator's, else the best-fitting shape."""
-        discriminator = schema.get("discriminator") or {}
+        discriminator = _discriminator(schema)
         prop = discriminator.get("propertyName")
         if prop and isinstance(value, dict):
             target = (discriminator.get("mapping") or {}).get(value.get(prop))
@@ -481,9 +514,25 @@ class Coverage:
             self.seen.update(other.seen)
             self.unknown.update(other.unknown)
 
+    def _widen(self) -> None:
+        """Count every API version's elements from now on (a run that met more than the default one)."""
+        if not self._fixed_catalogue and self.catalogue is default_catalogue():
+            self.catalogue = every_api_catalogue()
+
+    def _counted(self, area: str) -> list[Element]:
+        """The elements of ``area`` of the API versions this coverage met (the default one if none)."""
+        if any(name not in self.catalogue_names() for name in self.seen):
+            self._widen()  # merged or read from another run that met another version
+        catalogue = self.catalogue
+        met = {catalogue.api_of.get(e, "v0") for e in catalogue.known if str(e) in self.seen} or {"v0"}
+        return [e for e in catalogue.elements[area] if catalogue.api_of.get(e, "v0") in met]
+
+    def catalogue_names(self) -> frozenset[str]:
+        return _element_names(self.catalogue)
+
     def covered(self, area: str | None = None) -> tuple[int, int]:
         areas = [area] if area else AREAS
-        elements = [e for a in areas for e in self.catalogue.elements[a]]
+        elements = [e for a in areas for e in self._counted(a)]
         return sum(1 for e in elements if str(e) in self.seen), len(elements)
 
     @property
@@ -492,7 +541,7 @@ class Coverage:
         return 100.0 * seen / total if total else 100.0
 
     def uncovered(self, area: str) -> list[str]:
-        return [e.name for e in self.catalogue.elements[area] if str(e) not in self.seen]
+        return [e.name for e in self._counted(area) if str(e) not in self.seen]
 
     def to_json(self) -> dict[str, Any]:
         seen, total = self.covered()
@@ -504,7 +553,7 @@ class Coverage:
                 area: {
                     "covered": self.covered(area)[0],
                     "total": self.covered(area)[1],
-                    "elements": {e.name: str(e) in self.seen for e in self.catalogue.elements[area]},
+                    "elements": {e.name: str(e) in self.seen for e in self._counted(area)},
                 }
                 for area in AREAS
             },
@@ -637,6 +686,25 @@ def _names_below(catalogue: Catalogue, uri: str, schema: Any, visiting: set[tupl
 @functools.cache
 def default_catalogue() -> Catalogue:
     return Catalogue(contract_documents())
+
+
+@functools.cache
+def every_api_catalogue() -> Catalogue:
+    """Every registered API version's documents (``contracts.apis``), each element tagged with its version."""
+    from contracts.apis import APIS
+
+    documents: dict[str, Any] = {}
+    apis: dict[str, str] = {}
+    for api in APIS:
+        for uri, document in api.adapter().contract_documents().items():
+            documents[uri] = document
+            apis[uri] = api.name
+    return Catalogue(documents, apis)
+
+
+@functools.cache
+def _element_names(catalogue: Catalogue) -> frozenset[str]:
+    return frozenset(str(element) for element in catalogue.known)
 
 
 # ------------------------------------------------------------------------------------ the active collector

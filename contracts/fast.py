@@ -85,6 +85,8 @@ class _Rewriter:
                 rewritten[key] = self.node(value, [*at, key])
         if isinstance(rewritten.get("pattern"), str):
             rewritten[PATTERN_KEYWORD] = rewritten.pop("pattern")
+        if "oneOf" in rewritten and isinstance(rewritten.get("discriminator"), str):  # AsyncAPI 2.x: the name
+            rewritten["discriminator"] = {"propertyName": rewritten["discriminator"]}
         if "oneOf" in rewritten and isinstance(rewritten.get("discriminator"), dict):
             self._dispatch_on_discriminator(rewritten)
         return rewritten
@@ -249,9 +251,17 @@ class FastContract:
 class SkippingContract(Contract):
     """``Contract`` whose ``items`` keyword skips the items the fast validator accepts: identical reports."""
 
-    def __init__(self, batch: dict[str, Any], stream: dict[str, Any] | None, fast: FastContract) -> None:
-        super().__init__(batch, stream)
-        documents = {OPENAPI_URI: batch} if stream is None else {OPENAPI_URI: batch, STREAM_URI: stream}
+    def __init__(
+        self,
+        batch: dict[str, Any] | None,
+        stream: dict[str, Any] | None,
+        fast: FastContract,
+        documents: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(batch, stream, documents)
+        if documents is None:
+            assert batch is not None
+            documents = {OPENAPI_URI: batch} if stream is None else {OPENAPI_URI: batch, STREAM_URI: stream}
         self._fast = fast
         self._schema_refs = _index_subschemas(documents)
         self._item_checks: dict[int, Callable[[Any], bool] | None] = {}

@@ -152,7 +152,34 @@ class RecordedOrigin:
         return text + (f" ({self.description})" if self.description else "")
 
 
-Item = BodyItem | HttpInteraction | ReadError | Note
+@dataclass(frozen=True)
+class WsFrame:
+    """One recorded WebSocket message of a session judged as a whole (see ``SessionItem``)."""
+
+    direction: Literal["sent", "received"]
+    location: str
+    opcode: int = 1  # 1 text, 2 binary, 8 close
+    message: Any = None  # a text frame's JSON
+    size: int = 0  # a binary frame's length in bytes
+    head: bytes = b""  # its first bytes (what a media check needs: a JPEG's magic)
+    close_code: int | None = None
+
+
+@dataclass(frozen=True)
+class SessionItem:
+    """One recorded WebSocket session of an API whose sessions are judged as a whole (``contracts.apis``).
+
+    ``frames`` is read lazily, in order, and only once: the session's file stays open until it is consumed.
+    """
+
+    source: str
+    location: str
+    api: str  # the registry's name of the API version
+    path: str | None  # the channel's path when the recording has it (HAR), else None
+    frames: Iterator[WsFrame | ReadError]
+
+
+Item = BodyItem | HttpInteraction | SessionItem | ReadError | Note
 
 
 @dataclass(frozen=True)
@@ -428,6 +455,10 @@ def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[I
             yield ReadError(source, "", wide)
             return
         handle.seek(0)
+        session_api = _transcript_session_api(handle)
+        if session_api is not None:
+            yield SessionItem(source, "", session_api, None, _transcript_frames(handle, source, session_api))
+            return
         seen_any = False
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
@@ -435,6 +466,91 @@ def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[I
                 yield _transcript_item(raw, source, number)
     if not seen_any:
         yield ReadError(source, "", "empty, expected one JSON stream frame per line")
+
+
+def _transcript_session_api(handle: Any) -> str | None:
+    """The API whose session a transcript records, judged as a whole (its first line says: WebSocket frames
+    in the HAR ``_webSocketMessages`` form, or a bare message of an API with sessions); None for a v0
+    transcript. The handle is left at the start."""
+    from contracts import apis
+
+    try:
+        first = next((raw for raw in handle if raw.strip()), b"")
+        line = parse_json(first.rstrip(b"\r\n")) if first else None
+    except JsonProblem:
+        line = None
+    finally:
+        handle.seek(0)
+    if is_ws_frame_record(line):
+        return apis.default_session_api().name
+    api = apis.api_for_message(line)
+    return api.name if api is not None else None
+
+
+def is_ws_frame_record(value: Any) -> bool:
+    """A HAR ``_webSocketMessages`` entry: ``{"type": "send"|"receive", "opcode": ..., "data": ...}``."""
+    return isinstance(value, dict) and value.get("type") in ("send", "receive") and "opcode" in value
+
+
+def _transcript_frames(handle: Any, source: str, api_name: str) -> Iterator[WsFrame | ReadError]:
+    from contracts import apis
+
+    direction_of = apis.get_api(api_name).adapter().message_direction
+    for number, raw in enumerate(handle, start=1):
+        if not raw.strip():
+            continue
+        where = f"line {number}"
+        try:
+            line = parse_json(raw.rstrip(b"\r\n"))
+            frame = ws_frame(line, where) if is_ws_frame_record(line) else _bare_frame(line, where, direction_of)
+        except JsonProblem as problem:
+            yield ReadError(source, where, str(problem).replace("at line 1 column", "at column"))
+            continue
+        if frame is not None:
+            yield frame
+
+
+def _bare_frame(message: Any, where: str, direction_of: Any) -> WsFrame:
+    if not isinstance(message, dict):
+        raise JsonProblem(
+            f"expected a JSON object (a message, or a WebSocket frame record), found {_json_type(message)}"
+        )
+    direction = direction_of(message)
+    return WsFrame(direction, f"{where} ({direction})", 1, message)
+
+
+_FRAME_HEAD = 16
+
+
+def ws_frame(record: dict[str, Any], where: str) -> WsFrame | None:
+    """A HAR ``_webSocketMessages`` entry as a frame: text parsed as JSON, binary decoded from base64 (its
+    size and first bytes kept), close with its code; None for a control frame (ping, pong)."""
+    direction: Literal["sent", "received"] = "sent" if record.get("type") == "send" else "received"
+    opcode = record.get("opcode", 1)
+    located = f"{where} ({direction})"
+    if opcode == 1:
+        data = record.get("data")
+        if not isinstance(data, str):
+            raise JsonProblem("expected a text frame's data as a string")
+        return WsFrame(direction, located, 1, parse_json(data.encode("utf-8", "surrogatepass")))
+    if opcode == 2:
+        return _binary_frame(record.get("data"), direction, located)
+    if opcode == 8:
+        code = record.get("code")
+        return WsFrame(direction, located, 8, close_code=code if isinstance(code, int) else None)
+    if opcode in (9, 10):
+        return None
+    raise JsonProblem(f"expected opcode 1 (text), 2 (binary) or 8 (close), found {str(opcode)[:20]}")
+
+
+def _binary_frame(data: Any, direction: Literal["sent", "received"], where: str) -> WsFrame:
+    if not isinstance(data, str):
+        raise JsonProblem("expected a binary frame's data as a base64 string")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise JsonProblem("a binary frame's data is not valid base64") from None
+    return WsFrame(direction, where, 2, size=len(raw), head=raw[:_FRAME_HEAD])
 
 
 def _transcript_item(raw: bytes, source: str, number: int) -> Item:
@@ -496,6 +612,12 @@ def read_har(document: Any, source: str, options: ReadOptions) -> Iterator[Item]
     for index, entry in enumerate(entries):
         location = f"entries[{index}]"
         if isinstance(entry, dict) and isinstance(entry.get("_webSocketMessages"), list):
+            session_api = _har_session_api(entry)
+            if session_api is not None:
+                path = _har_path(entry)
+                frames = _har_session_frames(entry["_webSocketMessages"], source, location)
+                yield SessionItem(source, location, session_api, path, frames)
+                continue
             yield from _har_websocket_frames(entry["_webSocketMessages"], source, location)
             continue
         try:
@@ -504,13 +626,52 @@ def read_har(document: Any, source: str, options: ReadOptions) -> Iterator[Item]
             yield ReadError(source, location, str(problem))
 
 
-def _har_websocket_frames(messages: list[Any], source: str, location: str) -> Iterator[Item]:
-    """A WebSocket session recorded the browser way: ``_webSocketMessages`` of ``send``/``receive`` frames."""
+def _har_path(entry: dict[str, Any]) -> str | None:
+    request = entry.get("request")
+    url = request.get("url") if isinstance(request, dict) else None
+    return unquote(urlsplit(url).path) if isinstance(url, str) and url else None
+
+
+def _har_session_api(entry: dict[str, Any]) -> str | None:
+    """The API judging this recorded WebSocket as a session, told by its URL's path (via the registry)."""
+    from contracts import apis
+
+    api = apis.session_api_for_path(_har_path(entry))
+    return api.name if api is not None else None
+
+
+def _har_frame_records(messages: list[Any], source: str, location: str) -> Iterator[tuple[str, Any] | ReadError]:
+    """(place, record) of each ``_webSocketMessages`` entry that is a send/receive record; a ReadError otherwise."""
     for index, message in enumerate(messages):
         where = f"{location}._webSocketMessages[{index}]"
         if not isinstance(message, dict) or message.get("type") not in ("send", "receive"):
             yield ReadError(source, where, 'expected a frame with "type" "send" or "receive" and "data"')
+        else:
+            yield where, message
+
+
+def _har_session_frames(messages: list[Any], source: str, location: str) -> Iterator[WsFrame | ReadError]:
+    for record in _har_frame_records(messages, source, location):
+        if isinstance(record, ReadError):
+            yield record
             continue
+        where, message = record
+        try:
+            frame = ws_frame(message, where)
+        except JsonProblem as problem:
+            yield ReadError(source, where, f"frame data: {problem}")
+            continue
+        if frame is not None:
+            yield frame
+
+
+def _har_websocket_frames(messages: list[Any], source: str, location: str) -> Iterator[Item]:
+    """A WebSocket session recorded the browser way: ``_webSocketMessages`` of ``send``/``receive`` frames."""
+    for record in _har_frame_records(messages, source, location):
+        if isinstance(record, ReadError):
+            yield record
+            continue
+        where, message = record
         try:
             frame = parse_json(str(message.get("data", "")).encode("utf-8"))
         except JsonProblem as problem:

@@ -23,8 +23,9 @@ from referencing.jsonschema import DRAFT202012
 import openapi
 from contracts.violations import Violation, pointer, shorten
 
-OPENAPI_URI = "urn:hume-contracts:openapi"
-STREAM_URI = "urn:hume-contracts:stream"
+URI_PREFIX = "urn:hume-contracts:"
+OPENAPI_URI = f"{URI_PREFIX}openapi"
+STREAM_URI = f"{URI_PREFIX}stream"
 
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
 
@@ -72,6 +73,8 @@ def _required_by_every_variant(validator: Any, one_of: list[Any]) -> set[str]:
 def discriminated_one_of(validator: Any, one_of: list[Any], instance: Any, schema: dict[str, Any]) -> Iterator:
     """``oneOf`` keyword that honours an OpenAPI ``discriminator`` next to it."""
     discriminator = schema.get("discriminator")
+    if isinstance(discriminator, str):  # AsyncAPI 2.x names the property; OpenAPI gives an object
+        discriminator = {"propertyName": discriminator}
     if not discriminator or not validator.is_type(instance, "object"):
         yield from keywords.oneOf(validator, one_of, instance, schema)
         return
@@ -129,17 +132,22 @@ class SchemaLocator:
 
     def locate(self, subschema: Any, keyword: str) -> str:
         base = self._where.get(id(subschema), "")
-        label = base.replace(f"{OPENAPI_URI}#", "openapi#").replace(f"{STREAM_URI}#", "stream#")
+        label = base.removeprefix(URI_PREFIX)  # openapi#..., stream#..., v1:openapi#...
         return f"{label}/{keyword}" if label else keyword
 
 
 class Contract:
     """The repaired batch contract and the stream contract, compiled once, validating any schema in them."""
 
-    def __init__(self, batch: dict[str, Any], stream: dict[str, Any] | None) -> None:
-        documents = {OPENAPI_URI: batch}
-        if stream is not None:
-            documents[STREAM_URI] = stream
+    def __init__(
+        self, batch: dict[str, Any] | None, stream: dict[str, Any] | None, documents: dict[str, Any] | None = None
+    ) -> None:
+        """The v0 documents (``batch``, ``stream``), or any set of documents by URI (``documents``: another API's)."""
+        if documents is None:
+            assert batch is not None
+            documents = {OPENAPI_URI: batch}
+            if stream is not None:
+                documents[STREAM_URI] = stream
         self.registry = Registry().with_resources(
             (uri, Resource.from_contents(doc, default_specification=DRAFT202012)) for uri, doc in documents.items()
         )

@@ -1,5 +1,8 @@
 """Print the repaired contract (default), the upstream document (--upstream), or the repairs (--defects).
 
+--api v1 prints the contract of Hume's live v1 API instead (its OpenAPI 3.1 document; with --stream its AsyncAPI
+2.6 document of the two realtime channels). --api defaults to v0, whose contract this command has always printed.
+
 --schemathesis-config prints the configuration that lets schemathesis's own `st run` use the repaired
 contract against a Hume-compatible server (auth from $HUME_API_KEY, the answer no schema can say, and the
 mock's stricter job bodies).
@@ -38,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--write", action="store_true", help="regenerate the committed repaired document")
     what.add_argument("--check", action="store_true", help="exit 1 if the committed repaired document is stale")
     what.add_argument("--rebase", metavar="NEW_UPSTREAM", help="re-apply the repairs to another upstream document")
+    parser.add_argument(
+        "--api",
+        default="v0",
+        metavar="VERSION",
+        help="which API's contract: v0 (default; switched off by Hume on 14 June 2026) or v1 (the live API)",
+    )
     parser.add_argument("--output", metavar="FILE", help="with --rebase: write the rebased document to FILE")
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default yaml)")
 
@@ -73,7 +82,39 @@ def _stale() -> list[str]:
     return stale
 
 
+_V0_ONLY = ("upstream", "defects", "schemathesis_config", "write", "check", "rebase")
+
+
+def _v1_document(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The v1 document asked for (None, with a message, for an option only v0 has)."""
+    from contracts.apis import get_api
+
+    v0_only = [
+        flag
+        for flag in ("upstream", "defects", "schemathesis_config", "write", "check", "rebase")
+        if getattr(args, flag)
+    ]
+    if v0_only:
+        print(
+            f"--{v0_only[0].replace('_', '-')} applies to the v0 contract only (the v1 one has no upstream)",
+            file=sys.stderr,
+        )
+        return None
+    api = get_api(args.api)
+    return api.load_asyncapi() if args.stream else api.load_openapi()
+
+
 def run(args: argparse.Namespace) -> int:
+    from contracts.apis import API_NAMES
+
+    if args.api not in API_NAMES:
+        print(f"--api: unknown API {args.api!r} (one of {', '.join(API_NAMES)})", file=sys.stderr)
+        return 2
+    if args.api != "v0":
+        document = _v1_document(args)
+        if document is None:
+            return 2
+        return _print(document, args.format)
     if args.rebase:
         from contracts.evolution.command import run_rebase
 
@@ -102,6 +143,12 @@ def run(args: argparse.Namespace) -> int:
         document = openapi.load_stream_contract()
     else:
         document = openapi.load_repaired()
-    text = json.dumps(document, indent=2, ensure_ascii=False) if args.format == "json" else openapi.dump_yaml(document)
+    return _print(document, args.format)
+
+
+def _print(document: dict[str, Any], output_format: str) -> int:
+    text = (
+        json.dumps(document, indent=2, ensure_ascii=False) if output_format == "json" else openapi.dump_yaml(document)
+    )
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

@@ -37,10 +37,24 @@ SUCCESS_KINDS = {
     ("GET", "/v0/batch/jobs/{id}/artifacts"): "artifacts",
 }
 
+
 Validate = Callable[..., list[Violation]]  # validate_against(body, schema_pointer, *, kind=, disabled=())
 
 # Kinds whose semantic rules apply to a body found in traffic (errors and artifacts have none).
 RULE_KINDS = frozenset({"jobs", "job-id", "job", "predictions", "job-request"})
+
+
+@dataclass(frozen=True)
+class Kinds:
+    """How an API names the bodies of its operations: success bodies by operation, its error body, and the
+    kinds whose body rules apply to a body found in traffic."""
+
+    success: dict[tuple[str, str], str]
+    error: str
+    rules: frozenset[str]
+
+
+V0_KINDS = Kinds(SUCCESS_KINDS, "error", RULE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -184,6 +198,7 @@ def check_interaction(
     index: OperationIndex | None = None,
     validate: Validate | None = None,
     strict_requests: bool = False,
+    kinds: Kinds | None = None,
 ) -> list[Result]:
     """Findings for one interaction: its request (judged by what was sent) and its response.
 
@@ -193,6 +208,7 @@ def check_interaction(
     """
     index = index or default_index()
     validate = validate or _default_validate()
+    kinds = kinds or V0_KINDS
     operation = index.match(interaction.method, interaction.path)
     if operation is None:
         unknown = _without_disabled(_unknown_operation(interaction, index), disabled)
@@ -202,7 +218,7 @@ def check_interaction(
     judged = _judge_request(interaction, operation, index, validate, disabled) if interaction.request else []
     results: list[Result] = list(_request_verdict(interaction, operation, judged, strict_requests))
     if interaction.response is not None:
-        results += _check_response(interaction, operation, index, validate, disabled)
+        results += _check_response(interaction, operation, index, validate, disabled, kinds)
     else:
         where = f"{interaction.location} {operation.method} {operation.template}"
         results.append(Note(interaction.source, where, "no response was recorded"))
@@ -413,7 +429,7 @@ def _form_violations(
         )
     except (FormProblem, ValueError) as error:
         return [Violation("unparsable-body", "", "a multipart/form-data body", str(error))]
-    schema, _ = index.resolve(media["schema"], schema_location)
+    schema, schema_location = index.resolve(media["schema"], schema_location)  # a $ref: its target
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     fields: dict[str, list[FormPart]] = {}
     for part in parts:
@@ -462,7 +478,9 @@ def _check_response(
     index: OperationIndex,
     validate: Validate,
     disabled: Collection[str],
+    kinds: Kinds | None = None,
 ) -> list[Result]:
+    kinds = kinds or V0_KINDS
     response = interaction.response
     assert response is not None and response.status is not None
     location = f"{interaction.location} {operation.method} {operation.template} -> {response.status}"
@@ -470,7 +488,7 @@ def _check_response(
     if (collector := coverage.active()) is not None:
         key = declared.key if declared is not None else None
         collector.response(operation.method, operation.template, response.status, key, interaction.query)
-    kind = _response_kind(operation, response.status)
+    kind = _response_kind(operation, response.status, kinds)
     finding = Finding(interaction.source, location, kind)
     if declared is None:
         statuses = ", ".join(str(key) for key in operation.node.get("responses") or {})
@@ -483,15 +501,15 @@ def _check_response(
         )
         finding.violations.append(violation)
         return [finding]
-    violations, notes = _message_violations(response, declared, index, validate, disabled, kind)
+    violations, notes = _message_violations(response, declared, index, validate, disabled, kind, kinds.rules)
     finding.violations += violations
     return [finding, *(replace(note, source=finding.source, location=location) for note in notes)]
 
 
-def _response_kind(operation: Operation, status: int) -> str:
+def _response_kind(operation: Operation, status: int, kinds: Kinds) -> str:
     if 200 <= status < 300:
-        return SUCCESS_KINDS.get((operation.method, operation.template), "response")
-    return "error"
+        return kinds.success.get((operation.method, operation.template), "response")
+    return kinds.error
 
 
 def _message_violations(
@@ -501,6 +519,7 @@ def _message_violations(
     validate: Validate,
     disabled: Collection[str],
     kind: str,
+    rule_kinds: Collection[str] = RULE_KINDS,
 ) -> tuple[list[Violation], list[Note]]:
     """Content type, then the body itself: a JSON body against its schema, a form by its parts."""
     content = declared.node.get("content") or {}
@@ -515,7 +534,7 @@ def _message_violations(
     if message.truncated:
         return [], [Note("", "", "body not validated: the recorder kept only a prefix")]
     schema_location = pointer_join(declared.location, "content", media, "schema")
-    rule_kind = kind if kind in RULE_KINDS else None
+    rule_kind = kind if kind in rule_kinds else None
     if media_essence(media) == "multipart/form-data":
         return _form_violations(message, node, schema_location, index, validate, rule_kind), []
     if not is_json_media(media):

@@ -15,6 +15,11 @@ Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjso
 - .har: HAR 1.2; .yaml/.yml: a schemathesis VCR cassette. HTTP interactions are matched to
   their operation by method and path and checked for status, content type and body.
 
+v1 (Hume's live API): bodies of the v1 kinds (told by shape, or --kind v1-...), /v1/... interactions (told by
+path), and realtime sessions, judged as a whole: a .jsonl of bare v1 messages or of HAR _webSocketMessages
+records ({"type": "send"|"receive", "opcode": 1|2|8, "data": ...}, binary base64), and HAR WebSocket entries.
+What Hume may add (a new name, enum value, field or message type) is a note unless --closed-world.
+
 A recorded request is judged by what was sent (body, form parts, query). One that breaks the contract
 and was refused with a 4xx is a correct rejection (counted, not a violation); accepted with a 2xx or 3xx,
 it is invalid-request-accepted. --strict-requests makes every such request a violation.
@@ -40,6 +45,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from contracts import coverage, report
+from contracts.apis.v1.codes import V1_CODES
 from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
@@ -51,6 +57,7 @@ from contracts.readers import (
     Note,
     ReadError,
     ReadOptions,
+    SessionItem,
     read_path,
     walk_inputs,
 )
@@ -58,8 +65,21 @@ from contracts.safe_text import printable
 from contracts.violations import Finding, RejectedRequest, Violation
 
 KINDS = ("job", "jobs", "job-id", "predictions", "job-request", "stream-payload", "stream-message")
+V1_KINDS = (
+    "v1-audio-file-response",
+    "v1-video-file-response",
+    "v1-run",
+    "v1-runs-page",
+    "v1-run-events-page",
+    "v1-error",
+    "v1-audio-server-message",
+    "v1-video-server-message",
+    "v1-audio-client-message",
+    "v1-video-client-message",
+)
+KIND_CHOICES = KINDS + V1_KINDS  # listed here, not imported: --help must not load the validators
 FORMATS = ("text", "json", "junit")
-DISABLEABLE_CODES = {**RULE_CODES, **TRAFFIC_CODES}
+DISABLEABLE_CODES = {**RULE_CODES, **TRAFFIC_CODES, **V1_CODES}
 PROG = "hume-contracts validate"
 STREAM_FROM_BYTES = 8 * 2**20  # a body this big is read item by item: whole, it would take ~10x its size
 
@@ -70,7 +90,7 @@ class UsageError(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to validate")
-    parser.add_argument("--kind", choices=KINDS, help="check every .json file as one body of this kind")
+    parser.add_argument("--kind", choices=KIND_CHOICES, help="check every .json file as one body of this kind")
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (summary line on stdout)")
     parser.add_argument(
@@ -86,6 +106,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="report every recorded request that breaks the contract as a violation, even when the server "
         "refused it (for checking your own client's traffic; by default a refused invalid request is a "
         "correct rejection and an accepted one is invalid-request-accepted)",
+    )
+    parser.add_argument(
+        "--closed-world",
+        action="store_true",
+        help="v1: report what Hume may add (a new name, enum value, field or message type) as a violation, "
+        "for a Hume-compatible server that must match the contract exactly (default: a note, listed as unknown)",
     )
     parser.add_argument("--list-codes", action="store_true", help="print every violation code and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="also list conforming files and notes")
@@ -138,7 +164,9 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
         stdout.write(list_codes())
         return 0
     try:
-        checker = BodyChecker(disabled=frozenset(args.disable), strict_requests=args.strict_requests)
+        checker = BodyChecker(
+            disabled=frozenset(args.disable), strict_requests=args.strict_requests, closed_world=args.closed_world
+        )
     except ImportError as error:
         print(f"{PROG}: error: the validator is not available ({error})", file=stderr)
         return 2
@@ -173,6 +201,7 @@ def list_codes() -> str:
         ("traffic (switch off with --disable)", TRAFFIC_CODES),
         ("fuzz: job lifecycle (hume-contracts fuzz)", LIFECYCLE_CODES),
         ("fuzz: stream sessions (hume-contracts fuzz)", STREAM_CODES),
+        ("v1 (switch off with --disable)", V1_CODES),
     )
     width = max(len(code) for _, codes in groups for code in codes)
     lines = []
@@ -188,12 +217,16 @@ def list_codes() -> str:
 class BodyChecker:
     """Turns read items into findings, using the contract's validators (imported once)."""
 
-    def __init__(self, disabled: Collection[str], strict_requests: bool = False) -> None:
+    def __init__(self, disabled: Collection[str], strict_requests: bool = False, closed_world: bool = False) -> None:
         from contracts import traffic
-        from contracts.validation import detect_kind, validate_body
+        from contracts.apis import detect_kind
+        from contracts.validation import validate_body
 
         self.disabled = disabled
         self.strict_requests = strict_requests
+        self.closed_world = closed_world
+        self._state_key: tuple[str, str] | None = None
+        self._state: Any = None
         self._validate_body: Callable[..., list[Any]] = validate_body
         self._detect_kind: Callable[[Any], str | None] = detect_kind
         self._traffic = traffic
@@ -201,13 +234,37 @@ class BodyChecker:
     def check(self, item: Item, reply: BodyItem | None = None) -> list[Finding | ReadError | Note | RejectedRequest]:
         """Results of one item; ``reply`` is the stream frame that answered a sent one, if any."""
         if isinstance(item, BodyItem):
+            kind = item.kind or self._detect_kind(item.body)
+            if kind is not None and kind not in KINDS:  # another version's: its adapter judges it
+                return self._check_versioned_body(item, kind)
             checked = self.check_body(item)
             if item.kind == "stream-payload" and isinstance(checked, Finding) and not self.strict_requests:
                 return [self._judge_sent_frame(checked, reply)]
             return [checked]
         if isinstance(item, HttpInteraction):
+            api = _api_of_path(item.path)
+            if api is not None:
+                state = self._traffic_state(api.name, item.source)
+                return api.adapter().check_interaction(item, state=state, **self._options())
             return self._traffic.check_interaction(item, disabled=self.disabled, strict_requests=self.strict_requests)
+        if isinstance(item, SessionItem):
+            from contracts.apis import get_api
+
+            return list(get_api(item.api).adapter().judge_session(item, **self._options()))
         return [item]
+
+    def _traffic_state(self, api_name: str, source: str) -> Any:
+        """What this file's earlier interactions of ``api_name`` said (kept for the current file only)."""
+        from contracts.apis import get_api
+
+        if self._state_key != (api_name, source):
+            self._state_key = (api_name, source)
+            make = getattr(get_api(api_name).adapter(), "new_traffic_state", None)
+            self._state = make() if make is not None else None
+        return self._state
+
+    def _options(self) -> dict[str, Any]:
+        return {"disabled": self.disabled, "strict_requests": self.strict_requests, "closed_world": self.closed_world}
 
     def _judge_sent_frame(self, finding: Finding, reply: BodyItem | None) -> Finding | Note | RejectedRequest:
         """A sent stream payload that breaks the contract, judged like an HTTP request by its answer: an
@@ -240,6 +297,23 @@ class BodyChecker:
         violations = self._validate_body(item.body, kind, disabled=self.disabled)
         return Finding(item.source, item.location, kind, [v for v in violations if v.code not in self.disabled])
 
+    def _check_versioned_body(self, item: BodyItem, kind: str) -> Any:
+        from contracts.apis import api_for_kind
+
+        adapter = api_for_kind(kind).adapter()
+        finding = Finding(
+            item.source, item.location, kind, adapter.validate_body(item.body, kind, disabled=self.disabled)
+        )
+        return adapter.settle(finding, self.closed_world)
+
+
+def _api_of_path(path: str) -> Any:
+    """The registry's version for a recorded path, when it is not v0 (v0 keeps its own traffic checks)."""
+    from contracts.apis import api_for_path
+
+    api = api_for_path(path)
+    return api if api is not None and api.name != "v0" else None
+
 
 def unknown_kind(source: str, location: str) -> ReadError:
     return ReadError(
@@ -269,7 +343,7 @@ def _checked_in_parallel(
     entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int, measured: coverage.Coverage | None
 ) -> Iterator[Any]:
     """The results of every file, checked in ``jobs`` processes, in the order of ``entries``."""
-    initargs = (checker.disabled, checker.strict_requests, measured is not None)
+    initargs = (checker.disabled, checker.strict_requests, measured is not None, checker.closed_world)
     with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=initargs) as pool:
         pending = [
             entry if isinstance(entry, ReadError | Note) else pool.submit(_check_in_worker, *entry, options)
@@ -289,9 +363,11 @@ _WORKER_CHECKER: BodyChecker | None = None
 _WORKER_MEASURES = False
 
 
-def _start_worker(disabled: Collection[str], strict_requests: bool, measures: bool = False) -> None:
+def _start_worker(
+    disabled: Collection[str], strict_requests: bool, measures: bool = False, closed_world: bool = False
+) -> None:
     global _WORKER_CHECKER, _WORKER_MEASURES
-    _WORKER_CHECKER, _WORKER_MEASURES = BodyChecker(disabled, strict_requests), measures
+    _WORKER_CHECKER, _WORKER_MEASURES = BodyChecker(disabled, strict_requests, closed_world), measures
 
 
 def _check_in_worker(path: Path, source: str, options: ReadOptions) -> tuple[list[Any], Any]:

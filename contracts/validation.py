@@ -95,13 +95,18 @@ def validate_body(body: Any, kind: str, *, disabled: Collection[str] = ()) -> li
 
 
 def _capped(violations: Iterable[Violation]) -> list[Violation]:
+    return cap_per_code(violations, MAX_PER_CODE)
+
+
+def cap_per_code(violations: Iterable[Violation], limit: int = MAX_PER_CODE) -> list[Violation]:
+    """At most ``limit`` violations of each code, and one line saying how many more there were."""
     kept: list[Violation] = []
     counts: Counter[str] = Counter()
     for violation in violations:
         counts[violation.code] += 1
-        if counts[violation.code] <= MAX_PER_CODE:
+        if counts[violation.code] <= limit:
             kept.append(violation)
     for code, count in counts.items():
-        if count > MAX_PER_CODE:
-            kept.append(Violation(code, "", "", "", "", f"… and {count - MAX_PER_CODE} more {code} violations"))
+        if count > limit:
+            kept.append(Violation(code, "", "", "", "", f"… and {count - limit} more {code} violations"))
     return kept
