@@ -59,6 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--coverage", action="store_true", help="say which parts of the contract the run exercised (and in --report)"
     )
     parser.add_argument(
+        "--api",
+        choices=("v0", "v1", "all"),
+        help="which API to fuzz: v0 (batch jobs + stream models), v1 (uploads, realtime sessions, runs) or all;"
+        " default: v0 against --base-url (so existing CI keeps its meaning), all against the embedded mock",
+    )
+    parser.add_argument(
+        "--max-media-seconds",
+        type=_positive_float,
+        default=600.0,
+        metavar="S",
+        help="v1: billable media seconds the run may send (600); Hume bills v1 by media seconds, at least 10 s"
+        " per run with media; the report shows what was spent",
+    )
+    parser.add_argument(
         "--drift",
         action="append",
         default=[],
@@ -99,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         only=args.only,
         record=args.record,
         drifts=frozenset(args.drift),
+        api=args.api or ("v0" if args.base_url else "all"),
+        max_media_seconds=args.max_media_seconds,
     )
     measured = Coverage() if args.coverage else None
     try:
@@ -123,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
 def _unknown_drifts(names: list[str]) -> list[str]:
     if not names:
         return []
-    from mockserver.drifts import CATALOGUE
+    from mockserver.drifts import all_drifts
 
-    return [name for name in names if name not in CATALOGUE]
+    known = all_drifts()
+    return [name for name in names if name not in known]

@@ -45,6 +45,8 @@ class FuzzOptions:
     response_timeout: float = 30.0
     max_body_bytes: int = MAX_BODY_BYTES
     drifts: frozenset[str] = field(default_factory=frozenset)  # only for the embedded mock: test the suite itself
+    api: str = "v0"  # "v0", "v1" or "all" (the main job against the embedded mock: all)
+    max_media_seconds: float = 600.0  # v1: billable media seconds the run may send (Hume bills v1 by them)
 
 
 @dataclass
@@ -120,8 +122,11 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
         ctx.recorder = Recorder(ctx.redactor) if options.record else None
         ctx.progress = lambda line: progress(ctx.redactor.text(line))
         ctx.progress(f"fuzzing {ctx.redactor.url(description)} with seed {seed}")
-        for part in selected_parts(options.only):
-            run_part(ctx, part)
+        if options.api in ("v0", "all"):
+            for part in selected_parts(options.only):
+                run_part(ctx, part)
+        if options.api in ("v1", "all"):
+            run_v1_part(ctx, options)
         if ctx.remaining() <= 0:
             ledger.note(
                 f"the time budget ({options.time_budget:g} s) ran out: the run stopped early; this is what it found"
@@ -140,6 +145,13 @@ def wrap_up_seconds(budget: float) -> float:
 
 def selected_parts(only: str | None) -> tuple[str, ...]:
     return {"batch": ("lifecycle", "batch"), "stream": ("stream",)}.get(only or "", PARTS)
+
+
+def run_v1_part(ctx: FuzzContext, options: FuzzOptions) -> None:
+    """v1 (uploads, realtime sessions, runs): its own package, under the same budgets and ledger."""
+    from contracts.fuzz.v1 import run_v1
+
+    run_v1(ctx, options.only, options.max_media_seconds)
 
 
 RUNNERS = {"lifecycle": "run_lifecycle", "batch": "run_batch", "stream": "run_stream"}
