@@ -7,6 +7,9 @@ examples, so the whole catalogue stays within CI time.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from contracts.fuzz.context import FuzzContext
@@ -59,12 +62,16 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
 
 def fuzz_v1(steps: tuple[str, ...] | None, drifts: frozenset[str] = frozenset(), budget: float = 60.0) -> set[str]:
     """The failure codes of the v1 ``steps`` (None: all) against one mock with ``drifts``."""
+    return {failure.code for failure in fuzz_v1_ledger(steps, drifts, budget).failures.values()}
+
+
+def fuzz_v1_ledger(steps: tuple[str, ...] | None, drifts: frozenset[str] = frozenset(), budget: float = 60.0) -> Ledger:
     options = FuzzOptions(api="v1", drifts=drifts, seed=7)
     with private_hypothesis_home(), target(options) as (base_url, stream_url, key, _description):
         ctx = FuzzContext(base_url=base_url, stream_url=stream_url, api_key=key, ledger=Ledger(), max_examples=3,
                           time_budget=budget, request_timeout=5.0, seed=7)  # fmt: skip
         run_v1(ctx, None, 600.0, steps)
-    return {failure.code for failure in ctx.ledger.failures.values()}
+    return ctx.ledger
 
 
 def test_every_v1_drift_of_the_catalogue_has_an_expectation() -> None:
@@ -80,3 +87,18 @@ def test_each_v1_drift_is_detected_and_named(drift: str) -> None:
     steps, codes = EXPECTED[drift]
     found = fuzz_v1(steps, frozenset({drift}))
     assert found & codes, f"{drift}: expected one of {sorted(codes)}, found {sorted(found)}"
+
+
+def test_a_generated_session_that_fails_is_reported_once_with_a_transcript_that_reproduces_it() -> None:
+    from contracts.readers import ReadOptions, SessionItem, read_path
+
+    ledger = fuzz_v1_ledger(("machine",), frozenset({"v1-closed-counts-wrong"}))
+    failures = [f for f in ledger.failures.values() if f.where.startswith("v1 generated sessions")]
+    assert {f.code for f in failures} == {"v1-session-totals"}
+    path = Path(failures[0].reproduce.split()[2])
+    assert path.suffix == ".jsonl" and path.is_file()
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    sent = [json.loads(r["data"]).get("type") for r in records if r["type"] == "send" and r["opcode"] == 1]
+    assert "session.close" in sent  # the shrunk session still closes: session.closed is where the fault shows
+    judged = [item for item in read_path(path, str(path), ReadOptions()) if isinstance(item, SessionItem)]
+    assert len(judged) == 1

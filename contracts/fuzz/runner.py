@@ -123,8 +123,9 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
         ctx.progress = lambda line: progress(ctx.redactor.text(line))
         ctx.progress(f"fuzzing {ctx.redactor.url(description)} with seed {seed}")
         if options.api in ("v0", "all"):
-            for part in selected_parts(options.only):
-                run_part(ctx, part)
+            with v0_share(ctx, options.api):
+                for part in selected_parts(options.only):
+                    run_part(ctx, part)
         if options.api in ("v1", "all"):
             run_v1_part(ctx, options)
         if ctx.remaining() <= 0:
@@ -145,6 +146,21 @@ def wrap_up_seconds(budget: float) -> float:
 
 def selected_parts(only: str | None) -> tuple[str, ...]:
     return {"batch": ("lifecycle", "batch"), "stream": ("stream",)}.get(only or "", PARTS)
+
+
+V0_SHARE = 0.6  # of the time budget, when both APIs are fuzzed: v1 is never starved by a slow v0 part
+
+
+@contextlib.contextmanager
+def v0_share(ctx: FuzzContext, api: str) -> Iterator[None]:
+    """With ``--api all`` the v0 parts end by their share of the budget; v1 then has the rest."""
+    whole = ctx.time_budget
+    if api == "all":
+        ctx.time_budget = whole * V0_SHARE
+    try:
+        yield
+    finally:
+        ctx.time_budget = whole
 
 
 def run_v1_part(ctx: FuzzContext, options: FuzzOptions) -> None:

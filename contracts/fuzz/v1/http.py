@@ -119,8 +119,23 @@ def wire_source() -> tuple[str, Any]:
     return OPENAPI_URI, detailed_contract().registry
 
 
+def examples_per_operation(max_examples: int) -> int:
+    """A tenth of ``--max-examples`` (at least 3): v1's five operations are small (most of v1 is its sessions),
+    and the default run must stay well under a minute with v0 beside it."""
+    return max(3, max_examples // 10)
+
+
 def run_operations(ctx: FuzzContext, run_ids: list[str]) -> None:
     """Every v1 operation through schemathesis (uploads negative only), reading known runs half the time."""
+    whole = ctx.max_examples
+    ctx.max_examples = examples_per_operation(whole)
+    try:
+        _run_operations(ctx, run_ids)
+    finally:
+        ctx.max_examples = whole
+
+
+def _run_operations(ctx: FuzzContext, run_ids: list[str]) -> None:
     from contracts.fuzz import batch
 
     document = get_api("v1").load_openapi()

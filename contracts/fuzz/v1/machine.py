@@ -31,7 +31,7 @@ from strategies.v1 import media
 STEPS = 6  # messages per generated session (at most)
 MAX_CHUNK_MS = 400  # audio per frame: a session is at most STEPS * 0.4 s of audio (under the 10 s minimum billed)
 SLICE = 0.25  # of what is left of the run's budget, per channel (at most MAX_SLICE_S)
-MAX_SLICE_S = 12.0
+MAX_SLICE_S = 8.0
 REPLY_TIMEOUT = 5.0
 
 

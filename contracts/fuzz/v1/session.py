@@ -99,7 +99,7 @@ class LiveSession:
                 open_timeout=self.ctx.open_timeout(),
                 close_timeout=2,
                 max_size=MAX_MESSAGE,
-            )
+            ).__enter__()  # held across the probe's calls: closed by __exit__
         except (OSError, WebSocketException, TimeoutError) as error:
             raise SessionLost(f"could not open {channel_path(self.channel)}: {type(error).__name__}") from None
         return self
