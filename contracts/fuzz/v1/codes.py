@@ -21,8 +21,8 @@ PROBE_CODES: dict[str, str] = {
     "v1-fuzz-video-failures": "four failed video frames in a row end the session, or five do not",
     "v1-fuzz-session-close": "session.close is not answered by session.closed (reason client_request) and the close",
     "v1-fuzz-handshake-auth": "a realtime handshake without a valid key is not refused with 401",
-    "v1-fuzz-upload-limit": "an upload over 25 MB is not refused with 413 audio_too_long",
-    "v1-fuzz-pixel-limit": "an image over 8,294,400 pixels is not refused with 413 image_too_large",
+    "v1-fuzz-upload-limit": "an upload over 25 MB is not refused with a 4xx audio_too_long",
+    "v1-fuzz-pixel-limit": "an image over 8,294,400 pixels is not refused with a 4xx image_too_large",
     "v1-fuzz-bbox-inside": "a face's bounding box reaches outside the image",
     "v1-fuzz-face-state": "an upload continuing a face_state gives a new face the face_id of an earlier one",
     "v1-fuzz-run-status": "a run that completed (an upload answered 200, a session closed on request) does not "
@@ -45,6 +45,8 @@ register_grades(
         "v1-fuzz-rate-limit": Grade.DOCUMENTED,
         # A listed 0.1 may be an underlying 0.10004 rounded: only a strict reading calls it a breach.
         "v1-fuzz-face-score-cutoff": Grade.JUDGEMENT,
+        # The runs list's page_size bounds are cut off; 1-200 is read from the sibling events page.
+        "v1-fuzz-page-size-bounds": Grade.JUDGEMENT,
         # Close codes are cut off in the docs; a session the fuzzer could not hold is our observation.
         "v1-fuzz-session": Grade.JUDGEMENT,
     }

@@ -11,7 +11,6 @@ channel, a time slice of the run's budget, and the media budget (each session is
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +121,13 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
             reply = self.live.until(lambda m: m.get("type") in ("measurement.result", "error", "session.closed"))
             self._refused_for_rate([reply] if reply else [])
 
+        @rule()
+        def listen(self) -> None:
+            """Read what the server sends meanwhile (always possible: after the close it reads nothing)."""
+            if self._open():
+                assert self.live is not None
+                self._refused_for_rate(self.live.rest(quiet=0.05, timeout=0.2))
+
         @precondition(lambda self: self._open())
         @rule()
         def close(self) -> None:
@@ -175,12 +181,17 @@ def run_machine(run: V1Run, channel: str) -> None:
         ),
     )
     # The failing session is what we report: shrinking may end as "flaky" on a server that drifts by chance.
-    with contextlib.suppress(Exception):
+    # The failing session is what we report (shrinking may end as "flaky" on a server that drifts by chance);
+    # anything else that stopped the machine is said in the notes.
+    try:
         hypothesis.seed(ctx.seed)(test)()
+    except Exception as error:  # noqa: BLE001
+        if outcome.failing is None:
+            ctx.ledger.note(f"{where}: stopped by {type(error).__name__}: {str(error).splitlines()[0][:200]}")
     stopped = f"; stopped early ({outcome.stopped})" if outcome.stopped else ""
     ctx.progress(f"v1     {where:<40} {outcome.sessions:>3} sessions judged{stopped}")
     if outcome.failing is None:
-        if outcome.sessions:
+        for _ in range(outcome.sessions):  # each session judged whole counts once
             ctx.ledger.ok(where, SESSION_RULES)
         return
     transcript, found = outcome.failing

@@ -392,8 +392,10 @@ def _limits(run: V1Run, client: httpx.Client) -> None:
                       headers={"Content-Type": "multipart/form-data; boundary=x"})  # fmt: skip
     curl = _curl("POST", "/v1/expression/audio/file", "--data-binary @25MB+1")
     found = (big.status_code, _error_code(big))
-    probe.expect("v1-fuzz-upload-limit", found == (413, "audio_too_long"),
-                 "413 audio_too_long for an upload of 25 MB + 1 byte", f"HTTP {found[0]} {found[1]}", curl)  # fmt: skip
+    # The code is documented (reference/audio/measure); the status only as a 4xx (413 is likely, not stated).
+    probe.expect("v1-fuzz-upload-limit", 400 <= found[0] < 500 and found[1] == "audio_too_long",
+                 "a 4xx audio_too_long for an upload of 25 MB + 1 byte", f"HTTP {found[0]} {found[1]}",
+                 curl)  # fmt: skip
     judge_response(ctx, "POST /v1/expression/audio/file", big, curl, run.runs_state)
     if not run.budget.take(VIDEO_FRAME_SECONDS):  # billed only if wrongly measured
         return
@@ -402,8 +404,8 @@ def _limits(run: V1Run, client: httpx.Client) -> None:
     curl = _curl("POST", "/v1/expression/video/file", "-F file=@3841x2160.jpg")
     probe = Probe(run, "POST /v1/expression/video/file")
     found = (pixels.status_code, _error_code(pixels))
-    probe.expect("v1-fuzz-pixel-limit", found == (413, "image_too_large"),
-                 "413 image_too_large for 3841 x 2160 pixels", f"HTTP {found[0]} {found[1]}", curl)  # fmt: skip
+    probe.expect("v1-fuzz-pixel-limit", 400 <= found[0] < 500 and found[1] == "image_too_large",
+                 "a 4xx image_too_large for 3841 x 2160 pixels", f"HTTP {found[0]} {found[1]}", curl)  # fmt: skip
     judge_response(ctx, "POST /v1/expression/video/file", pixels, curl, run.runs_state)
 
 
