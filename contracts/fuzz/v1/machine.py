@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, initialize, precondition, rule
 
+from contracts.fuzz.context import BudgetExhausted
 from contracts.fuzz.ledger import CheckFailure
 from contracts.fuzz.v1.budget import MINIMUM_PER_RUN
 from contracts.fuzz.v1.codes import PROBE_CODES
@@ -31,6 +32,7 @@ STEPS = 6  # messages per generated session (at most)
 MAX_CHUNK_MS = 400  # audio per frame: a session is at most STEPS * 0.4 s of audio (under the 10 s minimum billed)
 SLICE = 0.25  # of what is left of the run's budget, per channel (at most MAX_SLICE_S)
 MAX_SLICE_S = 8.0
+MAX_SESSION_S = 5.0  # a session begun within the slice may finish past it by this much
 REPLY_TIMEOUT = 5.0
 
 
@@ -62,6 +64,7 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
             self.last_frame = 0.0
             self.closed = False
             self.own: list[tuple[str, str, str]] = []
+            self.cut = False  # stopped by the time budget: not judged
 
         @initialize()
         def open_session(self) -> None:
@@ -79,12 +82,21 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
             self.live.until(lambda m: m.get("type") == "session.created")
 
         def _open(self) -> bool:
-            return self.live is not None and not self.closed and not self.live.is_closed
+            return self.live is not None and not self.closed and not self.live.is_closed and not self.cut
+
+        def _out_of_time(self) -> bool:
+            """Past the slice or the run's budget: the session stops here and is not judged (cut short)."""
+            if time.monotonic() >= outcome.deadline + MAX_SESSION_S or run.ctx.remaining() <= 0:
+                self.cut = True
+                outcome.stopped = outcome.stopped or "time"
+            return self.cut
 
         @precondition(lambda self: self._open() and not self.media_sent)
         @rule(timer=st.integers(3000, 10_000), threshold=st.floats(0.0, 1.0).map(lambda x: round(x, 2)))
         def update(self, timer: int, threshold: float) -> None:
             assert self.live is not None
+            if self._out_of_time():
+                return
             message: dict[str, Any] = {"type": "session.update"}
             message.update(
                 {"measurement_timer_ms": timer} if channel == "audio" else {"face": {"threshold": threshold}}
@@ -97,6 +109,8 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
         def audio(self, chunk: tuple[str, int], seed: int) -> None:
             assert self.live is not None
             kind, ms = chunk
+            if self._out_of_time():
+                return
             if not self.media_sent:
                 self.first_media = time.monotonic()
             # Real time: a frame goes out only once the audio sent before it has had time to play.
@@ -112,6 +126,8 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
         @rule(kind=media.video_frames())
         def video(self, kind: str) -> None:
             assert self.live is not None
+            if self._out_of_time():
+                return
             wait = self.last_frame + VIDEO_GAP - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
@@ -132,6 +148,8 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
         @rule()
         def close(self) -> None:
             assert self.live is not None
+            if self._out_of_time():
+                return
             self.live.close_session()
             self.closed = True
 
@@ -144,9 +162,14 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
         def teardown(self) -> None:
             if self.live is None:
                 return
-            if not self.closed and not self.live.is_closed:
-                self.live.close_session()
+            try:
+                if not self.cut and not self.closed and not self.live.is_closed and not self._out_of_time():
+                    self.live.close_session()
+            except BudgetExhausted:
+                self.cut = True
             self.live.__exit__(None, None, None)
+            if self.cut:
+                return
             found = judge(run.ctx, self.live.transcript, f"v1 generated session: {channel}") + self.own
             outcome.sessions += 1
             outcome.messages.append(len(self.live.transcript.records))

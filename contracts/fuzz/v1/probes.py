@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from contracts.apis.v1.runs import RunsLedger
-from contracts.fuzz.context import API_KEY_HEADER, FuzzContext
+from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
 from contracts.fuzz.v1.budget import VIDEO_FRAME_SECONDS, MediaBudget, audio_seconds
 from contracts.fuzz.v1.codes import PROBE_CODES
@@ -97,6 +97,9 @@ def _session(run: V1Run, channel: str, name: str, seconds: float, body: Callable
             _scores_above_cutoff(probe, received)
         if created and any(m.get("type") == "session.closed" and m.get("reason") == "client_request" for m in received):
             run.completed.add(str(created.get("session_id")))
+    except BudgetExhausted:
+        ctx.ledger.note(f"{where}: cut short by the time budget, not judged")
+        raise
     except SessionLost as lost:
         probe.expect("v1-fuzz-session", False, "a session the fuzzer can hold", str(lost))
         record_session(ctx, run.failures, live.transcript if "live" in locals() else _empty(channel), where,

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from contracts.apis import get_api
-from contracts.fuzz.context import API_KEY_HEADER, FuzzContext
+from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
 from contracts.readers import ReadError, SessionItem, WsFrame, ws_frame
 from contracts.violations import Finding
@@ -126,6 +126,8 @@ class LiveSession:
         assert self.ws is not None
         if self.is_closed or self.transcript.received >= MAX_RECEIVED:
             return None
+        if self.ctx.remaining() <= 0:  # a session cut short by the budget is not judged (no false alarm)
+            raise BudgetExhausted
         wait = max(0.0, min(self.reply_timeout if timeout is None else timeout, self.ctx.remaining()))
         try:
             text = self.ws.recv(timeout=wait)
