@@ -15,7 +15,7 @@ import argparse
 import time
 from collections import Counter
 
-from contracts.fuzz.runner import FuzzOptions, run_fuzz
+from contracts.fuzz.runner import FuzzOptions, api_of_row, run_fuzz
 from contracts.fuzz_command import add_arguments
 
 
@@ -34,16 +34,11 @@ def default_options(seed: int, api: str = "all") -> FuzzOptions:
     )
 
 
-def api_of(where: str) -> str:
-    """The API a ledger row belongs to (v1's operations and sessions name it)."""
-    return "v1" if "/v1/" in where or where.startswith("v1 ") else "v0"
-
-
 def sweep_one(seed: int, api: str = "all") -> tuple[Counter[str], float, int]:
     """(failure codes with their counts, each prefixed by its API; seconds; checks run) of one default run."""
     started = time.monotonic()
     ledger = run_fuzz(default_options(seed, api), progress=lambda _line: None).ledger
-    codes = Counter(f"{api_of(failure.where)}: {failure.code} {failure.where}" for failure in ledger.failures.values())
+    codes = Counter(f"{api_of_row(failure.where)}: {failure.code} {failure.where}" for failure in ledger.failures.values())
     checks = sum(passed + failed for _where, _check, passed, failed in ledger.rows())
     return codes, time.monotonic() - started, checks
 

@@ -77,3 +77,14 @@ def test_a_transcript_is_written_in_the_format_validate_reads(tmp_path: Path) ->
     assert len(sessions) == 1
     frames = sessions[0]
     assert [(f.direction, f.opcode) for f in frames] == [("received", 1), ("sent", 2), ("sent", 1), ("received", 8)]
+
+
+def test_each_api_is_summed_apart() -> None:
+    from contracts.fuzz.ledger import CheckFailure
+    from contracts.fuzz.runner import per_api_summary
+
+    ledger = Ledger()
+    for where in ("GET /v0/batch/jobs", "stream: predictions", "v1 session: config after media"):
+        ledger.ok(where, "a check")
+    ledger.fail(CheckFailure("GET /v1/expression/run", "c", "v1-runs-order", "t", "e", "f", "r"))
+    assert per_api_summary(ledger) == ["v0: 2 checks, 0 distinct failures", "v1: 2 checks, 1 distinct failures"]

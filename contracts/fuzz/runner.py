@@ -128,6 +128,9 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
                     run_part(ctx, part)
         if options.api in ("v1", "all"):
             run_v1_part(ctx, options)
+        if options.api == "all":
+            for line in per_api_summary(ledger):
+                ledger.note(line)
         if ctx.remaining() <= 0:
             ledger.note(
                 f"the time budget ({options.time_budget:g} s) ran out: the run stopped early; this is what it found"
@@ -161,6 +164,28 @@ def v0_share(ctx: FuzzContext, api: str) -> Iterator[None]:
         yield
     finally:
         ctx.time_budget = whole
+
+
+def api_of_row(where: str) -> str:
+    """The API version a ledger row belongs to: its path segment (``/v1/``) or its name as a prefix (``v1 ...``);
+    rows of neither are the oldest version's (v0's rows predate the registry)."""
+    from contracts.apis import APIS
+
+    for api in reversed(APIS):
+        if api.path_segment in where or where.startswith(api.name + " "):
+            return api.name
+    return APIS[0].name
+
+
+def per_api_summary(ledger: Ledger) -> list[str]:
+    """One line per API of the run: its checks and distinct failures (the main job reports each apart)."""
+    checks: dict[str, list[int]] = {}
+    for where, _check, passed, failed in ledger.rows():
+        counts = checks.setdefault(api_of_row(where), [0, 0])
+        counts[0] += passed + failed
+    for failure in ledger.failures.values():
+        checks.setdefault(api_of_row(failure.where), [0, 0])[1] += 1
+    return [f"{api}: {n} checks, {f} distinct failures" for api, (n, f) in sorted(checks.items())]
 
 
 def run_v1_part(ctx: FuzzContext, options: FuzzOptions) -> None:
