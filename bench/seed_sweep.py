@@ -38,7 +38,8 @@ def sweep_one(seed: int, api: str = "all") -> tuple[Counter[str], float, int]:
     """(failure codes with their counts, each prefixed by its API; seconds; checks run) of one default run."""
     started = time.monotonic()
     ledger = run_fuzz(default_options(seed, api), progress=lambda _line: None).ledger
-    codes = Counter(f"{api_of_row(failure.where)}: {failure.code} {failure.where}" for failure in ledger.failures.values())
+    failures = ledger.failures.values()
+    codes = Counter(f"{api_of_row(failure.where)}: {failure.code} {failure.where}" for failure in failures)
     checks = sum(passed + failed for _where, _check, passed, failed in ledger.rows())
     return codes, time.monotonic() - started, checks
 
