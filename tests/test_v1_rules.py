@@ -415,3 +415,42 @@ def test_any_session_of_odd_messages_is_judged_without_a_traceback(session: list
 def test_a_recording_that_begins_after_the_session_did_judges_no_counters() -> None:
     late = samples.audio_session()[6:]  # from a measurement.result of an utterance started before
     assert session_codes(late, AUDIO_PATH) == {"v1-session-created-first"}
+
+
+def test_a_run_over_and_metered_for_media_is_metered_at_least_10_s() -> None:
+    run = samples.run()
+    run["metered_seconds"] = 3.0
+    assert codes_of(run, "v1-run") == {"v1-metered-minimum"}
+    run["metered_seconds"] = 0.0  # a failed file request
+    assert codes_of(run, "v1-run") == set()
+    live = samples.run("live")
+    live["metered_seconds"] = 3.0  # the minimum is applied at the end
+    assert codes_of(live, "v1-run") == set()
+
+
+def test_a_listed_run_matches_every_filter_of_the_request() -> None:
+    page = samples.runs_page()  # one live run, one ended
+    assert _ledger_codes(("v1-runs-page", "status=ended", page))[0] == {"v1-list-filter-ignored"}
+    assert _ledger_codes(("v1-runs-page", "mode=realtime&endpoint=audio", page))[0] == set()
+    assert _ledger_codes(("v1-runs-page", "started_after=2026-10-08T00:00:00Z", page))[0] == {"v1-list-filter-ignored"}
+    assert _ledger_codes(("v1-runs-page", "started_before=2026-10-09T00:00:00Z", page))[0] == set()
+
+
+def test_a_client_message_over_the_size_limit_must_end_the_session() -> None:
+    session = samples.audio_session()
+    session[5] = ("sent", bytes(1_048_578))
+    session.append(("received", {"type": "session.closed"}))  # any end recorded
+    assert "v1-message-too-large-unanswered" in session_codes(session, AUDIO_PATH)
+    ended = samples.audio_session()[:6]
+    ended[5] = ("sent", bytes(1_048_578))
+    ended.append(("received", {"type": "error", "code": "message_too_large", "message": "x", "retryable": False}))
+    assert session_codes(ended, AUDIO_PATH) == set()
+
+
+def test_the_session_continues_after_a_survivable_error() -> None:
+    session = samples.video_session()[:7]  # up to the invalid_image_frame error
+    closed = {"type": "session.closed", "session_id": "s-2", "received": {"frames": 1}, "produced": {"measurements": 2}}
+    assert session_codes([*session, ("received", {**closed, "reason": "error"})], VIDEO_PATH) == {
+        "v1-survivable-error-ended"
+    }
+    assert session_codes([*session, ("received", {**closed, "reason": "idle_timeout"})], VIDEO_PATH) == set()

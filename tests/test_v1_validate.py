@@ -215,7 +215,7 @@ def test_har_v1_interactions_are_told_by_path_and_judged_by_v1(capsys: Any, tmp_
             samples.audio_file_response(),
             _multipart({"measurement_timer_ms": 5000}),
         ),
-        _har_entry("GET", f"{host}/v1/expression/run?status=ended&page_size=5", 200, samples.runs_page()),
+        _har_entry("GET", f"{host}/v1/expression/run?mode=realtime&page_size=5", 200, samples.runs_page()),
         _har_entry("GET", f"{host}/v1/expression/run/0f3a9c1e-2b4d-4e6f-8a0b-1c2d3e4f5a6b", 200, samples.run()),
         _har_entry("GET", f"{host}/v1/expression/run/x/events", 200, samples.run_events_page()),
         _har_entry("GET", f"{host}/v1/expression/run/x", 401, {"message": "Unauthorized"}),

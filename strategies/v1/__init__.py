@@ -161,7 +161,11 @@ def run_summaries(draw: Any, started: Any = None) -> dict[str, Any]:
         "mode": draw(st.sampled_from(["realtime", "file"])),
         "started_at": _rfc3339(started),
         "ended_at": None if status == "live" else _rfc3339(started + timedelta(minutes=5)),
-        "metered_seconds": draw(st.integers(0, 100_000)) / 10,
+        # at least 10 s once a run that took in media is over (0 for a failed file request)
+        "metered_seconds": draw(
+            st.just(0) | st.integers(0, 100_000) if status == "live" else st.just(0) | st.integers(100, 100_000)
+        )
+        / 10,
     }
     for key in ("bytes_received", "bytes_recorded"):
         if draw(st.booleans()):

@@ -35,6 +35,7 @@ BODY_RULE_CODES: dict[str, str] = {
     "v1-bbox-order": "a bbox has x1 < x0 or y1 < y0",
     "v1-run-ended-at": "ended_at is not null exactly while the run is live",
     "v1-runs-order": "a runs page is not newest first",
+    "v1-metered-minimum": "a run over and metered for media is metered under 10 s",
     "v1-events-order": "run events are not in increasing seq order",
     "v1-page-duplicate": "an item appears twice in a page or across the pages of one listing",
 }
@@ -46,10 +47,13 @@ SESSION_RULE_CODES: dict[str, str] = {
     "v1-session-update-after-media": "a session.update after the first media frame was answered by session.updated",
     "v1-session-ending-error": "a session-ending error is followed by more than session.closed, or is retryable",
     "v1-error-retryable": "a survivable error says retryable: false",
+    "v1-survivable-error-ended": "the server ended the session right after a survivable error",
     "v1-confidence-threshold": "a face's confidence is under the threshold in effect",
     "v1-session-totals": "session.closed totals disagree with the messages of the session",
     "v1-video-replies": "more replies than frames, or frames left unanswered at session.closed",
     "v1-run-status-transition": "a run left the status ended",
+    "v1-list-filter-ignored": "a listed run does not match a filter of the request (status, mode, endpoint, ...)",
+    "v1-message-too-large-unanswered": "a message over the size limit did not end the session (message_too_large)",
     "v1-cursor-loop": "a next_cursor repeats one already followed (the listing never ends)",
 }
 

@@ -27,6 +27,7 @@ SOURCE_SCORES = "docs:docs/scores; sdk:types/audio_measurement_result.py, types/
 SOURCE_AUDIO = "docs:reference/audio/stream-audio, reference/audio/measure (SDK docstrings)"
 SOURCE_VIDEO = "docs:reference/video/stream-images, reference/video/measure (SDK docstrings)"
 SOURCE_RUNS = "docs:reference/runs/get, reference/runs/list, reference/runs/list-events"
+SOURCE_BILLING = "docs:docs/billing; sdk:types/run_summary.py (metered_seconds)"
 
 
 def _number(value: Any) -> bool:
@@ -400,6 +401,22 @@ def run_ended_at(body: Any, kind: str) -> Iterator[Violation]:
             )
 
 
+MIN_METERED_SECONDS = 10  # "a run that is billed for any media is billed at least 10 seconds"
+
+
+def metered_minimum(body: Any, kind: str) -> Iterator[Violation]:
+    """A run that took in media is metered at least 10 s once it is over (the minimum is applied at the end;
+    a failed file request reports 0)."""
+    runs = [("", body)] if kind == "v1-run" else [(f"/runs/{i}", run) for i, run in enumerate(_items(body, "runs"))]
+    for where, run in runs:
+        if not isinstance(run, dict) or run.get("status") not in ("ended", "errored"):
+            continue
+        metered = run.get("metered_seconds")
+        if _number(metered) and 0 < metered < MIN_METERED_SECONDS:
+            expected = "0, or at least 10 once the run is over"
+            yield Violation("v1-metered-minimum", f"{where}/metered_seconds", expected, str(metered), SOURCE_BILLING)
+
+
 def runs_order(body: Any, kind: str) -> Iterator[Violation]:
     """Runs are listed newest first (by started_at)."""
     previous = None
@@ -477,6 +494,7 @@ BODY_RULES: dict[str, tuple[Rule, tuple[str, ...]]] = {
     "v1-frame-id-sequence": (frame_id_sequence, ("v1-video-file-response",)),
     "v1-run-ended-at": (run_ended_at, ("v1-run", "v1-runs-page")),
     "v1-runs-order": (runs_order, ("v1-runs-page",)),
+    "v1-metered-minimum": (metered_minimum, ("v1-run", "v1-runs-page")),
     "v1-page-duplicate": (page_duplicates, ("v1-runs-page",)),
     "v1-events-order": (events_order, ("v1-run-events-page",)),
 }

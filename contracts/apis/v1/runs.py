@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from contracts.apis.v1.rules import parse_time
 from contracts.violations import Violation
 
 MAX_TRACKED = 100_000
 MAX_QUERY_FIELDS = 1000
 SOURCE_STATUS = "docs:reference/runs/get (status)"
+SOURCE_FILTERS = "docs:reference/runs/list (query parameters)"
 SOURCE_PAGES = "docs:reference/runs/list, reference/runs/list-events (cursor, next_cursor)"
 
 
@@ -42,12 +44,19 @@ class RunsLedger:
         if kind not in ("v1-runs-page", "v1-run-events-page"):
             return []
         key, id_key = ("runs", "run_id") if kind == "v1-runs-page" else ("events", "seq")
+        filtered = filter_violations(query, body) if kind == "v1-runs-page" else []
         items = (
             [item for item in body.get(key) or [] if isinstance(item, dict)] if isinstance(body.get(key), list) else []
         )
         found = self._statuses([(f"/runs/{i}", run) for i, run in enumerate(items)]) if key == "runs" else []
-        return found + self._page(
-            query, body.get("next_cursor"), [(f"/{key}/{i}/{id_key}", item.get(id_key)) for i, item in enumerate(items)]
+        return (
+            filtered
+            + found
+            + self._page(
+                query,
+                body.get("next_cursor"),
+                [(f"/{key}/{i}/{id_key}", item.get(id_key)) for i, item in enumerate(items)],
+            )
         )
 
     def _statuses(self, runs: list[tuple[str, dict[str, Any]]]) -> list[Violation]:
@@ -111,3 +120,35 @@ class RunsLedger:
                 if len(self.listings) > MAX_TRACKED:
                     self.listings.popitem(last=False)
         return found
+
+
+# Filters of GET /v1/expression/run and the field each one selects on ("Only runs with this status", ...).
+_EQUAL_FILTERS = ("status", "mode", "endpoint", "user_id")
+
+
+def filter_violations(query: str, body: dict[str, Any]) -> list[Violation]:
+    """Every listed run matches every filter of the request ("The filters combine")."""
+    try:
+        asked = dict(parse_qsl(query, max_num_fields=MAX_QUERY_FIELDS))
+    except ValueError:
+        return []
+    before, after = parse_time(asked.get("started_before")), parse_time(asked.get("started_after"))
+    found = []
+    for index, run in enumerate(body.get("runs") if isinstance(body.get("runs"), list) else []):
+        if not isinstance(run, dict):
+            continue
+        for name in _EQUAL_FILTERS:
+            if name in asked and isinstance(run.get(name), str) and run[name] != asked[name]:
+                found.append(_filtered(index, name, f"{name} {asked[name]}", run[name]))
+        started = parse_time(run.get("started_at"))
+        if started is not None and before is not None and not started < before:
+            found.append(_filtered(index, "started_at", f"before {asked['started_before']}", run["started_at"]))
+        if started is not None and after is not None and not started >= after:
+            found.append(_filtered(index, "started_at", f"at or after {asked['started_after']}", run["started_at"]))
+    return found
+
+
+def _filtered(index: int, field: str, expected: str, found: Any) -> Violation:
+    return Violation(
+        "v1-list-filter-ignored", f"/runs/{index}/{field}", f"a run with {expected}", str(found)[:60], SOURCE_FILTERS
+    )

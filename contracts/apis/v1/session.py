@@ -39,6 +39,10 @@ IMAGE_MESSAGE_MAX = 2_000_000  # "2 MB", read as the smaller (as the SDK's own s
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
+MESSAGE_MAX = {"audio": AUDIO_MESSAGE_MAX, "video": IMAGE_MESSAGE_MAX}
+SOURCE_LIMITS = "docs:docs/limits, docs:docs/audio/realtime, docs:docs/video/realtime"
+
+
 def media_problem(channel: str, frame: WsFrame) -> str | None:
     """How a client's binary frame breaks its documented limits (what the server answers with an error)."""
     if channel == "audio":
@@ -141,12 +145,17 @@ class SessionJudge:
         self.updates_after_media = 0
         self.sent_anything = False
         self.unasked_updates: list[str] = []  # judged at the end: only a transcript holding sent frames can tell
+        self.oversized_at: str | None = None  # the first client message over the channel's size limit
+        self.too_large_answered = False
+        self.previous_survivable = False  # the last server message was a survivable error
+        self.close_seen = False
         self.audio = _Audio()
         self.video = _Video()
 
     # -- frames ---------------------------------------------------------------------------------------------
 
     def feed(self, frame: WsFrame) -> list[Any]:
+        self.close_seen = self.close_seen or frame.opcode == 8
         if frame.direction == "sent":
             self.sent_anything = True
             return self._sent(frame)
@@ -155,17 +164,25 @@ class SessionJudge:
         return [self._received(frame)]
 
     def finish(self) -> list[Finding]:
+        found = []
         if self.sent_anything and self.unasked_updates:
-            return [
+            found += [
                 self._finding(where, [_v("v1-session-updated-unasked", "", "a session.update before it", "none")])
                 for where in self.unasked_updates
             ]
-        return []
+        ended = self.closed_at is not None or self.close_seen  # the recording holds the session's end
+        if self.oversized_at is not None and not self.too_large_answered and ended:
+            expected = "an error message_too_large ending the session"
+            violation = _v("v1-message-too-large-unanswered", "", expected, "none", SOURCE_LIMITS)
+            found.append(self._finding(self.oversized_at, [violation]))
+        return found
 
     def _sent(self, frame: WsFrame) -> list[Any]:
         if frame.opcode == 2:
             self.media_seen = True
             self.video.frames_sent += 1
+            if frame.size > MESSAGE_MAX[self.channel] and self.oversized_at is None:
+                self.oversized_at = frame.location
             problem = media_problem(self.channel, frame)
             return [Note(self.source, frame.location, f"the client's frame {problem}")] if problem else []
         if frame.opcode != 1 or not isinstance(frame.message, dict):
@@ -227,6 +244,8 @@ class SessionJudge:
             yield from self._on_session_created(message, first)
         elif self._judged(message_type):
             yield from getattr(self, _HANDLERS[message_type])(message, location)
+        code = message.get("code")
+        self.previous_survivable = message_type == "error" and isinstance(code, str) and code in SURVIVABLE_CODES
 
     def _judged(self, message_type: Any) -> bool:
         """Whether a message's own protocol rules apply: a known type, and, for counters and utterances, a
@@ -264,6 +283,9 @@ class SessionJudge:
     def _on_session_closed(self, message: dict[str, Any], location: str) -> Iterator[Violation]:
         if self.closed_at is None:
             self.closed_at = location
+        if self.ending_error is None and message.get("reason") == "error" and self.previous_survivable:
+            expected = "the session to continue after a survivable error"
+            yield _v("v1-survivable-error-ended", "/reason", expected, "session.closed with reason error")
         if self.ending_error is not None and message.get("reason") != "error":
             yield _v(
                 "v1-session-ending-error", "/reason", '"error" after a session-ending error', str(message.get("reason"))
@@ -276,6 +298,7 @@ class SessionJudge:
     def _on_error(self, message: dict[str, Any], location: str) -> Iterator[Violation]:
         code = message.get("code") if isinstance(message.get("code"), str) else None
         retryable = message.get("retryable")
+        self.too_large_answered = self.too_large_answered or code == "message_too_large"
         if self.channel == "video" and code in FRAME_ERRORS:
             yield from self._video_reply()
         ends = code in ENDING_CODES or (code == "internal_error" and self._internal_error_ends())
