@@ -4,6 +4,9 @@ Without --base-url it starts the embedded mock on a free loopback port, tests it
 Parts: the job lifecycle (create jobs with JSON and with generated media, poll them, read predictions and
 artifacts, list them with filters), every batch operation through schemathesis (its built-in checks plus
 this suite's discriminator-aware schema check and semantic rules), and Hypothesis-driven stream sessions.
+With --api v1 (and by default against the embedded mock, which is fuzzed on v0 and v1 both): every v1 session
+rule probed from both sides, uploads under --max-media-seconds, every v1 operation through schemathesis, and
+generated realtime sessions (a Hypothesis state machine), each session judged as a whole.
 
 Everything is bounded: examples per operation, jobs created (they cost money on a real service), a time
 budget for the run, per-request timeouts, bounded retries; 429 answers are waited out and reported apart.
