@@ -4,6 +4,9 @@ Without --base-url it starts the embedded mock on a free loopback port, tests it
 Parts: the job lifecycle (create jobs with JSON and with generated media, poll them, read predictions and
 artifacts, list them with filters), every batch operation through schemathesis (its built-in checks plus
 this suite's discriminator-aware schema check and semantic rules), and Hypothesis-driven stream sessions.
+With --api v1 (and by default against the embedded mock, which is fuzzed on v0 and v1 both): every v1 session
+rule probed from both sides, uploads under --max-media-seconds, every v1 operation through schemathesis, and
+generated realtime sessions (a Hypothesis state machine), each session judged as a whole.
 
 Everything is bounded: examples per operation, jobs created (they cost money on a real service), a time
 budget for the run, per-request timeouts, bounded retries; 429 answers are waited out and reported apart.
@@ -79,6 +82,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="exit 0 even when a part did not run to its end (INCOMPLETE is still printed and reported)",
     )
     parser.add_argument(
+        "--api",
+        choices=("v0", "v1", "all"),
+        help="which API to fuzz: v0 (batch jobs + stream models), v1 (uploads, realtime sessions, runs) or all;"
+        " default: v0 against --base-url (so existing CI keeps its meaning), all against the embedded mock",
+    )
+    parser.add_argument(
+        "--max-media-seconds",
+        type=_positive_float,
+        default=600.0,
+        metavar="S",
+        help="v1: billable media seconds the run may send (600); Hume bills v1 by media seconds, at least 10 s"
+        " per run with media; the report shows what was spent",
+    )
+    parser.add_argument(
         "--drift",
         action="append",
         default=[],
@@ -120,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         record=args.record,
         drifts=frozenset(args.drift),
         strict_judgements=args.strict_judgements,
+        api=args.api or ("v0" if args.base_url else "all"),
+        max_media_seconds=args.max_media_seconds,
     )
     measured = Coverage() if args.coverage else None
     try:
@@ -157,6 +176,7 @@ def exit_code(ledger: Ledger, allow_incomplete: bool = False) -> int:
 def _unknown_drifts(names: list[str]) -> list[str]:
     if not names:
         return []
-    from mockserver.drifts import CATALOGUE
+    from mockserver.drifts import all_drifts
 
-    return [name for name in names if name not in CATALOGUE]
+    known = all_drifts()
+    return [name for name in names if name not in known]

@@ -112,8 +112,19 @@ def _config(ctx: FuzzContext) -> schemathesis.Config:
     )
 
 
-def _fuzz_operation(ctx: FuzzContext, operation: Any, mode: GenerationMode) -> None:
-    checks = [CHECKS.get_one(name) for name in (*COMMON_CHECKS, *MODE_CHECKS[mode])]
+def _fuzz_operation(
+    ctx: FuzzContext,
+    operation: Any,
+    mode: GenerationMode,
+    check_names: tuple[str, ...] = COMMON_CHECKS,
+    known: tuple[str, list[str]] | None = None,
+    wire_source: tuple[str, Any] | None = None,
+) -> None:
+    """``check_names``: the response checks besides the mode's; ``known``: (path parameter, ids that exist) to read
+    every other example (default: the lifecycle's jobs); ``wire_source``: where the document's schemas resolve
+    (``contracts.wire.contract_breach``), for a document other than v0's."""
+    param, ids = known or ("id", ctx.known_job_ids)
+    checks = [CHECKS.get_one(name) for name in (*check_names, *MODE_CHECKS[mode])]
     state = {"examples": 0, "failures": 0, "stopped": None, "valid_on_wire": 0}
     document = operation.schema.raw_schema
 
@@ -135,11 +146,11 @@ def _fuzz_operation(ctx: FuzzContext, operation: Any, mode: GenerationMode) -> N
         if ctx.remaining() <= 0:
             state["stopped"] = "time"
             return
-        reads_a_job = mode is GenerationMode.POSITIVE and "id" in (case.path_parameters or {})
-        if reads_a_job and ctx.known_job_ids and state["examples"] % 2 == 0:
+        reads_a_job = mode is GenerationMode.POSITIVE and param in (case.path_parameters or {})
+        if reads_a_job and ids and state["examples"] % 2 == 0:
             # Random UUIDs only ever meet 404s; every other example reads a job that exists instead.
-            case.path_parameters["id"] = ctx.known_job_ids[state["examples"] // 2 % len(ctx.known_job_ids)]
-        if mode is GenerationMode.NEGATIVE and _valid_on_the_wire(ctx, document, case):
+            case.path_parameters[param] = ids[state["examples"] // 2 % len(ids)]
+        if mode is GenerationMode.NEGATIVE and _valid_on_the_wire(ctx, document, case, wire_source):
             state["valid_on_wire"] += 1
             return
         response = _call(ctx, case)
@@ -168,13 +179,15 @@ def _fuzz_operation(ctx: FuzzContext, operation: Any, mode: GenerationMode) -> N
         ctx.ledger.note(f"{operation.label}: stopped, the job budget (--max-jobs {ctx.max_jobs}) is spent")
 
 
-def _valid_on_the_wire(ctx: FuzzContext, document: dict[str, Any], case: Any) -> bool:
+def _valid_on_the_wire(
+    ctx: FuzzContext, document: dict[str, Any], case: Any, source: tuple[str, Any] | None = None
+) -> bool:
     """Whether the request ``case`` serializes to is one the contract accepts (so no negative case)."""
     try:
         request = WireRequest.of_case(case, ctx.base_url)
     except (requests.RequestException, ValueError):  # cannot be prepared: sending it says why (see _call)
         return False
-    return contract_breach(document, case.operation.path, request, api_key=ctx.api_key) is None
+    return contract_breach(document, case.operation.path, request, api_key=ctx.api_key, source=source) is None
 
 
 def _call(ctx: FuzzContext, case: Any) -> Any:

@@ -50,6 +50,8 @@ class FuzzOptions:
     max_body_bytes: int = MAX_BODY_BYTES
     drifts: frozenset[str] = field(default_factory=frozenset)  # only for the embedded mock: test the suite itself
     strict_judgements: bool = False  # findings graded a judgement fail the run instead of warning
+    api: str = "v0"  # "v0", "v1" or "all" (the main job against the embedded mock: all)
+    max_media_seconds: float = 600.0  # v1: billable media seconds the run may send (Hume bills v1 by them)
 
 
 @dataclass
@@ -132,8 +134,15 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
         ctx.recorder = Recorder(ctx.redactor) if options.record else None
         ctx.progress = lambda line: progress(ctx.redactor.text(line))
         ctx.progress(f"fuzzing {ctx.redactor.url(description)} with seed {seed}")
-        for part in selected_parts(options.only):
-            run_part(ctx, part)
+        if options.api in ("v0", "all"):
+            with v0_share(ctx, options.api):
+                for part in selected_parts(options.only):
+                    run_part(ctx, part)
+        if options.api in ("v1", "all"):
+            run_v1_part(ctx, options)
+        if options.api == "all":
+            for line in per_api_summary(ledger):
+                ledger.note(line)
         if ctx.remaining() <= 0 or ledger.incomplete:
             ledger.note(
                 f"the time budget ({options.time_budget:g} s) ran out: the run stopped early; this is what it found"
@@ -154,6 +163,50 @@ def wrap_up_seconds(budget: float) -> float:
 
 def selected_parts(only: str | None) -> tuple[str, ...]:
     return {"batch": ("lifecycle", "batch"), "stream": ("stream",)}.get(only or "", PARTS)
+
+
+V0_SHARE = 0.6  # of the time budget, when both APIs are fuzzed: v1 is never starved by a slow v0 part
+
+
+@contextlib.contextmanager
+def v0_share(ctx: FuzzContext, api: str) -> Iterator[None]:
+    """With ``--api all`` the v0 parts end by their share of the budget; v1 then has the rest."""
+    whole = ctx.time_budget
+    if api == "all":
+        ctx.time_budget = whole * V0_SHARE
+    try:
+        yield
+    finally:
+        ctx.time_budget = whole
+
+
+def api_of_row(where: str) -> str:
+    """The API version a ledger row belongs to: its path segment (``/v1/``) or its name as a prefix (``v1 ...``);
+    rows of neither are the oldest version's (v0's rows predate the registry)."""
+    from contracts.apis import APIS
+
+    for api in reversed(APIS):
+        if api.path_segment in where or where.startswith(api.name + " "):
+            return api.name
+    return APIS[0].name
+
+
+def per_api_summary(ledger: Ledger) -> list[str]:
+    """One line per API of the run: its checks and distinct failures (the main job reports each apart)."""
+    checks: dict[str, list[int]] = {}
+    for where, _check, passed, failed in ledger.rows():
+        counts = checks.setdefault(api_of_row(where), [0, 0])
+        counts[0] += passed + failed
+    for failure in ledger.failures.values():
+        checks.setdefault(api_of_row(failure.where), [0, 0])[1] += 1
+    return [f"{api}: {n} checks, {f} distinct failures" for api, (n, f) in sorted(checks.items())]
+
+
+def run_v1_part(ctx: FuzzContext, options: FuzzOptions) -> None:
+    """v1 (uploads, realtime sessions, runs): its own package, under the same budgets and ledger."""
+    from contracts.fuzz.v1 import run_v1
+
+    run_v1(ctx, options.only, options.max_media_seconds)
 
 
 RUNNERS = {"lifecycle": "run_lifecycle", "batch": "run_batch", "stream": "run_stream"}
