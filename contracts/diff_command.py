@@ -5,7 +5,8 @@ sets, contracts/data/labels.json), or a directory holding any of them (one of ea
 kind). Every change is listed with whom it breaks: clients (code reading responses and replies, or sending
 requests), recordings (responses saved under OLD that NEW may reject), or nobody.
 
-exit codes: 0 nothing breaking, 1 something breaks clients or recordings, 2 unreadable input
+exit codes: 0 nothing breaking, 1 something breaks clients or recordings, or a part was too large or too deep
+to compare (INCOMPLETE), 2 unreadable input
 """
 
 from __future__ import annotations

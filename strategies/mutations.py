@@ -318,6 +318,7 @@ PREDICTIONS_TEMPLATES = [
     _m("results without predictions", "schema-required", (*_RESULTS, "predictions"), delete),
     _m("results without errors", "schema-required", (*_RESULTS, "errors"), delete),
     _m("an error without message", "schema-required", (*_RESULTS, "errors", EACH, "message"), delete),
+    _m("an error with an empty message", "error-message-empty", (*_RESULTS, "errors", EACH, "message"), to(" ")),
     _m("an error without file", "schema-required", (*_RESULTS, "errors", EACH, "file"), delete),
     _m("prediction without file", "schema-required", (*_PREDICTION, "file"), delete),
     _m("prediction without models", "schema-required", _MODEL_OUTPUT, delete),

@@ -254,7 +254,7 @@ def test_the_diff_from_the_2023_document_to_the_repaired_contract_is_pinned() ->
     predictions = "GET /v0/batch/jobs/{id}/predictions 200 application/json []"
     face = f"{predictions}.results.predictions[].models.face.grouped_predictions[].predictions[]"
     assert index[(f"{face}.emotions[].score", "type changes from string to number")] == "clients+recordings"
-    assert index[(f"{predictions}.source", "union on `type` gains `text`")] == "clients"
+    assert index[(f"{predictions}.source", "union on `type` gains `text`, `registry_file`")] == "clients"
     assert index[(f"{face}.facs", "becomes nullable")] == "clients"
     jobs = "GET /v0/batch/jobs 200 application/json []"
     union = "becomes a union on `type` (`INFERENCE`, `EMBEDDING_GENERATION`, `TL_INFERENCE`, `TRAINING`)"
@@ -286,7 +286,7 @@ def test_command_exit_codes_and_breaking_only(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["diff", str(old), str(new), "--breaking-only", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["counts"] == {"changes": 2, "breaking": 1, "breaks_clients": 1, "breaks_recordings": 0}
+    assert report["counts"] == {"changes": 2, "breaking": 1, "breaks_clients": 1, "breaks_recordings": 0, "not_compared": 0}
     assert [c["change"] for c in report["changes"]] == ["becomes optional"]
     assert main(["diff", str(old), str(new), "--format", "markdown"]) == 1
     table = capsys.readouterr().out

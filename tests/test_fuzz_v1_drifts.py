@@ -61,8 +61,10 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
 
 
 def fuzz_v1(steps: tuple[str, ...] | None, drifts: frozenset[str] = frozenset(), budget: float = 60.0) -> set[str]:
-    """The failure codes of the v1 ``steps`` (None: all) against one mock with ``drifts``."""
-    return {failure.code for failure in fuzz_v1_ledger(steps, drifts, budget).failures.values()}
+    """The codes the v1 ``steps`` (None: all) report against one mock with ``drifts``: failures, and warnings
+    (findings graded a judgement: shown, failing only with --strict-judgements)."""
+    ledger = fuzz_v1_ledger(steps, drifts, budget)
+    return {finding.code for finding in [*ledger.failures.values(), *ledger.warnings.values()]}
 
 
 def fuzz_v1_ledger(steps: tuple[str, ...] | None, drifts: frozenset[str] = frozenset(), budget: float = 60.0) -> Ledger:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import openapi
 from contracts.cli import main
+from contracts.evolution.diff_report import DiffReport
 from contracts.evolution.rebase import Judge, spec_problems
 
 SECRET = "db_password=hunter2-round3"
@@ -189,6 +190,8 @@ def test_a_comparison_past_its_budget_is_a_named_outcome(monkeypatch) -> None:
     shapes = ["siblings"] * 10
     changes = diff.diff_documents("openapi", fan_out_document(shapes, "integer"), fan_out_document(shapes, "string"))
     assert [c.code for c in changes].count("comparison-too-large") == 1
+    report = DiffReport("old", "new", changes)
+    assert report.exit_code == 1 and "INCOMPLETE" in report.to_text(breaking_only=True)  # not compared: not green
 
 
 def test_rebase_does_not_run_the_spec_validator_on_a_fan_out(tmp_path: Path) -> None:
@@ -197,3 +200,21 @@ def test_rebase_does_not_run_the_spec_validator_on_a_fan_out(tmp_path: Path) -> 
     problems = spec_problems(document)
     assert time.perf_counter() - started < 20
     assert problems and "too large to check" in problems[0]
+
+
+def test_rebase_of_a_document_with_too_many_schemas_is_refused_named(tmp_path: Path, capsys) -> None:
+    """10,000 schemas took over a minute to rebase: past the bound it is a named refusal, exit 2, at once."""
+    schemas = {f"S{i}": {"type": "object"} for i in range(10_000)}
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {},
+        "components": {"schemas": schemas},
+    }
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(document))
+    started = time.perf_counter()
+    assert main(["spec", "--rebase", str(path)]) == 2
+    assert time.perf_counter() - started < 20
+    err = capsys.readouterr().err
+    assert str(path) in err and "too large to rebase" in err and "10000 schemas" in err

@@ -153,7 +153,7 @@ def test_the_pytest_item_of_a_file_out_of_memory_fails_with_a_readable_message(t
     item = object.__new__(pytest_plugin.RecordingItem)
     item.recording, item.error, item.name = tmp_path / "x.json", None, "x.json"
     monkeypatch.setattr(pytest_plugin, "_shared_checker", lambda config: None)
-    item.config = None
+    item.config = type("Config", (), {"getoption": staticmethod(lambda name: False)})()  # the options' defaults
     with pytest.raises(pytest_plugin.RecordingFailed, match="x.json: unreadable: out of memory"):
         item.runtest()
 

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import brotli
 import httpx
@@ -271,10 +272,20 @@ def test_a_target_frame_over_the_limit_is_reported_not_a_clean_close(big_frame_t
     assert "over the proxy's limit" in proxy.session.options.log.getvalue()  # type: ignore[attr-defined]
 
 
-def test_a_slow_frame_check_holds_up_no_other_client() -> None:
-    """A reply whose 10,000 predictions are all invalid takes seconds to check: never on the event loop."""
+def test_a_slow_frame_check_holds_up_no_other_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reply whose 10,000 predictions are all invalid took seconds to check (the validator now stops describing
+    after 200, so each check is made slow here on purpose): never on the event loop."""
+    from contracts.proxy import addons
+
     item = {"frame": "x", "time": "y", "prob": "z", "box": 1, "emotions": 2}
     heavy = json.dumps({"face": {"predictions": [item] * 10000}})
+    validate_body = addons.validate_body
+
+    def slow_validate_body(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.5)  # in the worker thread: a loop blocked by it would hold up the other client's answer
+        return validate_body(*args, **kwargs)
+
+    monkeypatch.setattr(addons, "validate_body", slow_validate_body)
     with (
         stream_target(heavy) as url,
         running_proxy(ProxyOptions(url, log=io.StringIO())) as proxy,

@@ -118,6 +118,9 @@ SYNOPSES = {  # a usage synopsis: each option it shows must be one the command t
     "hume-contracts validate [--kind KIND] [--format text|json|junit] [--output FILE] [--disable CODE] [--jobs N]",
 }
 ELSEWHERE = {  # run as written, with more assertions, by another test
+    "HUME_API_KEY=... pytest tests/test_realtime.py             # records cassettes/test_realtime/test_silence."
+    "session1.jsonl": "tests/test_session_recording.py records the README's test_realtime.py against the mock with a "
+    "key, then replays it with the mock stopped and no key, and with --hume-record-mode",
     "# The v1 SDK against `hume-contracts mock`, with a WAV of speech as speech.wav": "tests/test_mock_v1_sdk.py::"
     "test_the_readme_snippet_runs_unchanged runs this block as written against the mock, with a WAV of speech",
     "hume-contracts spec > repaired.yaml": "tests/test_schemathesis_cli.py::test_st_run_as_the_readme_shows_passes_"
@@ -139,7 +142,7 @@ EXIT = {
 MORE_EXAMPLES_THAN_A_TEST = {  # a command's start -> what is appended to it
     "hume-contracts fuzz": ["--max-examples", "5"],
     ".venv/bin/hume-contracts fuzz": ["--max-examples", "5"],
-    "HUME_API_KEY=": ["--max-examples", "5"],
+    "HUME_API_KEY=... hume-contracts fuzz": ["--max-examples", "5"],
     "st ": ["--max-examples", "3"],
     "pytest --hume-": ["--hume-max-examples", "3"],
 }
@@ -251,6 +254,7 @@ class Substitutions:
     def apply(self, text: str) -> str:
         text = text.replace("http://127.0.0.1:8787", self.mock_url).replace("ws://127.0.0.1:8787", "ws://" + self.host)
         text = text.replace("https://staging.example.com", self.mock_url).replace("https://api.hume.ai", self.mock_url)
+        text = text.replace("https://api.example.com", self.mock_url)  # the v1 fuzz's Hume-compatible server
         text = text.replace("127.0.0.1:8788", f"127.0.0.1:{self.proxy_port}").replace("8788", str(self.proxy_port))
         text = text.replace("--port 8787", f"--port {self.mock_port}").replace("/tmp/", f"{self.tmp}/")
         return text.replace("HUME_API_KEY=...", f"HUME_API_KEY={KEY}")

@@ -155,6 +155,7 @@ STATUSES_2023 = {
             "union-job-type",
             "registry-files",
             "prediction-file-type",
+            "error-model",
             "bounds",
         ],
         ("needs-review", "target gone or changed shape"),

@@ -11,6 +11,10 @@ from contracts.evolution.documents import DocumentError, Kind, check_shape, kind
 from contracts.local_refs import describe_all, external_refs
 
 EXIT_USAGE = 2
+# Rebase re-applies ~30 repairs, each on a copy of the document, and judges each with a validator: its work grows
+# with the document. Hume's documents hold 76 to ~150 schemas; past this many the rebase is refused, named, rather
+# than running for minutes (issue 15: 10,000 schemas took over 60 s).
+MAX_REBASE_SCHEMAS = 2_000
 
 
 def run_rebase(upstream_path: str, output: str | None, report_format: str) -> int:
@@ -21,6 +25,14 @@ def run_rebase(upstream_path: str, output: str | None, report_format: str) -> in
         upstream = load_openapi(path)
     except DocumentError as error:
         print(f"hume-contracts spec --rebase: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    schemas = (upstream.get("components") or {}).get("schemas") or {}
+    if isinstance(schemas, dict) and len(schemas) > MAX_REBASE_SCHEMAS:
+        print(
+            f"hume-contracts spec --rebase: {path}: too large to rebase: {len(schemas)} schemas under "
+            f"components/schemas (at most {MAX_REBASE_SCHEMAS}; Hume's documents hold about 150)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     report = rebase(upstream, str(path))
     if output:

@@ -8,6 +8,10 @@ from typing import Any
 
 from contracts.evolution.diff import Change
 
+# Changes that say a part was NOT compared (too deep, past the comparison budget): a diff holding one could not
+# check what it set out to check, so it is not green (INCOMPLETE, exit 1) even when nothing found breaks anyone.
+NOT_COMPARED = frozenset({"too-deep", "comparison-too-large"})
+
 
 @dataclass
 class DiffReport:
@@ -17,7 +21,9 @@ class DiffReport:
     notes: list[str] = field(default_factory=list)  # e.g. a contract kind only one side has
 
     def shown(self, breaking_only: bool) -> list[Change]:
-        return [c for c in self.changes if c.breaking] if breaking_only else list(self.changes)
+        if breaking_only:  # what was not compared is shown too: it is why the exit status is 1
+            return [c for c in self.changes if c.breaking or c.code in NOT_COMPARED]
+        return list(self.changes)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -25,18 +31,19 @@ class DiffReport:
             "breaking": sum(c.breaking for c in self.changes),
             "breaks_clients": sum("clients" in c.breaks for c in self.changes),
             "breaks_recordings": sum("recordings" in c.breaks for c in self.changes),
+            "not_compared": sum(c.code in NOT_COMPARED for c in self.changes),
         }
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(c.breaking for c in self.changes) else 0
+        return 1 if any(c.breaking or c.code in NOT_COMPARED for c in self.changes) else 0
 
     def _summary(self) -> str:
         counts = self.counts()
         return (
             f"{counts['changes']} changes, {counts['breaking']} breaking "
             f"({counts['breaks_clients']} break clients, {counts['breaks_recordings']} break recordings)"
-        )
+        ) + (f"; INCOMPLETE: {counts['not_compared']} places not compared" if counts["not_compared"] else "")
 
     def to_text(self, breaking_only: bool = False) -> str:
         lines = [f"Changes from {self.old} to {self.new}: {self._summary()}."]

@@ -64,12 +64,14 @@ def run_v1(
     for name in steps if steps is not None else part_steps(only):
         if ctx.remaining() <= 0:
             ctx.ledger.note(f"v1 {name} was not run: the time budget was spent")
+            ctx.ledger.skip(f"v1 {name}", "not run: the time budget was spent before it started")  # INCOMPLETE
             continue
         started = time.monotonic()
         try:
             table[name](run)
         except BudgetExhausted:
             ctx.ledger.note(f"time budget spent during v1 {name}")
+            ctx.ledger.skip(f"v1 {name}", "cut short: the time budget ran out during it")
         ctx.progress(f"v1     {name:<40} {time.monotonic() - started:5.1f} s")
     ctx.ledger.note(run.budget.describe())
     if run.failures.written:

@@ -154,4 +154,5 @@ def _run_operations(ctx: FuzzContext, run_ids: list[str]) -> None:
                     )
                 except BudgetExhausted:
                     ctx.ledger.note(f"time budget spent during {operation.label} ({mode.value})")
+                    ctx.ledger.skip("v1 operations", f"cut short: the time budget ran out during {operation.label}")
                     return
