@@ -286,7 +286,13 @@ def test_command_exit_codes_and_breaking_only(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["diff", str(old), str(new), "--breaking-only", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["counts"] == {"changes": 2, "breaking": 1, "breaks_clients": 1, "breaks_recordings": 0, "not_compared": 0}
+    assert report["counts"] == {
+        "changes": 2,
+        "breaking": 1,
+        "breaks_clients": 1,
+        "breaks_recordings": 0,
+        "not_compared": 0,
+    }
     assert [c["change"] for c in report["changes"]] == ["becomes optional"]
     assert main(["diff", str(old), str(new), "--format", "markdown"]) == 1
     table = capsys.readouterr().out
