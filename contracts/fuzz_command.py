@@ -24,6 +24,7 @@ from contracts.coverage import Coverage, add_coverage, collecting
 from contracts.fuzz.redaction import is_ambiguous
 from contracts.fuzz.report import render_text, write_reports
 from contracts.fuzz.runner import FuzzOptions, TargetUnreachable, run_fuzz
+from contracts.html_report import write_beside
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
@@ -53,7 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate-limit", type=_positive_float, metavar="R/s", help="at most R requests a second")
     parser.add_argument("--seed", type=int, help="make the run repeatable (the seed is always printed)")
     parser.add_argument("--only", choices=("batch", "stream"), help="test only the batch API or only the stream")
-    parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json and report.md here")
+    parser.add_argument(
+        "--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md and report.html here"
+    )
     parser.add_argument("--record", type=Path, metavar="CASSETTE", help="record every interaction as a HAR file")
     parser.add_argument(
         "--coverage", action="store_true", help="say which parts of the contract the run exercised (and in --report)"
@@ -115,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             if measured is not None and path.name == "report.json":
                 add_coverage(path, measured)
             print(f"wrote {path}")
+        print(f"wrote {write_beside(args.report / 'report.json', 'fuzz')}")  # drawn from the JSON, coverage and all
     if args.record:
         print(f"recorded {result.recorded} interactions to {args.record} (check them with `hume-contracts validate`)")
     return EXIT_FAILURES if result.ledger.has_failures else EXIT_OK

@@ -47,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8788, help="port (default 8788; 0: any free port)")
     parser.add_argument("--record", type=Path, metavar="FILE.har", help="write the session as a HAR file at stop")
-    parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md at stop")
+    parser.add_argument(
+        "--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md, report.html at stop"
+    )
     parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502 instead")
     parser.add_argument("--disable", action="append", default=[], metavar="CODE", help="skip this check (repeatable)")
     parser.add_argument(

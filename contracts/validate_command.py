@@ -1,6 +1,6 @@
 """hume-contracts validate: check recorded bodies and traffic against the contract.
 
-    hume-contracts validate [--kind KIND] [--format text|json|junit] [--output FILE]
+    hume-contracts validate [--kind KIND] [--format text|json|junit|html] [--output FILE]
                             [--disable CODE ...] [--list-codes] [--verbose] [--max-file-mib N]
                             [--jobs N] PATH...
 
@@ -44,7 +44,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from contracts import coverage, report
+from contracts import coverage, html_report, report
 from contracts.apis.v1.codes import V1_CODES
 from contracts.cli_parsing import CarefulParser
 from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
@@ -79,7 +79,7 @@ V1_KINDS = (
     "v1-video-client-message",
 )
 KIND_CHOICES = KINDS + V1_KINDS  # listed here, not imported: --help must not load the validators
-FORMATS = ("text", "json", "junit")
+FORMATS = ("text", "json", "junit", "html")
 DISABLEABLE_CODES = {**RULE_CODES, **TRAFFIC_CODES, **V1_CODES}
 PROG = "hume-contracts validate"
 STREAM_FROM_BYTES = 8 * 2**20  # a body this big is read item by item: whole, it would take ~10x its size
@@ -92,7 +92,13 @@ class UsageError(Exception):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to validate")
     parser.add_argument("--kind", choices=KIND_CHOICES, help="check every .json file as one body of this kind")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format (default: text); html: one self-contained page (failures first, the coverage map"
+        " with --coverage), e.g. --format html --output report.html",
+    )
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (summary line on stdout)")
     parser.add_argument(
         "--disable",
@@ -485,13 +491,16 @@ def _emit(
     measured: coverage.Coverage | None = None,
 ) -> int:
     """Write the report (stdout or --output) and the diagnostics; return the exit status."""
-    if args.format == "text":
+    data_format = "json" if args.format == "html" else args.format  # the page is drawn from the JSON report
+    if data_format == "text":
         rendered = report.render_text(results, verbose=args.verbose)
     else:
-        rendered = report.RENDERERS[args.format](results)
+        rendered = report.RENDERERS[data_format](results)
     exit_code = results.exit_code
     if measured is not None:
-        rendered, exit_code = _with_coverage(rendered, exit_code, args, measured, stderr)
+        rendered, exit_code = _with_coverage(rendered, exit_code, args, measured, stderr, data_format)
+    if args.format == "html":
+        rendered = html_report.render_validate(json.loads(rendered))
     if args.output:
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")
@@ -511,16 +520,21 @@ def _emit(
 
 
 def _with_coverage(
-    rendered: str, exit_code: int, args: argparse.Namespace, measured: coverage.Coverage, stderr: TextIO
+    rendered: str,
+    exit_code: int,
+    args: argparse.Namespace,
+    measured: coverage.Coverage,
+    stderr: TextIO,
+    data_format: str,
 ) -> tuple[str, int]:
     """The report with the coverage in it (JSON: the full map; text: the summary; JUnit: summary on stderr),
     and the exit status once ``--min-coverage`` has had its say."""
     summary = measured.render_text(markdown=args.coverage_format == "markdown")
-    if args.format == "json":
+    if data_format == "json":
         document = json.loads(rendered)
         document["coverage"] = measured.to_json()
         rendered = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    elif args.format == "text":
+    elif data_format == "text":
         rendered = rendered.rstrip("\n") + "\n\n" + summary + "\n"
     else:
         print(summary, file=stderr)

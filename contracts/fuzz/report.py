@@ -53,11 +53,12 @@ def failure_text(index: int, failure: CheckFailure, occurrences: int) -> str:
 
 def render_text(result: FuzzResult) -> str:
     ledger = result.ledger
-    parts = ["", table(ledger), ""]
-    if ledger.failures:
+    parts = [""]
+    if ledger.failures:  # failures first, then the table of every check
         parts.append(f"Failures ({len(ledger.failures)} distinct):")
         for index, (key, failure) in enumerate(ledger.failures.items(), 1):
             parts += [failure_text(index, failure, ledger.occurrences[key]), ""]
+    parts += [table(ledger), ""]
     if ledger.notes:
         parts.append("Notes:")
         parts += [f"- {note}" for note in ledger.notes]
@@ -116,11 +117,8 @@ def as_markdown(result: FuzzResult) -> str:
         f"- seed: `{result.seed}` (rerun with `--seed {result.seed}`)",
         f"- verdict: **{'PASS' if not ledger.failures else 'FAIL'}**: {summary_line(result)}",
         "",
-        "| operation / stream message | check | passed | failed |",
-        "|---|---|---:|---:|",
     ]
-    lines += [f"| `{w}` | {c} | {p} | {f} |" for w, c, p, f in ledger.rows()]
-    if ledger.failures:
+    if ledger.failures:  # failures first: the table of passes is for reference
         lines += ["", "## Failures", ""]
         for index, (key, failure) in enumerate(ledger.failures.items(), 1):
             lines += [
@@ -136,6 +134,8 @@ def as_markdown(result: FuzzResult) -> str:
                 "```",
                 "",
             ]
+    lines += ["", "## Checks", "", "| operation / stream message | check | passed | failed |", "|---|---|---:|---:|"]
+    lines += [f"| `{w}` | {c} | {p} | {f} |" for w, c, p, f in ledger.rows()]
     if ledger.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in ledger.notes]
     return "\n".join(lines) + "\n"
