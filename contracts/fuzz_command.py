@@ -20,11 +20,10 @@ import os
 import sys
 from pathlib import Path
 
-from contracts.coverage import Coverage, add_coverage, collecting
-from contracts.fuzz.redaction import is_ambiguous
-from contracts.fuzz.report import render_text, write_reports
-from contracts.fuzz.runner import FuzzOptions, TargetUnreachable, run_fuzz
-from contracts.html_report import write_beside
+from contracts.progress import LiveProgress
+
+# The run's modules (schemathesis, hypothesis, the mock) are imported in ``run``, once the progress display is up:
+# importing them takes seconds on a loaded machine, and a terminal shows what is happening within one.
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
@@ -68,9 +67,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="with the embedded mock only: make it break the contract this way (tests the suite)",
     )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no live progress display (it is shown on stderr only when stderr is a terminal)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    with LiveProgress("fuzz: starting", budget_seconds=args.time_budget, quiet=args.quiet) as live:
+        return _run(args, live)
+
+
+def _run(args: argparse.Namespace, live: LiveProgress) -> int:
+    live.update("fuzz: loading schemathesis and the contract")
+    from contracts.coverage import Coverage, add_coverage, collecting
+    from contracts.fuzz.redaction import is_ambiguous
+    from contracts.fuzz.report import render_text, write_reports
+    from contracts.fuzz.runner import FuzzOptions, TargetUnreachable, run_fuzz
+    from contracts.html_report import write_beside
+
     api_key = args.api_key or os.environ.get("HUME_API_KEY")
     if args.base_url and not api_key:
         print("hume-contracts fuzz: --base-url needs an API key (--api-key or env HUME_API_KEY)", file=sys.stderr)
@@ -106,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     measured = Coverage() if args.coverage else None
     try:
         with collecting(measured) if measured is not None else contextlib.nullcontext():
-            result = run_fuzz(options, progress=lambda line: print(line, flush=True))
+            result = run_fuzz(options, progress=lambda line: _progress_line(live, line))
     except TargetUnreachable as error:
         print(f"hume-contracts fuzz: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -130,3 +147,10 @@ def _unknown_drifts(names: list[str]) -> list[str]:
     from mockserver.drifts import CATALOGUE
 
     return [name for name in names if name not in CATALOGUE]
+
+
+def _progress_line(live: LiveProgress, line: str) -> None:
+    """Each progress line printed as before; on a terminal it also names the part now running."""
+    print(line, flush=True)
+    part = line.split(":")[0].split()[0] if line.startswith(("batch", "stream", "lifecycle")) else "fuzz"
+    live.update(f"{part}: {' '.join(line.split())[:70]}")
