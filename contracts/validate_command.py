@@ -39,7 +39,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -48,6 +48,7 @@ from contracts import coverage, html_report, report
 from contracts.apis.v1.codes import V1_CODES
 from contracts.cli_parsing import CarefulParser
 from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
+from contracts.progress import LiveProgress, wanted
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
     JSON_EXTENSIONS,
@@ -123,6 +124,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-codes", action="store_true", help="print every violation code and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="also list conforming files and notes")
     parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no live progress (shown on stderr only when it is a terminal)"
+    )
+    parser.add_argument(
         "--max-file-mib",
         type=float,
         default=DEFAULT_MAX_BYTES / 2**20,
@@ -181,8 +185,15 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     options = ReadOptions(max_bytes=int(args.max_file_mib * 2**20), force_kind=args.kind)
     jobs = args.jobs or os.cpu_count() or 1
     measured = coverage.Coverage() if args.coverage or args.min_coverage is not None else None
-    with coverage.collecting(measured) if measured is not None else contextlib.nullcontext():
-        for item in _checked_items(args.paths, options, checker, jobs, measured):
+    entries: Iterable[Any] = (entry for given in args.paths for entry in walk_inputs(Path(given), given))
+    live = contextlib.nullcontext(None)
+    if wanted(stderr, args.quiet):  # files done of all: the walk is listed first (paths only), on a terminal only
+        entries = list(entries)
+        files = sum(1 for entry in entries if not isinstance(entry, ReadError | Note))
+        if files > 1:
+            live = LiveProgress("validate", total=files, stream=stderr)
+    with live as progress, coverage.collecting(measured) if measured is not None else contextlib.nullcontext():
+        for item in _checked_items(entries, options, checker, jobs, measured, progress):
             results.add(item)
     return _emit(results, args, stdout, stderr, measured)
 
@@ -329,25 +340,37 @@ def unknown_kind(source: str, location: str) -> ReadError:
 
 
 def _checked_items(
-    paths: Sequence[str],
+    entries: Iterable[Any],
     options: ReadOptions,
     checker: BodyChecker,
     jobs: int = 1,
     measured: coverage.Coverage | None = None,
+    progress: LiveProgress | None = None,
 ) -> Iterator[Any]:
-    entries = (entry for given in paths for entry in walk_inputs(Path(given), given))
+    """The results of every walked entry, in order; ``progress`` (on a terminal) told of each file done."""
     if jobs > 1:
-        yield from _checked_in_parallel(list(entries), options, checker, jobs, measured)
+        yield from _checked_in_parallel(list(entries), options, checker, jobs, measured, progress)
         return
     for entry in entries:
         if isinstance(entry, ReadError | Note):
             yield entry
         else:
             yield from _checked_file(*entry, options, checker)
+            _file_done(progress, entry[1])
+
+
+def _file_done(progress: LiveProgress | None, source: str | None = None) -> None:
+    if progress is not None:
+        progress.update(f"validate: …{printable(source)[-30:]}" if source else None, advance=1)
 
 
 def _checked_in_parallel(
-    entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int, measured: coverage.Coverage | None
+    entries: list[Any],
+    options: ReadOptions,
+    checker: BodyChecker,
+    jobs: int,
+    measured: coverage.Coverage | None,
+    progress: LiveProgress | None = None,
 ) -> Iterator[Any]:
     """The results of every file, checked in ``jobs`` processes, in the order of ``entries``."""
     initargs = (checker.disabled, checker.strict_requests, measured is not None, checker.closed_world)
@@ -364,6 +387,7 @@ def _checked_in_parallel(
             if measured is not None and seen is not None:
                 measured.merge(coverage.Coverage.from_counts(*seen))
             yield from found
+            _file_done(progress)
 
 
 _WORKER_CHECKER: BodyChecker | None = None

@@ -21,6 +21,13 @@ FUZZ = [str(SCRIPT), "fuzz", "--max-examples", "2", "--max-jobs", "1", "--time-b
 FUZZ += ["--seed", "1"]
 
 
+class Terminal(io.StringIO):
+    """What a terminal's stderr says of itself."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def chunks_in_a_terminal(argv: list[str], cwd: Path, limit: float = 90.0) -> list[tuple[float, bytes]]:
     """Each chunk of output a terminal receives, with its time since the start."""
     started = time.monotonic()
@@ -68,10 +75,6 @@ def test_not_a_terminal_stays_line_oriented(tmp_path: Path) -> None:
 
 
 def test_the_display_is_only_for_a_terminal_and_not_with_quiet() -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
     assert not wanted(io.StringIO()) and wanted(Terminal()) and not wanted(Terminal(), quiet=True)
     with LiveProgress("x", total=3, stream=io.StringIO()) as live:
         live.update("y", advance=1)  # nothing drawn, nothing raised
@@ -80,3 +83,23 @@ def test_the_display_is_only_for_a_terminal_and_not_with_quiet() -> None:
         live.update("one.json", advance=1)
         live.update("two.json", advance=1)
     assert "2/2" in terminal.getvalue()
+
+
+def test_validate_of_a_directory_counts_files_on_a_terminal_only() -> None:
+    corpus = Path(__file__).parent / "data" / "corpus"
+    files = sum(1 for path in corpus.rglob("*") if path.is_file())
+    for quiet, stderr in (([], Terminal()), (["--quiet"], Terminal()), ([], io.StringIO())):
+        stdout = io.StringIO()
+        _validate(corpus, quiet, stdout, stderr)
+        shown = f"{files}/{files}" in stderr.getvalue()
+        assert shown == (not quiet and isinstance(stderr, Terminal)), stderr.getvalue()[-300:]
+        assert "validated" in stdout.getvalue()
+
+
+def _validate(corpus: Path, extra: list[str], stdout: io.StringIO, stderr: io.StringIO) -> int:
+    from contracts import validate_command
+    from contracts.cli_parsing import CarefulParser
+
+    parser = CarefulParser(prog="validate")
+    validate_command.add_arguments(parser)
+    return validate_command.run(parser.parse_args([str(corpus), *extra]), stdout, stderr)
