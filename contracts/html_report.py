@@ -31,7 +31,7 @@ h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin-top:1.6em;border-bott
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
 pre{background:#f4f4f4;padding:.4em .6em;white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;
-vertical-align:top}th{background:#f4f4f4}td.num{text-align:right}
+vertical-align:top;overflow-wrap:anywhere}th{background:#f4f4f4}td.num{text-align:right}
 details{margin:.3em 0}summary{cursor:pointer;font-weight:600}
 .bar{display:inline-block;width:140px;height:.8em;background:#eee;vertical-align:middle;margin:0 .5em}
 .bar span{display:block;height:100%;background:#2e7d32}
