@@ -9,6 +9,7 @@ a part that works for a minute without a word still shows its elapsed time movin
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -37,6 +38,7 @@ class LiveProgress:
         budget_seconds: float | None = None,
         stream: TextIO | None = None,
         quiet: bool = False,
+        running_totals: Callable[[], str] | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
         self.enabled = wanted(self.stream, quiet)
@@ -45,6 +47,7 @@ class LiveProgress:
         self._task: Any = None
         self._description = description
         self._total = total
+        self._running_totals = running_totals  # read at each refresh (a long-lived server's counters)
 
     def __enter__(self) -> LiveProgress:
         if self.enabled:
@@ -62,6 +65,8 @@ class LiveProgress:
         elif self._total:
             columns += [BarColumn(), MofNCompleteColumn()]
         columns += [TimeElapsedColumn(), TextColumn("{task.fields[totals]}")]
+        if self._running_totals is not None:
+            columns.append(_totals_column(self._running_totals))
         # stdout through the display only when both are the terminal: a redirected stdout keeps every line
         self._progress = Progress(
             *columns, console=console, refresh_per_second=REFRESHES_PER_SECOND, redirect_stdout=wanted(sys.stdout)
@@ -111,3 +116,15 @@ def _budget_columns(budget: float) -> list[Any]:
             return Text(f"{left:.0f}/{budget:g} s left", no_wrap=True)
 
     return [BudgetBar(), BudgetLeft()]
+
+
+def _totals_column(read: Callable[[], str]) -> Any:
+    """A column showing ``read()`` at every refresh."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RunningTotals(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(read(), no_wrap=True)
+
+    return RunningTotals()

@@ -3,9 +3,11 @@ after; nothing of it when stderr is not a terminal or with --quiet."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -103,3 +105,44 @@ def _validate(corpus: Path, extra: list[str], stdout: io.StringIO, stderr: io.St
     parser = CarefulParser(prog="validate")
     validate_command.add_arguments(parser)
     return validate_command.run(parser.parse_args([str(corpus), *extra]), stdout, stderr)
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed next to this interpreter")
+def test_the_proxy_in_a_terminal_shows_running_totals(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:  # a free loopback port; nothing listens on port 9 (the target)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(str(SCRIPT), [str(SCRIPT), "proxy", "--target", "http://127.0.0.1:9", "--port", str(port)])
+    output = b""
+
+    def read_for(seconds: float) -> None:
+        nonlocal output
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:
+                    return
+
+    try:
+        deadline = time.monotonic() + 60
+        while b"proxy on http" not in output and time.monotonic() < deadline:
+            read_for(0.5)
+        with contextlib.suppress(OSError):  # a 502: the target does not answer
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v0/batch/jobs", timeout=10)
+        read_for(1.5)
+        os.kill(pid, signal.SIGINT)
+        read_for(5)
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode("utf-8", "replace"))  # the terminal's codes
+    assert "0 exchanges, 0 frames, 0 violations" in text and "1 answered by proxy" in text
+    assert "answered by the proxy itself" in text  # the summary at stop, as before
