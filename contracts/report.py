@@ -28,7 +28,7 @@ JSON report (``--format json``), a stable structure (``version`` changes if it e
 
 JUnit (``--format junit``): one ``testsuite`` per file, one ``testcase`` per body (with a ``failure`` when it
 has violations; where conforming bodies are only counted, as in the proxy, one per body kind), one per read
-error (with an ``error``), and a ``skipped`` one for a file with nothing to check.
+error (with an ``error``).
 
 Names and messages come from the inputs, so nothing is written as it came: the text report escapes control,
 invisible and direction-changing characters (a file name with a newline or an escape sequence prints as
@@ -350,11 +350,11 @@ def xml_text(text: str) -> str:
 
 def render_junit(results: Results) -> str:
     """One suite per file; a test case per body kept (a failure each with violations), one per kind for the
-    conforming bodies not kept, one per read error, one skipped per file with nothing to check. Every count
-    is that of the cases written, so a CI reader's totals are the report's."""
+    conforming bodies not kept, one per read error. Every count is that of the cases written, so a CI
+    reader's totals are the report's."""
     suites = ET.Element("testsuites", name="hume-contracts validate")
     for entry in results.files.values():
-        if entry.bodies or entry.errors or entry.rejected or entry.notes:
+        if entry.bodies or entry.errors or entry.rejected:
             suites.append(_junit_suite(entry, results.keep_passing))
     count_cases(suites, suites.findall("testsuite/testcase"))
     ET.indent(suites)
@@ -388,9 +388,6 @@ def _junit_suite(entry: FileResults, keep_passing: bool) -> ET.Element:
         case.set("name", xml_text(error.location or "(read)"))
         failure = ET.SubElement(case, "error", type="read-error", message=xml_text(error.message))
         failure.text = xml_text(printable(error.describe()))
-    if not (entry.bodies or entry.errors or entry.rejected) and entry.notes:  # nothing checked in it: why
-        case = ET.SubElement(suite, "testcase", classname=source, name="(file)")
-        ET.SubElement(case, "skipped", message=xml_text(printable(entry.notes[0].message)))
     count_cases(suite, suite.findall("testcase"))
     return suite
 
