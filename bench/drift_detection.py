@@ -19,7 +19,9 @@ from mockserver.drifts import CATALOGUE
 def detect(drift: str | None, max_examples: int) -> tuple[Counter[str], set[str], float]:
     started = time.monotonic()
     part = "stream" if drift and drift.startswith("stream-") else None
-    options = FuzzOptions(max_examples=max_examples, seed=1, only=part, drifts=frozenset({drift} if drift else ()))
+    # strict judgements: a drift a judgement-graded check catches (a warning by default) counts as caught
+    drifts = frozenset({drift} if drift else ())
+    options = FuzzOptions(max_examples=max_examples, seed=1, only=part, drifts=drifts, strict_judgements=True)
     ledger = run_fuzz(options, progress=lambda _line: None).ledger
     codes = Counter(failure.code for failure in ledger.failures.values())
     checks = {failure.check for failure in ledger.failures.values()}

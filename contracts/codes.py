@@ -6,6 +6,8 @@ Schema codes come from the discriminator-aware validator; rule codes from the se
 
 from __future__ import annotations
 
+from contracts.evidence import Grade, register_grades
+
 SCHEMA_CODES: dict[str, str] = {
     "schema-required": "a required field is missing",
     "schema-type": "a value has the wrong JSON type (null included)",
@@ -79,10 +81,51 @@ STREAM_CODES: dict[str, str] = {
     "stream-extra-reply": "a reply frame that answers no frame (a second reply to one frame)",
 }
 
+
+# Fuzz checks without a code family above (lifecycle.py, stream.py, batch.py and context.py use them).
+FUZZ_CODES: dict[str, str] = {
+    "bound-not-enforced": "a request one step past a documented bound was accepted instead of refused",
+    "list-limit-bounds": "list-jobs does not keep the bounds of `limit` (65535 at most; 0 and 65536 refused)",
+    "job-id-mismatch": "job details name another job than the one asked for",
+    "request-echo-mismatch": "job details' request does not repeat what was sent",
+    "source-file-name": "an uploaded file's name is not repeated in its source and predictions",
+    "stream-limit": "a stream frame within a documented limit was refused, or one past it was answered",
+    "stream-error-code": "a stream error does not carry the documented code of its fault",
+    "stream-warning-code": "a per-model stream warning carries another model's code",
+    "body-too-large": "a response body is larger than the run's cap (256 MiB)",
+    "redirect-loop": "more than 3 redirects",
+}
+
 ALL_CODES: dict[str, str] = {
     **SCHEMA_CODES,
     **RULE_CODES,
     **TRAFFIC_CODES,
     **LIFECYCLE_CODES,
     **STREAM_CODES,
+    **FUZZ_CODES,
 }
+
+# The grade of each code (contracts/evidence.py): what backs it. Unlisted codes are DOCUMENTED (the contract
+# documents, Fern and Hume's docs); a finding may narrow its code's grade (label-set-complete of a model no real
+# output shows, list-limit-bounds' refusals).
+register_grades(
+    {
+        # the semantic rules calibrated on real output
+        "label-set": Grade.RECORDED,
+        "label-set-complete": Grade.RECORDED,  # JUDGEMENT per finding where only the docs say it (OFFICIAL)
+        "job-id-uuid": Grade.RECORDED,
+        "source-mismatch": Grade.RECORDED,
+        "source-file-name": Grade.RECORDED,
+        # the official SDK
+        "stream-unreachable": Grade.SDK,
+        "stream-no-reply": Grade.SDK,
+        "artifacts-unreadable": Grade.SDK,
+        # Hume documents what a client may send, not that a server refuses the rest: refusing is our reading.
+        "invalid-request-accepted": Grade.JUDGEMENT,
+        "bound-not-enforced": Grade.JUDGEMENT,
+        # how long a job may take, and the run's own caps, are ours
+        "job-stuck": Grade.JUDGEMENT,
+        "body-too-large": Grade.JUDGEMENT,
+        "redirect-loop": Grade.JUDGEMENT,
+    }
+)

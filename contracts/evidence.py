@@ -41,3 +41,14 @@ def grade_of(code: str, override: Grade | str | None = None) -> Grade:
 
 def is_judgement(code: str, override: Grade | str | None = None) -> bool:
     return grade_of(code, override) is Grade.JUDGEMENT
+
+
+def is_warning(code: str, override: Grade | str | None = None, strict_judgements: bool = False) -> bool:
+    """Whether a finding is shown and counted as a warning rather than failing the run: a judgement of ours,
+    unless the user asked for strict judgements."""
+    return not strict_judgements and is_judgement(code, override)
+
+
+def registered_grades() -> dict[str, Grade]:
+    """Every code graded other than DOCUMENTED (for listings and tests)."""
+    return dict(_GRADES)

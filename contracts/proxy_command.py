@@ -13,6 +13,9 @@ at stop (Ctrl-C or SIGTERM) a summary, and the report files and HAR that `valida
 --strict turns a violating response into a 502 problem+json that names the violation, so integration
 tests fail loudly. Keys clients send (X-Hume-Api-Key, ?apikey=) are never printed or written.
 
+Findings graded a judgement of this suite are warnings (in the reports, failing nothing) unless
+--strict-judgements.
+
 Stopping: the first Ctrl-C or SIGTERM lets exchanges in flight (and their checks) end for up to 5 s, then
 cuts them off; the files are written either way (a second Ctrl-C only skips the wait). "wrote X" is
 printed only for files that were written; a file that could not be is named on stderr, and the exit
@@ -53,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502 instead")
     parser.add_argument("--disable", action="append", default=[], metavar="CODE", help="skip this check (repeatable)")
+    parser.add_argument(
+        "--strict-judgements",
+        action="store_true",
+        help="count findings graded a judgement of this suite as violations (by default: warnings, exit 0)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="seconds for each read from the target (30)"
     )
@@ -103,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 f"hume-contracts proxy: cannot write the HAR {args.record}: {error.strerror or error}", file=sys.stderr
             )
             return EXIT_USAGE
+        session.results.results.strict_judgements = args.strict_judgements  # judgements: warnings unless strict
         sessions.append(session)
         port = listener.getsockname()[1]
         print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)

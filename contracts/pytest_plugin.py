@@ -10,6 +10,9 @@ lifecycle and one for the stream. Each runs the same checks as `hume-contracts f
 distinct contract failures it found. Every process (each xdist worker) uses one target: the mock is started
 once per process and stopped at the end of the session.
 
+The ``hume_sessions`` fixture (or ``@pytest.mark.hume_sessions``) records a test's stream sessions into
+transcripts beside its cassettes and replays them offline (``contracts.session_recording``).
+
 With recordings, it adds one item per file that `hume-contracts validate` reads under the given paths
 (`hume-recordings::tests/cassettes/test_api/test_get.yaml`), failing with the report `validate` prints for
 that file. Without any of its options the plugin adds nothing and imports nothing beyond pytest.
@@ -23,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from contracts import session_recording
+from contracts.session_recording import _hume_sessions_marker, hume_sessions, pytest_runtest_makereport  # noqa: F401
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,7 +62,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="CODE",
         help="recordings: switch off a rule or traffic check (validate --disable)",
     )
+    group.addoption(
+        "--hume-strict-judgements",
+        action="store_true",
+        help="fail on findings graded a judgement of this suite (by default they are warnings and pass)",
+    )
+    session_recording.add_options(group)
     parser.addini("hume_recordings", type="paths", default=[], help="recorded files or directories to check")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "hume_sessions(record_mode=None): record the test's stream sessions, or replay them"
+    )
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -132,8 +150,11 @@ class RecordingItem(pytest.Item):
         if self.recording is None:
             results.add(self.error)
         else:
+            strict = self.config.getoption("--hume-strict-judgements")
             try:
-                results = file_results(self.recording, self.name, _shared_checker(self.config))
+                results = file_results(
+                    self.recording, self.name, _shared_checker(self.config), strict_judgements=strict
+                )
             except MemoryError as error:  # a file too big for memory: said so, not a bare MemoryError
                 detail = f" ({error})" if str(error) else ""
                 raise RecordingFailed(f"{self.name}: unreadable: out of memory checking it{detail}") from None
@@ -192,7 +213,7 @@ class ContractItem(pytest.Item):
             base_url=base_url,
             stream_url=stream_url,
             api_key=api_key,
-            ledger=Ledger(),
+            ledger=Ledger(strict_judgements=self.config.getoption("--hume-strict-judgements")),
             max_examples=self.config.getoption("--hume-max-examples"),
             max_jobs=self.config.getoption("--hume-max-jobs"),
             seed=self.config.getoption("--hume-seed"),

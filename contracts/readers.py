@@ -496,6 +496,10 @@ def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[I
             yield ReadError(source, "", wide)
             return
         handle.seek(0)
+        recorded_path = _transcript_header_path(handle)
+        if recorded_path is not None:
+            yield from _recorded_session(handle, source, recorded_path)
+            return
         session_api = _transcript_session_api(handle)
         if session_api is not None:
             yield SessionItem(source, "", session_api, None, _transcript_frames(handle, source, session_api))
@@ -509,12 +513,17 @@ def read_transcript(path: Path, source: str, options: ReadOptions) -> Iterator[I
         yield ReadError(source, "", "empty, expected one JSON stream frame per line")
 
 
-def _transcript_session_api(handle: Any) -> str | None:
-    """The API whose session a transcript records, judged as a whole (its first line says: WebSocket frames
-    in the HAR ``_webSocketMessages`` form, or a bare message of an API with sessions); None for a v0
-    transcript. The handle is left at the start."""
-    from contracts import apis
+TRANSCRIPT_HEADER = "_session"  # a transcript's first line naming its session: {"_session": {"url", "headers"}}
 
+
+def is_transcript_header(line: Any) -> bool:
+    """The first line of a recorded session's transcript (``contracts.session_recording``)."""
+    header = line.get(TRANSCRIPT_HEADER) if isinstance(line, dict) and len(line) == 1 else None
+    return isinstance(header, dict) and isinstance(header.get("url"), str)
+
+
+def _first_line(handle: Any) -> Any:
+    """A transcript's first non-blank line, parsed (None when it is not JSON); the handle is left at the start."""
     try:
         first = next((raw for raw in handle if raw.strip()), b"")
         line = parse_json(first.rstrip(b"\r\n")) if first else None
@@ -522,6 +531,66 @@ def _transcript_session_api(handle: Any) -> str | None:
         line = None
     finally:
         handle.seek(0)
+    return line
+
+
+def _transcript_header_path(handle: Any) -> str | None:
+    """The path of the session a transcript's header line names; None without one. The handle is left at
+    the start."""
+    line = _first_line(handle)
+    if not is_transcript_header(line):
+        return None
+    try:
+        return unquote(urlsplit(line[TRANSCRIPT_HEADER]["url"]).path)
+    except ValueError:  # not a URL (a bracket left open): a session of no known endpoint, read frame by frame
+        return ""
+
+
+def _recorded_session(handle: Any, source: str, path: str) -> Iterator[Item]:
+    """A transcript with a header: judged as a session by the API of its path (v1), else frame by frame (v0)."""
+    from contracts import apis
+
+    api = apis.session_api_for_path(path)
+    if api is not None:
+        yield SessionItem(source, "", api.name, path, _transcript_frames(handle, source, api.name))
+        return
+    for number, raw in enumerate(handle, start=1):
+        if raw.strip():
+            yield from _recorded_frame_body(raw, source, number)
+
+
+def _recorded_frame_body(raw: bytes, source: str, number: int) -> Iterator[Item]:
+    """One frame record of a v0 session as a body to check; close and control frames carry none."""
+    where = f"line {number}"
+    try:
+        line = parse_json(raw.rstrip(b"\r\n"))
+        if is_transcript_header(line):
+            return
+        if not is_ws_frame_record(line):
+            raise JsonProblem('expected a frame record {"type": "send"|"receive", "opcode", "data"}')
+        if line.get("opcode") == 2:
+            raise JsonProblem("a binary frame, but this stream's frames are JSON text")
+        if line.get("opcode") != 1:
+            return
+        data = line.get("data")
+        if not isinstance(data, str):
+            raise JsonProblem("expected a text frame's data as a string")
+        body = parse_json(data.encode("utf-8", "surrogatepass"))
+    except JsonProblem as problem:
+        yield ReadError(source, where, str(problem).replace("at line 1 column", "at column"))
+        return
+    direction = "sent" if line["type"] == "send" else "received"
+    kind = "stream-payload" if direction == "sent" else "stream-message"
+    yield BodyItem(source, f"{where} ({direction})", kind, body)
+
+
+def _transcript_session_api(handle: Any) -> str | None:
+    """The API whose session a transcript records, judged as a whole (its first line says: WebSocket frames
+    in the HAR ``_webSocketMessages`` form, or a bare message of an API with sessions); None for a v0
+    transcript. The handle is left at the start."""
+    from contracts import apis
+
+    line = _first_line(handle)
     if is_ws_frame_record(line):
         return apis.default_session_api().name
     api = apis.api_for_message(line)
@@ -543,6 +612,8 @@ def _transcript_frames(handle: Any, source: str, api_name: str) -> Iterator[WsFr
         where = f"line {number}"
         try:
             line = parse_json(raw.rstrip(b"\r\n"))
+            if is_transcript_header(line):
+                continue
             frame = ws_frame(line, where) if is_ws_frame_record(line) else _bare_frame(line, where, direction_of)
         except JsonProblem as problem:
             yield ReadError(source, where, str(problem).replace("at line 1 column", "at column"))

@@ -10,12 +10,14 @@ JSON report (``--format json``), a stable structure (``version`` changes if it e
     {
       "tool": "hume-contracts validate", "version": 1,
       "summary": {"files": int, "bodies": int, "conforming": int, "failing": int, "violations": int,
-                  "by_code": {code: count}, "read_errors": int, "rejected_requests": int, "unreadable_files": int,
+                  "by_code": {code: count}, "warnings": int, "warnings_by_code": {code: count},
+                  "strict_judgements": bool, "read_errors": int, "rejected_requests": int, "unreadable_files": int,
                   "exit_code": 0 | 1 | 2, "line": "validated ... (the text summary line)"},
       "files": [{"source", "bodies", "conforming", "failing", "violations", "by_code", "read_errors",
                  "rejected_requests"}],
       "findings": [{"source", "location", "kind",
-                    "violations": [{"code", "pointer", "expected", "found", "schema_path", "message"}]}],
+                    "violations": [{"code", "pointer", "expected", "found", "schema_path", "message", "grade",
+                                    "warning"}]}],
       "read_errors": [{"source", "location", "message"}],
       "notes": [{"source", "location", "message"}],
       "rejected_requests": [{"source", "location", "answer", "origin", "violations": [...]}]
@@ -24,11 +26,15 @@ JSON report (``--format json``), a stable structure (``version`` changes if it e
 ``rejected_requests``: recorded requests that break the contract and that the server refused with a 4xx
 (correct rejections, not violations; ``origin`` is what the recorder said produced them).
 
-``findings`` lists only bodies with violations; ``location`` is "" for a whole-file body.
+``findings`` lists only bodies with violations or warnings; ``location`` is "" for a whole-file body.
+
+Evidence grades (``contracts/evidence.py``): every violation carries its grade (recorded, documented, sdk,
+judgement). A judgement of this suite is a **warning**: shown and counted (``warnings``, ``by_code`` leaves it
+out), never failing a body or the exit code, unless ``strict_judgements`` (``--strict-judgements``) is set.
 
 JUnit (``--format junit``): one ``testsuite`` per file, one ``testcase`` per body (with a ``failure`` when it
-has violations; where conforming bodies are only counted, as in the proxy, one per body kind), one per read
-error (with an ``error``).
+has violations; its warnings in ``system-out``; where conforming bodies are only counted, as in the proxy,
+one per body kind), one per read error (with an ``error``); ``testsuites`` carries the ``warnings`` count.
 
 Names and messages come from the inputs, so nothing is written as it came: the text report escapes control,
 invisible and direction-changing characters (a file name with a newline or an escape sequence prints as
@@ -45,6 +51,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.evidence import grade_of, is_warning
 from contracts.readers import Note, ReadError
 from contracts.safe_text import encodable, printable
 from contracts.violations import Finding, RejectedRequest, Violation
@@ -59,7 +66,8 @@ class FileResults:
     source: str
     bodies: int = 0
     failing: int = 0
-    by_code: Counter[str] = field(default_factory=Counter)
+    by_code: Counter[str] = field(default_factory=Counter)  # violations that fail (warnings left out)
+    warnings_by_code: Counter[str] = field(default_factory=Counter)  # judgements of ours, shown and counted
     findings: list[Finding] = field(default_factory=list)  # failing ones (and passing ones if kept)
     errors: list[ReadError] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
@@ -83,9 +91,14 @@ class Results:
     transcript of a million conforming frames costs a counter, not a million objects.
     """
 
-    def __init__(self, keep_passing: bool = False) -> None:
+    def __init__(self, keep_passing: bool = False, strict_judgements: bool = False) -> None:
         self.keep_passing = keep_passing
+        self.strict_judgements = strict_judgements
         self.files: dict[str, FileResults] = {}
+
+    def is_warning(self, violation: Violation) -> bool:
+        """A judgement of ours: shown and counted, but it fails nothing unless strict judgements are asked for."""
+        return is_warning(violation.code, violation.grade, self.strict_judgements)
 
     def file(self, source: str) -> FileResults:
         if source not in self.files:
@@ -105,11 +118,13 @@ class Results:
 
     def _add_finding(self, entry: FileResults, finding: Finding) -> None:
         entry.bodies += 1
+        failing = [violation.code for violation in finding.violations if not self.is_warning(violation)]
         if finding.ok:
             entry.passed_by_kind[finding.kind] += 1
-        else:
+        elif failing:
             entry.failing += 1
-            entry.by_code.update(violation.code for violation in finding.violations)
+            entry.by_code.update(failing)
+        entry.warnings_by_code.update(v.code for v in finding.violations if self.is_warning(v))
         if not finding.ok or self.keep_passing:
             entry.findings.append(finding)
 
@@ -128,6 +143,13 @@ class Results:
         total: Counter[str] = Counter()
         for entry in self.files.values():
             total.update(entry.by_code)
+        return total
+
+    @property
+    def warnings_by_code(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for entry in self.files.values():
+            total.update(entry.warnings_by_code)
         return total
 
     @property
@@ -175,7 +197,21 @@ def summary_line(results: Results) -> str:
         line += f"{failing} with {plural(sum(results.by_code.values()), 'violation')} ({codes})"
     else:
         line += "none with violations"
-    return line + _rejected_clause(results) + _unreadable_clause(results) + _notes_clause(results)
+    return (
+        line
+        + _warnings_clause(results)
+        + _rejected_clause(results)
+        + _unreadable_clause(results)
+        + _notes_clause(results)
+    )
+
+
+def _warnings_clause(results: Results) -> str:
+    counts = results.warnings_by_code
+    if not counts:
+        return ""
+    codes = ", ".join(f"{count} {code}" for code, count in _ranked(counts))
+    return f"; {plural(sum(counts.values()), 'warning')} (judgements, failing nothing: {codes})"
 
 
 def _rejected_clause(results: Results) -> str:
@@ -209,19 +245,26 @@ def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
 
 def render_text(results: Results, verbose: bool = False) -> str:
     """Violations grouped by file, then by code; then read errors; ends with the summary line."""
-    blocks = [_text_file(entry, verbose) for entry in results.files.values()]
+    blocks = [_text_file(entry, verbose, results) for entry in results.files.values()]
     blocks = [block for block in blocks if block]
     return "\n\n".join([*blocks, summary_line(results)]) + "\n"
 
 
-def _text_file(entry: FileResults, verbose: bool) -> str:
-    if not (entry.failing or entry.errors or (verbose and (entry.bodies or entry.notes or entry.rejected))):
+def _text_file(entry: FileResults, verbose: bool, results: Results) -> str:
+    shown = entry.failing or entry.errors or entry.warnings_by_code
+    if not (shown or (verbose and (entry.bodies or entry.notes or entry.rejected))):
         return ""
     lines = [f"{printable(entry.source)}: {_file_headline(entry)}"]
-    for code, count in _ranked(entry.by_code):
-        lines.append(f"  {code} ({count})")
-        for finding in entry.findings:
-            lines += [_violation_text(finding, v) for v in finding.violations if v.code == code]
+    for warned, counts in ((False, entry.by_code), (True, entry.warnings_by_code)):
+        for code, count in _ranked(counts):
+            grade = "judgement: a warning" if warned else grade_of(code).value
+            lines.append(f"  {code} ({count}) [{grade}]")
+            for finding in entry.findings:
+                lines += [
+                    _violation_text(finding, v)
+                    for v in finding.violations
+                    if v.code == code and results.is_warning(v) == warned
+                ]
     if entry.errors:
         lines.append(f"  unreadable ({len(entry.errors)})")
         lines += [_place_text(error) for error in entry.errors]
@@ -244,6 +287,8 @@ def _file_headline(entry: FileResults) -> str:
         parts.append(f"{plural(entry.bodies, 'body', 'bodies')}, {entry.bodies - entry.failing} conform")
     if entry.failing:
         parts.append(f"{entry.failing} with {plural(entry.violations, 'violation')}")
+    if entry.warnings_by_code:
+        parts.append(plural(sum(entry.warnings_by_code.values()), "warning"))
     if entry.rejected:
         parts.append(f"{plural(len(entry.rejected), 'invalid request')} correctly rejected")
     if entry.unreadable:
@@ -264,6 +309,8 @@ def _rejection_text(rejection: RejectedRequest) -> str:
 def _violation_text(finding: Finding, violation: Violation) -> str:
     where = f"{finding.location} [{finding.kind}]" if finding.location else f"[{finding.kind}]"
     text = f"    {printable(where)} {printable(violation.describe())}"
+    if violation.grade and grade_of(violation.code, violation.grade) != grade_of(violation.code):
+        text += f"  [{violation.grade}]"
     if violation.schema_path:
         text += f"\n      schema: {printable(violation.schema_path)}"
     return text
@@ -278,7 +325,7 @@ def render_json(results: Results) -> str:
         "version": REPORT_VERSION,
         "summary": _json_summary(results),
         "files": [_json_file(entry) for entry in results.files.values()],
-        "findings": [_json_finding(f) for entry in results.files.values() for f in entry.findings if not f.ok],
+        "findings": [_json_finding(f, results) for entry in results.files.values() for f in entry.findings if not f.ok],
         "read_errors": [_json_place(error) for error in results.errors],
         "notes": [_json_place(note) for note in results.notes],
         "rejected_requests": [_json_rejection(rejection) for rejection in results.rejected],
@@ -294,6 +341,9 @@ def _json_summary(results: Results) -> dict[str, Any]:
         "failing": results.failing,
         "violations": sum(results.by_code.values()),
         "by_code": dict(_ranked(results.by_code)),
+        "warnings": sum(results.warnings_by_code.values()),
+        "warnings_by_code": dict(_ranked(results.warnings_by_code)),
+        "strict_judgements": results.strict_judgements,
         "read_errors": len(results.errors),
         "rejected_requests": len(results.rejected),
         "unreadable_files": sum(1 for entry in results.files.values() if entry.unreadable),
@@ -310,17 +360,18 @@ def _json_file(entry: FileResults) -> dict[str, Any]:
         "failing": entry.failing,
         "violations": entry.violations,
         "by_code": dict(_ranked(entry.by_code)),
+        "warnings": sum(entry.warnings_by_code.values()),
         "read_errors": len(entry.errors),
         "rejected_requests": len(entry.rejected),
     }
 
 
-def _json_finding(finding: Finding) -> dict[str, Any]:
+def _json_finding(finding: Finding, results: Results) -> dict[str, Any]:
     return {
         "source": finding.source,
         "location": finding.location,
         "kind": finding.kind,
-        "violations": [violation.to_dict() for violation in finding.violations],
+        "violations": [{**v.to_dict(), "warning": results.is_warning(v)} for v in finding.violations],
     }
 
 
@@ -355,18 +406,19 @@ def render_junit(results: Results) -> str:
     suites = ET.Element("testsuites", name="hume-contracts validate")
     for entry in results.files.values():
         if entry.bodies or entry.errors or entry.rejected:
-            suites.append(_junit_suite(entry, results.keep_passing))
+            suites.append(_junit_suite(entry, results))
     count_cases(suites, suites.findall("testsuite/testcase"))
+    suites.set("warnings", str(sum(results.warnings_by_code.values())))  # judgements: counted, failing nothing
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _junit_suite(entry: FileResults, keep_passing: bool) -> ET.Element:
+def _junit_suite(entry: FileResults, results: Results) -> ET.Element:
     source = xml_text(printable(entry.source))
     suite = ET.Element("testsuite", name=source)
     for finding in entry.findings:
-        suite.append(_junit_case(entry.source, finding))
-    if not keep_passing:  # conforming bodies are counted, not kept: one case per kind says how many passed
+        suite.append(_junit_case(entry.source, finding, results))
+    if not results.keep_passing:  # conforming bodies are counted, not kept: one case per kind says how many passed
         for kind, count in sorted(entry.passed_by_kind.items()):
             ET.SubElement(
                 suite,
@@ -374,7 +426,8 @@ def _junit_suite(entry: FileResults, keep_passing: bool) -> ET.Element:
                 classname=source,
                 name=xml_text(f"[{kind}] {plural(count, 'body', 'bodies')} conform"),
             )
-    left_out = entry.failing - sum(1 for finding in entry.findings if not finding.ok)
+    kept_failing = sum(1 for f in entry.findings if any(not results.is_warning(v) for v in f.violations))
+    left_out = entry.failing - kept_failing
     if left_out > 0:  # over the proxy's caps: counted, details not kept
         case = ET.SubElement(suite, "testcase", classname=source, name=f"{left_out} more failing bodies")
         ET.SubElement(
@@ -392,16 +445,21 @@ def _junit_suite(entry: FileResults, keep_passing: bool) -> ET.Element:
     return suite
 
 
-def _junit_case(source: str, finding: Finding) -> ET.Element:
+def _junit_case(source: str, finding: Finding, results: Results) -> ET.Element:
     name = f"{finding.location} [{finding.kind}]" if finding.location else f"[{finding.kind}]"
     case = ET.Element("testcase", classname=xml_text(printable(source)), name=xml_text(printable(name)))
-    if finding.violations:
-        codes = Counter(violation.code for violation in finding.violations)
-        message = f"{plural(len(finding.violations), 'violation')}: " + ", ".join(
+    failing = [v for v in finding.violations if not results.is_warning(v)]
+    warnings = [v for v in finding.violations if results.is_warning(v)]
+    if failing:
+        codes = Counter(violation.code for violation in failing)
+        message = f"{plural(len(failing), 'violation')}: " + ", ".join(
             f"{count} {code}" for code, count in _ranked(codes)
         )
         failure = ET.SubElement(case, "failure", type="contract-violation", message=message)
-        failure.text = xml_text("\n".join(_violation_text(finding, v).strip() for v in finding.violations))
+        failure.text = xml_text("\n".join(f"{_violation_text(finding, v).strip()} [{_grade(v)}]" for v in failing))
+    if warnings:  # JUnit has no warning: a passing case says them in its output
+        lines = [f"warning [judgement]: {_violation_text(finding, v).strip()}" for v in warnings]
+        ET.SubElement(case, "system-out").text = xml_text("\n".join(lines))
     return case
 
 
@@ -410,6 +468,10 @@ def count_cases(element: ET.Element, cases: list[ET.Element]) -> None:
     element.set("tests", str(len(cases)))
     for outcome, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
         element.set(attribute, str(sum(1 for case in cases if case.find(outcome) is not None)))
+
+
+def _grade(violation: Violation) -> str:
+    return grade_of(violation.code, violation.grade).value
 
 
 RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit}

@@ -50,8 +50,8 @@ def _number(value: Any) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _violation(code: str, at: Path, expected: str, found: Any, message: str = "") -> Violation:
-    return Violation(code, pointer(at), expected, shorten(found), f"rule {code}", message)
+def _violation(code: str, at: Path, expected: str, found: Any, message: str = "", grade: str = "") -> Violation:
+    return Violation(code, pointer(at), expected, shorten(found), f"rule {code}", message, grade)
 
 
 # -- label sets (vendored from NAMES.md) --------------------------------------------------------------------
@@ -275,6 +275,7 @@ def labels_complete(item: Any, at: Path, model: str) -> Iterator[Violation]:
             f"{expected} ({grade})",
             found,
             f"{model} {field}: {found}, expected {expected}",
+            Grade.JUDGEMENT if grade == "OFFICIAL" else "",  # only Hume's docs say so: a judgement of ours
         )
 
 

@@ -18,6 +18,8 @@ Each PATH is a file or a directory (searched recursively for .json .jsonl .ndjso
 v1 (Hume's live API): bodies of the v1 kinds (told by shape, or --kind v1-...), /v1/... interactions (told by
 path), and realtime sessions, judged as a whole: a .jsonl of bare v1 messages or of HAR _webSocketMessages
 records ({"type": "send"|"receive", "opcode": 1|2|8, "data": ...}, binary base64), and HAR WebSocket entries.
+A .jsonl of such records whose first line is {"_session": {"url": ...}} (what pytest's hume_sessions fixture
+records) is judged by its URL's path: a v1 realtime session as a whole, a v0 stream frame by frame.
 What Hume may add (a new name, enum value, field or message type) is a note unless --closed-world.
 
 A recorded request is judged by what was sent (body, form parts, query). One that breaks the contract
@@ -26,6 +28,9 @@ it is invalid-request-accepted. --strict-requests makes every such request a vio
 
 A predictions body of 8 MiB or more is read item by item (``contracts.incremental``), never whole;
 with --jobs N, the files are checked in N processes (0: one per CPU), the report in the same order.
+
+Findings graded a judgement of this suite (``--list-codes`` shows each code's grade) are warnings: shown and
+counted, failing nothing, unless --strict-judgements.
 
 Exit status: 0 when every body conforms; 1 when any violation is found; 2 on a usage error, when any
 input (a file, a line, an entry) could not be read, or when nothing at all was found to check. Every
@@ -47,7 +52,8 @@ from typing import Any, TextIO
 from contracts import coverage, html_report, report
 from contracts.apis.v1.codes import V1_CODES
 from contracts.cli_parsing import CarefulParser
-from contracts.codes import LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
+from contracts.codes import FUZZ_CODES, LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
+from contracts.evidence import grade_of
 from contracts.progress import LiveProgress, wanted
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
@@ -116,6 +122,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "correct rejection and an accepted one is invalid-request-accepted)",
     )
     parser.add_argument(
+        "--strict-judgements",
+        action="store_true",
+        help="fail on findings graded a judgement of this suite (by default they are warnings: shown and counted, "
+        "exit status unchanged); see --list-codes for each code's grade",
+    )
+    parser.add_argument(
         "--closed-world",
         action="store_true",
         help="v1: report what Hume may add (a new name, enum value, field or message type) as a violation, "
@@ -181,7 +193,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     except ImportError as error:
         print(f"{PROG}: error: the validator is not available ({error})", file=stderr)
         return 2
-    results = report.Results(keep_passing=args.format == "junit")
+    results = report.Results(keep_passing=args.format == "junit", strict_judgements=args.strict_judgements)
     options = ReadOptions(max_bytes=int(args.max_file_mib * 2**20), force_kind=args.kind)
     jobs = args.jobs or os.cpu_count() or 1
     measured = coverage.Coverage() if args.coverage or args.min_coverage is not None else None
@@ -219,13 +231,14 @@ def list_codes() -> str:
         ("traffic (switch off with --disable)", TRAFFIC_CODES),
         ("fuzz: job lifecycle (hume-contracts fuzz)", LIFECYCLE_CODES),
         ("fuzz: stream sessions (hume-contracts fuzz)", STREAM_CODES),
+        ("fuzz: other checks (hume-contracts fuzz)", FUZZ_CODES),
         ("v1 (switch off with --disable)", V1_CODES),
     )
     width = max(len(code) for _, codes in groups for code in codes)
-    lines = []
+    lines = ["each code with its evidence grade; a judgement is a warning unless --strict-judgements"]
     for title, codes in groups:
         lines.append(f"{title}:")
-        lines += [f"  {code:<{width}}  {meaning}" for code, meaning in codes.items()]
+        lines += [f"  {code:<{width}}  {grade_of(code).value:<10} {meaning}" for code, meaning in codes.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -292,6 +305,8 @@ class BodyChecker:
         first = finding.violations[0].describe() + (
             f"; {len(finding.violations) - 1} more" if len(finding.violations) > 1 else ""
         )
+        if reply is None and not finding.location:  # a file the user named as one payload: judged as a body
+            return finding
         if reply is None:
             return Note(finding.source, finding.location, f"breaks the contract ({first}); no reply recorded")
         if isinstance(reply.body, dict) and "error" in reply.body:
@@ -411,9 +426,15 @@ def _check_in_worker(path: Path, source: str, options: ReadOptions) -> tuple[lis
     return found, (dict(measured.seen), dict(measured.unknown))
 
 
-def file_results(path: Path, source: str, checker: BodyChecker, options: ReadOptions | None = None) -> report.Results:
+def file_results(
+    path: Path,
+    source: str,
+    checker: BodyChecker,
+    options: ReadOptions | None = None,
+    strict_judgements: bool = False,
+) -> report.Results:
     """Everything `validate` finds in one file (the pytest plugin's recording items use this)."""
-    results = report.Results()
+    results = report.Results(strict_judgements=strict_judgements)
     for item in _checked_file(path, source, options or ReadOptions(), checker):
         results.add(item)
     return results

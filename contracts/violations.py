@@ -36,7 +36,8 @@ class Violation:
 
     ``code`` is stable (see ``hume-contracts validate --list-codes``); ``pointer`` locates the offending
     value in the body; ``expected`` and ``found`` are short human texts; ``schema_path`` locates the rule
-    in the repaired contract (or names the semantic rule).
+    in the repaired contract (or names the semantic rule); ``grade`` narrows the evidence grade of its code
+    for this finding (a judgement is a warning unless strict judgements are asked for).
     """
 
     code: str
@@ -45,6 +46,7 @@ class Violation:
     found: str
     schema_path: str = ""
     message: str = ""
+    grade: str = ""  # a narrower evidence grade than its code's (contracts/evidence.py); "" for the code's
 
     def describe(self) -> str:
         where = self.pointer or "(root)"
@@ -52,7 +54,10 @@ class Violation:
         return f"{where}: {text}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields, with the grade that applies (its own, else its code's)."""
+        from contracts.evidence import grade_of
+
+        return {**asdict(self), "grade": grade_of(self.code, self.grade).value}
 
 
 @dataclass

@@ -18,6 +18,7 @@ be judged here (cookies, media types other than JSON and multipart) counts as a 
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import functools
 import json
@@ -70,19 +71,29 @@ class WireRequest:
 
 
 def contract_breach(
-    document: Mapping[str, Any], template: str, request: WireRequest, *, api_key: str | None = None
+    document: Mapping[str, Any],
+    template: str,
+    request: WireRequest,
+    *,
+    api_key: str | None = None,
+    source: tuple[str, Any] | None = None,
 ) -> str | None:
     """Why ``request`` to the operation at ``template`` breaks the contract; None when its wire form is valid.
 
     ``api_key``: the key a valid request carries (a request with another key must be refused); when None,
-    any key is taken as valid.
+    any key is taken as valid. ``source``: (base URI, registry) the document's schemas resolve in, for a
+    document other than v0's repaired contract (v1's: ``contracts.apis.v1.contract``).
     """
     operation = _Operation(document, template, request.method.lower())
-    return (
-        operation.security_breach(request, api_key)
-        or operation.parameters_breach(request)
-        or operation.body_breach(request)
-    )
+    token = _SOURCE.set(source)
+    try:
+        return (
+            operation.security_breach(request, api_key)
+            or operation.parameters_breach(request)
+            or operation.body_breach(request)
+        )
+    finally:
+        _SOURCE.reset(token)
 
 
 class _Operation:
@@ -200,7 +211,7 @@ class _Operation:
         parts = read_multipart(request.body, content_type)
         if parts is None:
             return "body: not a readable multipart body"
-        schema, _ = self._resolve(self._node_at(schema_at), schema_at)
+        schema, schema_at = self._resolve(self._node_at(schema_at), schema_at)  # a $ref'd form (v1) too
         properties = schema.get("properties", {})
         by_name: dict[str, list[bytes]] = {}
         for name, data in parts:
@@ -337,8 +348,11 @@ def _best_reading(text: str, at: str | None, *, structured: bool) -> Any:
 
 
 def _invalid(value: Any, at: str) -> str | None:
-    """The first error of ``value`` against the schema at ``at`` in the repaired contract, formats asserted."""
-    error = next(_wire_validator(at).iter_errors(value), None)
+    """The first error of ``value`` against the schema at ``at`` in the document judged (the repaired contract
+    unless ``contract_breach`` was given another), formats asserted."""
+    source = _SOURCE.get()
+    validator = _wire_validator(at) if source is None else _source_validator(at, source[0], source[1])
+    error = next(validator.iter_errors(value), None)
     return None if error is None else f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message:.200}"
 
 
@@ -350,6 +364,22 @@ _WIRE_FORMATS = copy.deepcopy(DiscriminatingValidator.FORMAT_CHECKER)
 _WIRE_FORMATS.checks("int32")(lambda value: not isinstance(value, int) or -(2**31) <= value < 2**31)
 _WIRE_FORMATS.checks("int64")(lambda value: not isinstance(value, int) or -(2**63) <= value < 2**63)
 _WireValidator = jsonschema.validators.extend(DiscriminatingValidator, type_checker=_WIRE_TYPES)
+
+
+_SOURCE: contextvars.ContextVar[tuple[str, Any] | None] = contextvars.ContextVar("wire_source", default=None)
+
+
+_SOURCE_VALIDATORS: dict[tuple[str, str], Any] = {}  # (pointer, base URI): one registry per base URI
+
+
+def _source_validator(at: str, uri: str, registry: Any) -> Any:
+    key = (at, uri)
+    if key not in _SOURCE_VALIDATORS:
+        if len(_SOURCE_VALIDATORS) >= 1024:  # bounded: a document has a few hundred schema places
+            _SOURCE_VALIDATORS.clear()
+        _SOURCE_VALIDATORS[key] = _WireValidator({"$ref": f"{uri}#{at}"}, registry=registry,
+                                                 format_checker=_WIRE_FORMATS)  # fmt: skip
+    return _SOURCE_VALIDATORS[key]
 
 
 @functools.cache

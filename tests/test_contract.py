@@ -141,7 +141,7 @@ def test_the_upstream_contract_rejects_every_real_and_documented_response() -> N
     refs = {k: v.replace("/schemas/", "/schemas/batch:") for k, v in KIND_SCHEMAS.items()}
     bodies = [corpus(f"recorded/{n}") for n in RECORDED] + [corpus(f"doc-examples/{n}") for n in DOC_EXAMPLES]
     rejected = [b for b in bodies if upstream.violations(b, refs[detect_kind(b)])]
-    assert len(rejected) == len(bodies) == 20
+    assert len(rejected) == len(bodies) == 21
 
 
 SHARED_CORPUS = SHARED_UPSTREAM.parents[1] / "corpus"
@@ -171,6 +171,7 @@ def test_the_whole_shared_corpus_passes_with_every_rule_on(capsys: pytest.Captur
 # -- one proof per repair -----------------------------------------------------------------------------------
 
 TWILIO = "recorded/twilio-vintel_text-source_language_EXCERPT.json"
+MULTIMODAL_EQ = "recorded/multimodalEQ_registry-file_burst-prosody-language_predictions.json"
 INTERREVIEWER = "recorded/InterReviewer_video1318490298_face-prosody-language_predictions.json"
 LIST_WITH_NULLS = "doc-examples/list-jobs__c716a5c3.json"
 
@@ -270,6 +271,17 @@ def prove_error_responses() -> None:
     assert validate_against({"fault": {}}, "/components/schemas/GatewayFault")
 
 
+def prove_error_model() -> None:
+    """No vendored body has an error entry: the field is proven on one added to a real body."""
+    body = corpus(TWILIO)
+    body[0]["results"]["errors"] = [{"file": "a.txt", "message": "could not read", "model": None}]
+    assert validate_body(body, "predictions") == []
+    body[0]["results"]["errors"][0]["model"] = 7
+    codes = {(v.code, v.pointer) for v in validate_body(body, "predictions")}
+    assert ("schema-type", "/0/results/errors/0/model") in codes
+    assert not schema_violations(contract_without("error-model"), body, "predictions")
+
+
 def prove_bounds() -> None:
     parameter_value_ablation_reversed("bounds", "limit", 0)
     assert validate_body({"models": {"face": {"prob_threshold": 1.5}}}, "job-request")[0].code == "schema-range"
@@ -342,6 +354,8 @@ PROOFS: dict[str, Callable[[], None]] = {
     "union-source-type": lambda: ablation(
         "union-source-type", "doc-examples/get-job-predictions__043a2220.json", "predictions"
     ),
+    "source-registry-file": lambda: ablation("source-registry-file", MULTIMODAL_EQ, "predictions"),
+    "error-model": prove_error_model,
     "union-job-type": lambda: ablation("union-job-type", "doc-examples/get-job-details__ee5676ee.json", "job"),
     "registry-files": lambda: prove_declared_field_is_checked(
         "/request/registry_files", "doc-examples/get-job-details__0188ef68.json", "not-a-list", "job"

@@ -71,8 +71,17 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
 
 
 def fuzz(part: str, drifts: frozenset[str] = frozenset()) -> set[str]:
+    # Strict judgements: a drift caught by a judgement-graded check counts too, and the clean mock must give no
+    # warning either.
     options = FuzzOptions(
-        max_examples=6, max_jobs=2, time_budget=12.0, seed=7, only=part, drifts=drifts, request_timeout=5.0
+        max_examples=6,
+        max_jobs=2,
+        time_budget=12.0,
+        seed=7,
+        only=part,
+        drifts=drifts,
+        request_timeout=5.0,
+        strict_judgements=True,
     )
     result = run_fuzz(options, progress=lambda _line: None)
     return {failure.code for failure in result.ledger.failures.values()}

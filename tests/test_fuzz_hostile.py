@@ -148,11 +148,12 @@ def test_a_body_bigger_than_the_cap_is_a_named_failure_on_every_path_and_the_run
     with serving(endless_chunked_json()) as url:
         result, seconds = hostile_run(url, budget=15, only="batch")
     ledger = result.ledger  # type: ignore[attr-defined]
-    over = [f for f in ledger.failures.values() if f.code == "body-too-large"]
+    # the cap is the run's own: a judgement, so a warning (shown and counted) unless strict judgements
+    over = [f for f in ledger.warnings.values() if f.code == "body-too-large"]
     assert {f.where.split()[0] for f in over} >= {"GET"}  # the lifecycle (httpx) and schemathesis (requests)
     assert any(f.check == "body_size_cap" and f.where.startswith("GET /v0/batch/jobs") for f in over)
     assert any(f.where.startswith("GET /v0/batch/jobs/{id}") for f in over)  # through schemathesis
-    assert KEY not in str(ledger.failures) and seconds < 15 + 3
+    assert KEY not in str(ledger.warnings) + str(ledger.failures) and seconds < 15 + 3
 
 
 @settings(max_examples=25, deadline=None)
@@ -212,8 +213,11 @@ def test_a_dripping_server_cannot_stretch_a_run_past_its_budget(capsys: pytest.C
         code = main(["fuzz", "--base-url", url, "--api-key", KEY, "--time-budget", str(budget), "--max-examples", "3"])
         seconds = time.monotonic() - started
     out = capsys.readouterr()
-    assert code in (0, 1) and seconds < budget + 3, seconds
+    assert seconds < budget + 3, seconds
     assert "time budget (6 s) ran out" in out.out and "Traceback" not in out.err and KEY not in out.out + out.err
+    # a run the dripping server kept from checking what it set out to check is not green (item 5 of issue 16)
+    assert code == 1 and "INCOMPLETE: the run could not check everything" in out.out
+    assert "hume-contracts fuzz: INCOMPLETE: " in out.err
 
 
 def test_a_server_that_never_sends_a_status_line_is_unreachable_within_the_timeout() -> None:
@@ -238,6 +242,6 @@ def test_a_redirect_loop_is_followed_a_few_hops_and_reported_once_per_operation(
     with serving(counting) as url:
         result, seconds = hostile_run(url, budget=20, only="batch")
     ledger = result.ledger  # type: ignore[attr-defined]
-    loops = [f for f in ledger.failures.values() if f.code == "redirect-loop"]
+    loops = [f for f in ledger.warnings.values() if f.code == "redirect-loop"]  # 3 hops is our limit: a judgement
     assert loops and len({f.where for f in loops}) == len(loops)  # one distinct failure per operation
     assert seconds < 10 and len(hops) < 2000

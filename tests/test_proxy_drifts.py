@@ -108,7 +108,8 @@ def session_codes(drifts: frozenset[str], traffic: str) -> Counter[str]:
         with running_proxy(ProxyOptions(mock.base_url, log=log, reply_wait=REPLY_WAIT)) as proxy:
             (stream_traffic if traffic == "stream" else batch_traffic)(proxy)
             time.sleep(0.1)  # the close reaches the proxy's hooks
-        return Counter(proxy.session.results.results.by_code)
+        results = proxy.session.results.results
+        return Counter(results.by_code) + Counter(results.warnings_by_code)  # judgements are warnings, seen too
 
 
 @pytest.mark.parametrize("traffic", ["batch", "stream"])

@@ -475,7 +475,8 @@ def test_passing_findings_are_counted_but_only_kept_for_junit():
 def test_text_report_groups_by_file_then_code():
     text = report.render_text(_results())
     assert text.index("a.json: 1 body, 0 conform, 1 with 3 violations") < text.index("b.har")
-    assert "  schema-required (3)\n    [job] /job_id: expected job_id, found nothing\n" in text
+    assert "  schema-required (3) [documented]\n    [job] /job_id: expected job_id, found nothing\n" in text
+    assert "  label-set (2) [recorded]\n" in text  # each code shows its evidence grade
     assert "      schema: openapi#/x/required" in text
     assert "    entries[0] GET /v0/batch/jobs -> 200 [jobs] /0/emotions/0/name:" in text
     assert "h.json: unreadable\n  unreadable (1)\n    (whole file): not valid JSON" in text

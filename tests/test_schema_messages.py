@@ -51,7 +51,7 @@ def test_a_source_is_checked_against_the_variant_its_type_names() -> None:
     assert [(v.code, v.pointer) for v in validate_body(body, "predictions")] == [("schema-required", "/0/source/url")]
     body[0]["source"] = {"type": "ftp"}
     (violation,) = validate_body(body, "predictions")
-    assert (violation.code, violation.expected) == ("discriminator-unknown", "one of url, file, text")
+    assert (violation.code, violation.expected) == ("discriminator-unknown", "one of url, file, text, registry_file")
 
 
 def test_a_nullable_reference_reports_the_branch_the_value_was_meant_for() -> None:

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import v1_samples as samples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tests.v1_samples as samples
 from contracts.apis import v1
 from contracts.apis.v1.codes import ADDITION_CODES, V1_CODES
 from contracts.apis.v1.session import judge_frames

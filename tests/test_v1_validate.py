@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import v1_samples as samples
 import yaml
 
-import tests.v1_samples as samples
 from contracts import apis
 from contracts.evidence import is_judgement
 from contracts.readers import ReadOptions, read_path

@@ -1,21 +1,25 @@
 """Reading from the server under test, bounded in size and in time, whatever the server does.
 
-Every response body is streamed through a size cap: past it nothing more is read, and the caller gets
-``BodyTooLarge`` (a named failure, not a crash). Every exchange, from connecting to the last byte of the
-body (each redirect hop is one), has a deadline. Per-read socket timeouts cannot hold one: a server that
-drips a byte a second satisfies every read. So the sockets opened to the target are watched, and a timer
-shuts them down when the deadline passes, which ends any read blocked on them at once; the exchange then
-fails as a timeout of the client library in use (httpx for the lifecycle, ``requests`` for schemathesis).
+Every request goes through the run's one rate-limit handling (``RateLimitHandling``: the request rate, and 429
+answers waited out), whichever library or session sends it. Every response body is streamed through a size cap:
+past it nothing more is read, and the caller gets ``BodyTooLarge`` (a named failure, not a crash). Every exchange,
+from connecting to the last byte of the body (each redirect hop is one), has a deadline. Per-read socket timeouts
+cannot hold one: a server that drips a byte a second satisfies every read. So the sockets opened to the target are
+watched, and a timer shuts them down when the deadline passes, which ends any read blocked on them at once; the
+exchange then fails as a timeout of the client library in use (httpx for the lifecycle, ``requests`` for
+schemathesis).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -149,11 +153,43 @@ def _watched_pool(pool_class: type, watch: SocketWatch) -> type:
     return type(pool_class.__name__, (pool_class,), {"ConnectionCls": WatchedConnection})
 
 
-class BoundedAdapter(HTTPAdapter):
-    """A ``requests`` transport that reads every body through the cap, within the exchange's deadline."""
+def operation_of(request: requests.PreparedRequest) -> str:
+    """``GET /v0/batch/jobs/{id}``: what a request did, without its query or generated ids (for notes)."""
+    path = JOB_ID_SEGMENT.sub(r"\1{id}", urlsplit(request.path_url or "/").path)
+    return f"{request.method} {path}"
 
-    def __init__(self, watch: SocketWatch, seconds: Callable[[], float], limit: int = MAX_BODY_BYTES) -> None:
+
+JOB_ID_SEGMENT = re.compile(r"(/v0/batch/jobs/)[^/]+")
+
+
+class RateLimitHandling:
+    """The run's one rate-limit handling, for every request it sends: ``wait`` before each (``--rate-limit``),
+    and after a 429 ``wait_out(retry_after, where)``, True when it waited and the request may be sent again
+    (at most ``retries`` times). The default does neither."""
+
+    def __init__(
+        self,
+        wait: Callable[[], None] = lambda: None,
+        wait_out: Callable[[str | None, str], bool] = lambda _after, _where: False,
+        retries: int = 0,
+    ) -> None:
+        self.wait, self.wait_out, self.retries = wait, wait_out, retries
+
+
+class BoundedAdapter(HTTPAdapter):
+    """A ``requests`` transport that reads every body through the cap, within the exchange's deadline, under
+    the run's rate-limit handling: so do the requests schemathesis's checks re-send on their own sessions
+    (``ignored_auth``), which would otherwise meet a rate-limiting gateway's 429 and report it as a finding."""
+
+    def __init__(
+        self,
+        watch: SocketWatch,
+        seconds: Callable[[], float],
+        limit: int = MAX_BODY_BYTES,
+        rate: RateLimitHandling | None = None,
+    ) -> None:
         self._watch, self._seconds, self._limit = watch, seconds, limit
+        self._rate = rate or RateLimitHandling()
         super().__init__(max_retries=0)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -164,6 +200,17 @@ class BoundedAdapter(HTTPAdapter):
         }
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, **kwargs: Any) -> Any:
+        """Send under the rate limit; a 429 is waited out (Retry-After, within the budget) and sent again."""
+        for attempt in range(self._rate.retries + 1):
+            self._rate.wait()
+            response = self._send_once(request, timeout, **kwargs)
+            if response.status_code != 429 or attempt == self._rate.retries:
+                return response
+            if not self._rate.wait_out(response.headers.get("retry-after"), operation_of(request)):
+                return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, request: requests.PreparedRequest, timeout: Any, **kwargs: Any) -> Any:
         seconds = self._seconds()
         if seconds <= 0:  # the run's budget is spent (urllib3 refuses a zero timeout)
             raise requests.exceptions.ReadTimeout("no time left for this exchange", request=request)
@@ -194,9 +241,15 @@ class BoundedSession(ManagedCookiesSession):
     Like schemathesis's own, it follows redirects on the same host only and drops cookies between requests.
     """
 
-    def __init__(self, watch: SocketWatch, seconds: Callable[[], float], limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        watch: SocketWatch,
+        seconds: Callable[[], float],
+        limit: int = MAX_BODY_BYTES,
+        rate: RateLimitHandling | None = None,
+    ) -> None:
         super().__init__()
         self.max_redirects = MAX_REDIRECTS
-        adapter = BoundedAdapter(watch, seconds, limit)
+        adapter = BoundedAdapter(watch, seconds, limit, rate)
         self.mount("http://", adapter)
         self.mount("https://", adapter)

@@ -18,7 +18,15 @@ from typing import Any
 
 import httpx
 
-from contracts.fuzz.bounded import MAX_BODY_BYTES, BodyTooLarge, BoundedSession, SocketWatch, send_httpx
+from contracts.fuzz.bounded import (
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    BoundedSession,
+    RateLimitHandling,
+    SocketWatch,
+    send_httpx,
+)
+from contracts.fuzz.echoes import Echoes
 from contracts.fuzz.ledger import CheckFailure, Ledger
 from contracts.fuzz.redaction import REDACTED, Redactor
 from contracts.job_judging import retry_after_problem
@@ -71,6 +79,7 @@ class FuzzContext:
     started: float = field(default_factory=time.monotonic)
     jobs_created: int = 0
     known_job_ids: list[str] = field(default_factory=list)  # COMPLETED jobs of the lifecycle, for the batch part
+    echoes: Echoes = field(default_factory=Echoes)  # values the run sent out of bounds that a server took
 
     @functools.cached_property
     def redactor(self) -> Redactor:
@@ -86,7 +95,12 @@ class FuzzContext:
         return self.new_session()
 
     def new_session(self) -> BoundedSession:
-        return BoundedSession(self.watch, self.exchange_seconds, self.max_body_bytes)
+        """A bounded ``requests`` session under the run's rate-limit handling (429s waited out inside it)."""
+        return BoundedSession(self.watch, self.exchange_seconds, self.max_body_bytes, self.rate_limit_handling)
+
+    @property
+    def rate_limit_handling(self) -> RateLimitHandling:
+        return RateLimitHandling(self.rate.wait, self.wait_out, self.max_retries)
 
     def exchange_seconds(self) -> float:
         """How long the next exchange may take: its own timeout, never past the run's budget."""

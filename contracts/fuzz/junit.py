@@ -28,10 +28,15 @@ def as_junit(result, failure_text) -> ET.Element:  # noqa: ANN001 (FuzzResult, t
         suite = ET.SubElement(suites, "testsuite", name=xml_text(where))
         for check, passed, failed in checks:
             case = ET.SubElement(suite, "testcase", classname=xml_text(where), name=xml_text(check))
-            ET.SubElement(case, "system-out").text = f"{passed} passed, {failed} failed"
+            output = ET.SubElement(case, "system-out")
+            output.text = f"{passed} passed, {failed} failed"
             found = [(key, f) for key, f in ledger.failures.items() if f.where == where and f.check == check]
             if found:
                 case.append(_failure(found, ledger, failure_text))
+            warned = [(k, w) for k, w in ledger.warnings.items() if w.where == where and w.check == check]
+            if warned:  # JUnit has no warning: a passing case says them in its output
+                texts = [failure_text(1, w, ledger.occurrences[k]) for k, w in warned]
+                output.text += f", {len(warned)} warned (judgements, failing nothing):\n" + xml_text("\n".join(texts))
         count_cases(suite, suite.findall("testcase"))
     skipped = not_run_notes(ledger)
     if skipped:

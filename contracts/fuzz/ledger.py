@@ -3,6 +3,9 @@
 ``where`` names what was exercised: an operation (``GET /v0/batch/jobs/{id}``), a lifecycle step
 (``lifecycle: poll``), or a stream message kind (``stream: predictions``). ``check`` names the check family.
 Everything stored here has already been redacted: the ledger is what reports are written from.
+
+A failure whose evidence grade is a judgement of this suite (``contracts/evidence.py``) is a **warning**: kept
+and counted apart (``warnings``, ``warned``), never making the run fail, unless ``strict_judgements``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+
+from contracts.evidence import grade_of, is_warning
 
 
 @dataclass(frozen=True)
@@ -21,10 +26,16 @@ class CheckFailure:
     expected: str
     found: str
     reproduce: str  # a curl command, a JSON frame to send, or the steps of a lifecycle
+    grade: str = ""  # narrower than its code's evidence grade for this finding; "" for the code's
 
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.where, self.check, self.code, self.title)
+
+    @property
+    def evidence(self) -> str:
+        """The grade that applies: its own, else its code's."""
+        return grade_of(self.code, self.grade).value
 
 
 @dataclass
@@ -35,6 +46,11 @@ class Ledger:
     occurrences: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     rate_limited_seconds: float = 0.0
+    strict_judgements: bool = False
+    warned: Counter[tuple[str, str]] = field(default_factory=Counter)
+    warnings: dict[tuple[str, str, str, str], CheckFailure] = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)  # the parts that did not run to the end, and why
+    echoes: int = 0  # later reads attributed to the finding that caused them (contracts/fuzz/echoes.py)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def ok(self, where: str, check: str) -> None:
@@ -42,10 +58,30 @@ class Ledger:
             self.passed[(where, check)] += 1
 
     def fail(self, failure: CheckFailure) -> None:
+        """A finding: a failure, or a warning when it rests on a judgement of ours (unless strict)."""
+        warning = is_warning(failure.code, failure.grade, self.strict_judgements)
         with self._lock:
-            self.failed[(failure.where, failure.check)] += 1
-            self.failures.setdefault(failure.key, failure)
+            (self.warned if warning else self.failed)[(failure.where, failure.check)] += 1
+            (self.warnings if warning else self.failures).setdefault(failure.key, failure)
             self.occurrences[failure.key] += 1
+
+    def echoed(self, key: tuple[str, str, str, str]) -> None:
+        """A later read showing again what the finding ``key`` caused (a value the run sent out of bounds, echoed
+        back): one more occurrence of that finding, not a finding of its own."""
+        with self._lock:
+            self.occurrences[key] += 1
+            self.echoes += 1
+
+    def skip(self, part: str, reason: str) -> None:
+        """A part of the run that did not run to its end: the run is INCOMPLETE."""
+        with self._lock:
+            entry = f"{part}: {reason}"
+            if entry not in self.incomplete:
+                self.incomplete.append(entry)
+
+    def skipped(self, part: str) -> str | None:
+        """Why ``part`` did not run to its end, or None."""
+        return next((entry.split(": ", 1)[1] for entry in self.incomplete if entry.startswith(f"{part}: ")), None)
 
     def note(self, text: str) -> None:
         with self._lock:
@@ -58,5 +94,5 @@ class Ledger:
 
     def rows(self) -> list[tuple[str, str, int, int]]:
         """(where, check, passed, failed) for every pair seen, sorted for stable reports."""
-        keys = sorted(set(self.passed) | set(self.failed))
+        keys = sorted(set(self.passed) | set(self.failed) | set(self.warned))
         return [(where, check, self.passed[(where, check)], self.failed[(where, check)]) for where, check in keys]

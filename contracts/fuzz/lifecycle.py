@@ -35,6 +35,7 @@ from contracts.checks import response_violations
 from contracts.codes import RULE_CODES
 from contracts.evidence import Grade, register_grades
 from contracts.fuzz.context import API_KEY_HEADER, BodyTooLarge, BudgetExhausted, FuzzContext
+from contracts.fuzz.echoes import ANY_VALUE, leaves, pointer_path
 from contracts.fuzz.ledger import CheckFailure
 from contracts.job_judging import (
     STATUS_RANK,
@@ -65,6 +66,7 @@ class Expectation:
     code: str
     title: str
     expected: str
+    grade: str = ""  # narrower than the code's evidence grade (contracts/evidence.py); "" for the code's
 
 
 def clip(text: str, limit: int = 160) -> str:
@@ -74,11 +76,19 @@ def clip(text: str, limit: int = 160) -> str:
 
 
 def record_failure(
-    ctx: FuzzContext, where: str, check: str, code: str, title: str, expected: str, found: str, reproduce: str
+    ctx: FuzzContext,
+    where: str,
+    check: str,
+    code: str,
+    title: str,
+    expected: str,
+    found: str,
+    reproduce: str,
+    grade: str = "",
 ) -> None:
     """One failure in the ledger, every text redacted (the key value never reaches a report)."""
     r = ctx.redactor.text
-    ctx.ledger.fail(CheckFailure(where, check, code, r(title), r(expected), r(found), r(reproduce)))
+    ctx.ledger.fail(CheckFailure(where, check, code, r(title), r(expected), r(found), r(reproduce), grade))
 
 
 def judge(
@@ -94,7 +104,7 @@ def judge(
         ctx.ledger.ok(where, expectation.check)
         return True
     e = expectation
-    record_failure(ctx, where, e.check, e.code, title or e.title, e.expected, problem, reproduce)
+    record_failure(ctx, where, e.check, e.code, title or e.title, e.expected, problem, reproduce, e.grade)
     return False
 
 
@@ -118,12 +128,13 @@ def record_violations(ctx: FuzzContext, where: str, violations: Sequence[Violati
         family = [v for v in violations if (v.code in RULE_CODES) == rule_family]
         if not family:
             ctx.ledger.ok(where, check)
-        counts = Counter(v.code for v in family)
-        for code in counts:
-            first = next(v for v in family if v.code == code)
-            found = clip(first.found) + (f" (and {counts[code] - 1} more)" if counts[code] > 1 else "")
+        counts = Counter((v.code, v.grade) for v in family)  # a finding's own grade keeps it apart
+        for code, grade in counts:
+            first = next(v for v in family if (v.code, v.grade) == (code, grade))
+            more = counts[code, grade] - 1
+            found = clip(first.found) + (f" (and {more} more)" if more else "")
             title = f"{code} at {first.pointer or '(root)'}"
-            record_failure(ctx, where, check, code, title, first.expected, found, reproduce)
+            record_failure(ctx, where, check, code, title, first.expected, found, reproduce, grade)
 
 
 def parse_json(text: str) -> Any:
@@ -168,12 +179,26 @@ def checked_response(ctx: FuzzContext, where: str, response: httpx.Response, rep
     text = response.text if is_text else ""  # binary bodies (artifacts): status and content type only
     url, status = str(response.url), response.status_code
     violations = response_violations(response.request.method, url, status, content_type, text)
-    record_violations(ctx, where, violations, reproduce)
     body = parse_json(text)
+    violations = unexplained(ctx, body, violations)  # an out-of-bounds value the run sent, echoed back
+    record_violations(ctx, where, violations, reproduce)
     if body is not None:
         units = timestamp_unit_problems(body, response.headers.get("date"))
         judge_all(ctx, where, TIMESTAMPS_IN_MS, [(f"{TIMESTAMPS_IN_MS.title} at {p}", f) for p, f in units], reproduce)
     return body
+
+
+def unexplained(ctx: FuzzContext, body: Any, violations: Sequence[Violation]) -> list[Violation]:
+    """The violations that are not an echo of a value this run sent out of bounds; each echo is counted as
+    another occurrence of the finding that caused it (``contracts.fuzz.echoes``)."""
+    kept = []
+    for violation in violations:
+        cause = ctx.echoes.cause_of(body, pointer_path(violation.pointer)) if ctx.echoes else None
+        if cause is None:
+            kept.append(violation)
+        else:
+            ctx.ledger.echoed(cause)
+    return kept
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -272,7 +297,15 @@ LIMIT_BOUNDS = Expectation(
     "list-jobs",
     "list-limit-bounds",
     "list-jobs does not keep the documented bounds of limit",
-    "limit 1..65535 answered with at most limit jobs; 0 and 65536 refused with a 4xx",
+    "limit 65535 answered with at most 65535 jobs",
+)
+# A uint16 holds 0, and clamping 65536 is not forbidden: that both are refused is our reading, a warning.
+LIMIT_REFUSED = Expectation(
+    "list-jobs",
+    "list-limit-bounds",
+    "list-jobs took a limit outside 1..65535",
+    "limit 0 and 65536 refused with a 4xx (a judgement: a uint16 holds 0, clamping is not forbidden)",
+    grade=Grade.JUDGEMENT,
 )
 
 JOB_FOUND = Expectation(
@@ -456,10 +489,13 @@ def run_lifecycle(ctx: FuzzContext) -> None:
             check_list_jobs(ctx, client, jobs)
     except BudgetExhausted:
         ctx.ledger.note("lifecycle: the time budget ran out; the remaining lifecycle checks were not run")
+        ctx.ledger.skip("lifecycle", "cut short: the time budget ran out during it")
     except BodyTooLarge:  # already a failure in the ledger
         ctx.ledger.note("lifecycle: stopped: a response body was over the size cap")
     except httpx.HTTPError as exc:
-        ctx.ledger.note(ctx.redactor.text(f"lifecycle: stopped: the target did not answer ({type(exc).__name__})"))
+        reason = ctx.redactor.text(f"stopped: the target did not answer ({type(exc).__name__})")
+        ctx.ledger.note(f"lifecycle: {reason}")
+        ctx.ledger.skip("lifecycle", reason)
 
 
 def probe_auth(ctx: FuzzContext) -> None:
@@ -612,13 +648,26 @@ def probe_request_bounds(ctx: FuzzContext, client: httpx.Client) -> None:
             )
             return
         response, reproduce = post_job(ctx, client, request)
-        checked_response(ctx, where, response, reproduce)
+        body = checked_response(ctx, where, response, reproduce)
         accepted = response.is_success
         judge(ctx, where, BOUND_ENFORCED, f"{label}: answered {response.status_code}" if accepted else None, reproduce)
         if accepted:
             ctx.take_job()
+            cause = (where, BOUND_ENFORCED.check, BOUND_ENFORCED.code, BOUND_ENFORCED.title)
+            ctx.echoes.accepted(
+                body.get("job_id") if isinstance(body, dict) else None, sent_out_of_bounds(request), cause
+            )
             return
     ctx.progress("lifecycle: request bounds probed")
+
+
+def sent_out_of_bounds(request: dict[str, Any] | MultipartUpload) -> dict[tuple[str, ...], Any]:
+    """The request paths a bound probe sets out of bounds (what differs from the probes' common base), with the
+    values sent; the file parts of an upload, by their place."""
+    if isinstance(request, MultipartUpload):
+        return {("files",): ANY_VALUE}
+    base = dict(leaves({"models": {"language": {}}, "text": [BOUND_PROBE_TEXT]}))
+    return {path: value for path, value in leaves(request) if base.get(path, ANY_VALUE) != value}
 
 
 def post_job(
@@ -945,7 +994,7 @@ def _check_limit_bounds(ctx: FuzzContext, client: httpx.Client) -> None:
         checked_response(ctx, WHERE_LIST, response, reproduce)
         refused = 400 <= response.status_code < 500
         problem = None if refused else f"limit={limit} answered {response.status_code}"
-        judge(ctx, WHERE_LIST, LIMIT_BOUNDS, problem, reproduce)
+        judge(ctx, WHERE_LIST, LIMIT_REFUSED, problem, reproduce)
 
 
 def _check_listed(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> None:

@@ -30,13 +30,17 @@ class TargetUnreachable(Exception):
     """The target does not answer at all: a usage problem (exit 2), not a contract failure."""
 
 
+class KeyRefused(TargetUnreachable):
+    """The target refuses the run's API key: a configuration error (exit 2), not contract failures."""
+
+
 @dataclass
 class FuzzOptions:
     base_url: str | None = None
     api_key: str | None = None
     max_examples: int = 25
     max_jobs: int = 3
-    time_budget: float = 100.0
+    time_budget: float = 300.0
     rate_limit: float | None = None
     seed: int | None = None
     only: str | None = None  # "batch" (lifecycle + operations) or "stream"
@@ -45,6 +49,9 @@ class FuzzOptions:
     response_timeout: float = 30.0
     max_body_bytes: int = MAX_BODY_BYTES
     drifts: frozenset[str] = field(default_factory=frozenset)  # only for the embedded mock: test the suite itself
+    strict_judgements: bool = False  # findings graded a judgement fail the run instead of warning
+    api: str = "v0"  # "v0", "v1" or "all" (the main job against the embedded mock: all)
+    max_media_seconds: float = 600.0  # v1: billable media seconds the run may send (Hume bills v1 by them)
 
 
 @dataclass
@@ -86,19 +93,26 @@ def private_hypothesis_home() -> Iterator[None]:
 
 
 def probe(ctx: FuzzContext) -> None:
-    """Fail fast, with a clear message, when nothing answers at the base URL (the status line is enough)."""
+    """Fail fast, with a clear message, when nothing answers at the base URL or the key is refused (the status
+    line is enough): either is a configuration error, and every later check would only repeat it."""
+    shown = ctx.redactor.url(ctx.base_url)
     try:
         with ctx.http() as client:
             request = client.build_request("GET", "/v0/batch/jobs", params={"limit": 1})
-            send_httpx(client, request, ctx.watch, min(ctx.request_timeout, ctx.exchange_seconds()), limit=0)
+            ctx.rate.wait()
+            answer = send_httpx(client, request, ctx.watch, min(ctx.request_timeout, ctx.exchange_seconds()), limit=0)
     except httpx.HTTPError as error:
-        shown = ctx.redactor.url(ctx.base_url)
         raise TargetUnreachable(f"cannot reach {shown}: {type(error).__name__}: {error}") from None
+    if answer.status_code in (401, 403):
+        raise KeyRefused(
+            f"the server refused the API key (GET {shown}/v0/batch/jobs answered {answer.status_code});"
+            " check --api-key or HUME_API_KEY"
+        )
 
 
 def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> FuzzResult:
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
-    ledger = Ledger()
+    ledger = Ledger(strict_judgements=options.strict_judgements)
     started = time.monotonic()
     with private_hypothesis_home(), target(options) as (base_url, stream_url, api_key, description):
         ctx = FuzzContext(
@@ -120,11 +134,20 @@ def run_fuzz(options: FuzzOptions, progress: Callable[[str], None] = print) -> F
         ctx.recorder = Recorder(ctx.redactor) if options.record else None
         ctx.progress = lambda line: progress(ctx.redactor.text(line))
         ctx.progress(f"fuzzing {ctx.redactor.url(description)} with seed {seed}")
-        for part in selected_parts(options.only):
-            run_part(ctx, part)
-        if ctx.remaining() <= 0:
+        if options.api in ("v0", "all"):
+            with v0_share(ctx, options.api):
+                for part in selected_parts(options.only):
+                    run_part(ctx, part)
+        if options.api in ("v1", "all"):
+            run_v1_part(ctx, options)
+        if options.api == "all":
+            for line in per_api_summary(ledger):
+                ledger.note(line)
+        if ctx.remaining() <= 0 or ledger.incomplete:
             ledger.note(
                 f"the time budget ({options.time_budget:g} s) ran out: the run stopped early; this is what it found"
+                if ctx.remaining() <= 0
+                else "the run did not check everything it set out to check (see INCOMPLETE)"
             )
         ctx.session.close()
         recorded = ctx.recorder.write(options.record) if ctx.recorder and options.record else 0
@@ -142,15 +165,62 @@ def selected_parts(only: str | None) -> tuple[str, ...]:
     return {"batch": ("lifecycle", "batch"), "stream": ("stream",)}.get(only or "", PARTS)
 
 
+V0_SHARE = 0.6  # of the time budget, when both APIs are fuzzed: v1 is never starved by a slow v0 part
+
+
+@contextlib.contextmanager
+def v0_share(ctx: FuzzContext, api: str) -> Iterator[None]:
+    """With ``--api all`` the v0 parts end by their share of the budget; v1 then has the rest."""
+    whole = ctx.time_budget
+    if api == "all":
+        ctx.time_budget = whole * V0_SHARE
+    try:
+        yield
+    finally:
+        ctx.time_budget = whole
+
+
+def api_of_row(where: str) -> str:
+    """The API version a ledger row belongs to: its path segment (``/v1/``) or its name as a prefix (``v1 ...``);
+    rows of neither are the oldest version's (v0's rows predate the registry)."""
+    from contracts.apis import APIS
+
+    for api in reversed(APIS):
+        if api.path_segment in where or where.startswith(api.name + " "):
+            return api.name
+    return APIS[0].name
+
+
+def per_api_summary(ledger: Ledger) -> list[str]:
+    """One line per API of the run: its checks and distinct failures (the main job reports each apart)."""
+    checks: dict[str, list[int]] = {}
+    for where, _check, passed, failed in ledger.rows():
+        counts = checks.setdefault(api_of_row(where), [0, 0])
+        counts[0] += passed + failed
+    for failure in ledger.failures.values():
+        checks.setdefault(api_of_row(failure.where), [0, 0])[1] += 1
+    return [f"{api}: {n} checks, {f} distinct failures" for api, (n, f) in sorted(checks.items())]
+
+
+def run_v1_part(ctx: FuzzContext, options: FuzzOptions) -> None:
+    """v1 (uploads, realtime sessions, runs): its own package, under the same budgets and ledger."""
+    from contracts.fuzz.v1 import run_v1
+
+    run_v1(ctx, options.only, options.max_media_seconds)
+
+
 RUNNERS = {"lifecycle": "run_lifecycle", "batch": "run_batch", "stream": "run_stream"}
 
 
 def run_part(ctx: FuzzContext, part: str) -> None:
+    """Run one part; one that does not run to its end is marked skipped in the ledger (the run is INCOMPLETE)."""
     if ctx.remaining() <= 0:  # not even loading a part (the batch part's schema takes seconds)
         ctx.ledger.note(f"the {part} part was not run: the time budget was spent")
+        ctx.ledger.skip(part, "not run: the time budget was spent before it started")
         return
     module = importlib.import_module(f"contracts.fuzz.{part}")
     try:
         getattr(module, RUNNERS[part])(ctx)
     except BudgetExhausted:
         ctx.ledger.note(f"time budget spent during the {part} part")
+        ctx.ledger.skip(part, "cut short: the time budget ran out during it")
