@@ -20,7 +20,7 @@ from contracts.progress import LiveProgress, wanted
 
 SCRIPT = Path(sys.executable).with_name("hume-contracts")
 FUZZ = [str(SCRIPT), "fuzz", "--max-examples", "2", "--max-jobs", "1", "--time-budget", "8", "--only", "batch"]
-FUZZ += ["--seed", "1"]
+FUZZ += ["--seed", "1", "--allow-incomplete"]  # a short budget may cut the run: its display is what is tested
 
 
 class Terminal(io.StringIO):
