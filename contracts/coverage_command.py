@@ -32,7 +32,12 @@ PROG = "hume-contracts coverage"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="JSON reports with a coverage map")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="(default: text)")
+    parser.add_argument(
+        "--format",
+        choices=("text", "markdown", "json", "html"),
+        default="text",
+        help="(default: text); html: one self-contained page, every element of every area listed",
+    )
     parser.add_argument("--output", metavar="FILE", help="write the merged map or summary to FILE")
     parser.add_argument("--min-coverage", type=float, metavar="PCT", help="exit 1 when the total is under PCT")
 
@@ -54,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
             return _error(f"{name}: {error}")
     if args.format == "json":
         rendered = json.dumps(merged.to_json(), indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "html":
+        from contracts.html_report import render_coverage
+
+        rendered = render_coverage(merged.to_json())
     else:
         rendered = merged.render_text(markdown=args.format == "markdown") + "\n"
     if args.output:

@@ -17,7 +17,12 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", metavar="OLD", help="the older contract: a document or a directory of them")
     parser.add_argument("new", metavar="NEW", help="the newer contract: a document or a directory of them")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="report format")
+    parser.add_argument(
+        "--format",
+        choices=("text", "markdown", "json", "html"),
+        default="text",
+        help="report format (default: text); html: one self-contained page, the changes grouped by whom they break",
+    )
     parser.add_argument("--breaking-only", action="store_true", help="list only the changes that break someone")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
 

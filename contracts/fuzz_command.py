@@ -28,12 +28,15 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from contracts.coverage import Coverage, add_coverage, collecting
-from contracts.fuzz.ledger import Ledger
-from contracts.fuzz.redaction import is_ambiguous
-from contracts.fuzz.report import render_text, write_reports
-from contracts.fuzz.runner import FuzzOptions, TargetUnreachable, run_fuzz
+from contracts.progress import LiveProgress
+
+if TYPE_CHECKING:
+    from contracts.fuzz.ledger import Ledger
+
+# The run's modules (schemathesis, hypothesis, the mock) are imported in ``run``, once the progress display is up:
+# importing them takes seconds on a loaded machine, and a terminal shows what is happening within one.
 
 STRICT_JUDGEMENTS_HELP = (
     "fail on findings graded a judgement of this suite (by default they are warnings: shown and counted, "
@@ -70,7 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate-limit", type=_positive_float, metavar="R/s", help="at most R requests a second")
     parser.add_argument("--seed", type=int, help="make the run repeatable (the seed is always printed)")
     parser.add_argument("--only", choices=("batch", "stream"), help="test only the batch API or only the stream")
-    parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json and report.md here")
+    parser.add_argument(
+        "--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md and report.html here"
+    )
     parser.add_argument("--record", type=Path, metavar="CASSETTE", help="record every interaction as a HAR file")
     parser.add_argument(
         "--coverage", action="store_true", help="say which parts of the contract the run exercised (and in --report)"
@@ -102,9 +107,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="with the embedded mock only: make it break the contract this way (tests the suite)",
     )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no live progress display (it is shown on stderr only when stderr is a terminal)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    with LiveProgress("fuzz: starting", budget_seconds=args.time_budget, quiet=args.quiet) as live:
+        return _run(args, live)
+
+
+def _run(args: argparse.Namespace, live: LiveProgress) -> int:
+    live.update("fuzz: loading schemathesis and the contract")
+    from contracts.coverage import Coverage, add_coverage, collecting
+    from contracts.fuzz.redaction import is_ambiguous
+    from contracts.fuzz.report import render_text, write_reports
+    from contracts.fuzz.runner import FuzzOptions, TargetUnreachable, run_fuzz
+    from contracts.html_report import write_beside
+
     api_key = args.api_key or os.environ.get("HUME_API_KEY")
     if args.base_url and not api_key:
         print("hume-contracts fuzz: --base-url needs an API key (--api-key or env HUME_API_KEY)", file=sys.stderr)
@@ -143,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     measured = Coverage() if args.coverage else None
     try:
         with collecting(measured) if measured is not None else contextlib.nullcontext():
-            result = run_fuzz(options, progress=lambda line: print(line, flush=True))
+            result = run_fuzz(options, progress=lambda line: _progress_line(live, line))
     except TargetUnreachable as error:
         print(f"hume-contracts fuzz: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -155,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
             if measured is not None and path.name == "report.json":
                 add_coverage(path, measured)
             print(f"wrote {path}")
+        print(f"wrote {write_beside(args.report / 'report.json', 'fuzz')}")  # drawn from the JSON, coverage and all
     if args.record:
         print(f"recorded {result.recorded} interactions to {args.record} (check them with `hume-contracts validate`)")
     return exit_code(result.ledger, allow_incomplete=args.allow_incomplete)
@@ -180,3 +204,10 @@ def _unknown_drifts(names: list[str]) -> list[str]:
 
     known = all_drifts()
     return [name for name in names if name not in known]
+
+
+def _progress_line(live: LiveProgress, line: str) -> None:
+    """Each progress line printed as before; on a terminal it also names the part now running."""
+    print(line, flush=True)
+    part = line.split(":")[0].split()[0] if line.startswith(("batch", "stream", "lifecycle")) else "fuzz"
+    live.update(f"{part}: {' '.join(line.split())[:70]}")

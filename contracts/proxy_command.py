@@ -39,6 +39,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from contracts.progress import LiveProgress
 from contracts.proxy import ProxyOptions, ProxySession, listen, uvicorn_config
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -50,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8788, help="port (default 8788; 0: any free port)")
     parser.add_argument("--record", type=Path, metavar="FILE.har", help="write the session as a HAR file at stop")
-    parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md at stop")
+    parser.add_argument(
+        "--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md, report.html at stop"
+    )
     parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502 instead")
     parser.add_argument("--disable", action="append", default=[], metavar="CODE", help="skip this check (repeatable)")
     parser.add_argument(
@@ -63,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--coverage", action="store_true", help="at stop, say which parts of the contract were used")
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no live running totals (on stderr, only when it is a terminal)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,29 +90,34 @@ def run(args: argparse.Namespace) -> int:
         print(f"hume-contracts proxy: {problem}", file=sys.stderr)
         return EXIT_USAGE
     known = [os.environ["HUME_API_KEY"]] if os.environ.get("HUME_API_KEY") else []
-    options = ProxyOptions(
-        args.target,
-        args.record,
-        args.report,
-        args.strict,
-        args.disable,
-        known,
-        sys.stdout,
-        timeout=args.timeout,
-        coverage=args.coverage,
-    )
-    try:
-        session = ProxySession(options)
-    except OSError as error:  # the HAR's spool file, next to it, cannot be created
-        listener.close()
-        print(f"hume-contracts proxy: cannot write the HAR {args.record}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_USAGE
-    session.results.results.strict_judgements = args.strict_judgements  # judgements: warnings unless strict
-    port = listener.getsockname()[1]
-    print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)
-    with _stop_signals_end_the_server(), session.collecting():
-        uvicorn.Server(uvicorn_config(session.core, args.host, port, options)).run(sockets=[listener])
-    session.finish()
+    sessions: list[ProxySession] = []  # the live display (a terminal only) reads the session's counts
+    with LiveProgress("proxy", quiet=args.quiet, running_totals=lambda: _running_totals(sessions)):
+        options = ProxyOptions(
+            args.target,
+            args.record,
+            args.report,
+            args.strict,
+            args.disable,
+            known,
+            sys.stdout,
+            timeout=args.timeout,
+            coverage=args.coverage,
+        )
+        try:
+            session = ProxySession(options)
+        except OSError as error:  # the HAR's spool file, next to it, cannot be created
+            listener.close()
+            print(
+                f"hume-contracts proxy: cannot write the HAR {args.record}: {error.strerror or error}", file=sys.stderr
+            )
+            return EXIT_USAGE
+        session.results.results.strict_judgements = args.strict_judgements  # judgements: warnings unless strict
+        sessions.append(session)
+        port = listener.getsockname()[1]
+        print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)
+        with _stop_signals_end_the_server(), session.collecting():
+            uvicorn.Server(uvicorn_config(session.core, args.host, port, options)).run(sockets=[listener])
+        session.finish()
     print(session.results.summary())
     if session.coverage is not None:
         print(session.coverage.render_text())
@@ -117,6 +128,14 @@ def run(args: argparse.Namespace) -> int:
     code = EXIT_USAGE if session.problems else EXIT_VIOLATIONS if session.results.violations else EXIT_OK
     _exit_now_if_checks_linger(code)
     return code
+
+
+def _running_totals(sessions: list[ProxySession]) -> str:
+    if not sessions:
+        return "starting"
+    results = sessions[0].results  # counters read without the lock: a display may be one exchange behind
+    faults = f", {results.faults} answered by proxy" if results.faults else ""
+    return f"{results.exchanges} exchanges, {results.frames} frames, {results.violations} violations{faults}"
 
 
 def _unwritable_report(directory: Path | None) -> str | None:

@@ -33,8 +33,8 @@ judgement). A judgement of this suite is a **warning**: shown and counted (``war
 out), never failing a body or the exit code, unless ``strict_judgements`` (``--strict-judgements``) is set.
 
 JUnit (``--format junit``): one ``testsuite`` per file, one ``testcase`` per body (with a ``failure`` when it
-has violations; its warnings in ``system-out``) and one per read error (with an ``error``); ``testsuites``
-carries the ``warnings`` count.
+has violations; its warnings in ``system-out``; where conforming bodies are only counted, as in the proxy,
+one per body kind), one per read error (with an ``error``); ``testsuites`` carries the ``warnings`` count.
 
 Names and messages come from the inputs, so nothing is written as it came: the text report escapes control,
 invisible and direction-changing characters (a file name with a newline or an escape sequence prints as
@@ -72,6 +72,7 @@ class FileResults:
     errors: list[ReadError] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     rejected: list[RejectedRequest] = field(default_factory=list)  # invalid requests refused with a 4xx
+    passed_by_kind: Counter[str] = field(default_factory=Counter)  # conforming bodies, kept or not (JUnit)
 
     @property
     def violations(self) -> int:
@@ -118,7 +119,9 @@ class Results:
     def _add_finding(self, entry: FileResults, finding: Finding) -> None:
         entry.bodies += 1
         failing = [violation.code for violation in finding.violations if not self.is_warning(violation)]
-        if failing:
+        if finding.ok:
+            entry.passed_by_kind[finding.kind] += 1
+        elif failing:
             entry.failing += 1
             entry.by_code.update(failing)
         entry.warnings_by_code.update(v.code for v in finding.violations if self.is_warning(v))
@@ -397,30 +400,48 @@ def xml_text(text: str) -> str:
 
 
 def render_junit(results: Results) -> str:
+    """One suite per file; a test case per body kept (a failure each with violations), one per kind for the
+    conforming bodies not kept, one per read error. Every count is that of the cases written, so a CI
+    reader's totals are the report's."""
     suites = ET.Element("testsuites", name="hume-contracts validate")
     for entry in results.files.values():
         if entry.bodies or entry.errors or entry.rejected:
             suites.append(_junit_suite(entry, results))
-    tests = results.bodies + len(results.errors) + len(results.rejected)
-    _set_counts(suites, tests, results.failing, len(results.errors))
+    count_cases(suites, suites.findall("testsuite/testcase"))
     suites.set("warnings", str(sum(results.warnings_by_code.values())))  # judgements: counted, failing nothing
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def _junit_suite(entry: FileResults, results: Results) -> ET.Element:
-    suite = ET.Element("testsuite", name=xml_text(printable(entry.source)))
-    _set_counts(suite, entry.bodies + len(entry.errors) + len(entry.rejected), entry.failing, len(entry.errors))
+    source = xml_text(printable(entry.source))
+    suite = ET.Element("testsuite", name=source)
     for finding in entry.findings:
         suite.append(_junit_case(entry.source, finding, results))
+    if not results.keep_passing:  # conforming bodies are counted, not kept: one case per kind says how many passed
+        for kind, count in sorted(entry.passed_by_kind.items()):
+            ET.SubElement(
+                suite,
+                "testcase",
+                classname=source,
+                name=xml_text(f"[{kind}] {plural(count, 'body', 'bodies')} conform"),
+            )
+    kept_failing = sum(1 for f in entry.findings if any(not results.is_warning(v) for v in f.violations))
+    left_out = entry.failing - kept_failing
+    if left_out > 0:  # over the proxy's caps: counted, details not kept
+        case = ET.SubElement(suite, "testcase", classname=source, name=f"{left_out} more failing bodies")
+        ET.SubElement(
+            case, "failure", type="contract-violation", message=f"{left_out} more failing bodies (details not kept)"
+        )
     for rejection in entry.rejected:  # a passing case: the server refused what it should
-        case = ET.SubElement(suite, "testcase", classname=xml_text(printable(entry.source)))
+        case = ET.SubElement(suite, "testcase", classname=source)
         case.set("name", xml_text(printable(f"{rejection.location} -> {rejection.answer} [correctly rejected]")))
     for error in entry.errors:
-        case = ET.SubElement(suite, "testcase", classname=xml_text(printable(entry.source)))
+        case = ET.SubElement(suite, "testcase", classname=source)
         case.set("name", xml_text(error.location or "(read)"))
         failure = ET.SubElement(case, "error", type="read-error", message=xml_text(error.message))
         failure.text = xml_text(printable(error.describe()))
+    count_cases(suite, suite.findall("testcase"))
     return suite
 
 
@@ -442,14 +463,15 @@ def _junit_case(source: str, finding: Finding, results: Results) -> ET.Element:
     return case
 
 
+def count_cases(element: ET.Element, cases: list[ET.Element]) -> None:
+    """``tests``, ``failures``, ``errors`` and ``skipped`` of ``element``: those of the cases it holds."""
+    element.set("tests", str(len(cases)))
+    for outcome, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+        element.set(attribute, str(sum(1 for case in cases if case.find(outcome) is not None)))
+
+
 def _grade(violation: Violation) -> str:
     return grade_of(violation.code, violation.grade).value
-
-
-def _set_counts(element: ET.Element, tests: int, failures: int, errors: int) -> None:
-    element.set("tests", str(tests))
-    element.set("failures", str(failures))
-    element.set("errors", str(errors))
 
 
 RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit}

@@ -1,6 +1,6 @@
 """hume-contracts validate: check recorded bodies and traffic against the contract.
 
-    hume-contracts validate [--kind KIND] [--format text|json|junit] [--output FILE]
+    hume-contracts validate [--kind KIND] [--format text|json|junit|html] [--output FILE]
                             [--disable CODE ...] [--list-codes] [--verbose] [--max-file-mib N]
                             [--jobs N] PATH...
 
@@ -44,16 +44,17 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from contracts import coverage, report
+from contracts import coverage, html_report, report
 from contracts.apis.v1.codes import V1_CODES
 from contracts.cli_parsing import CarefulParser
 from contracts.codes import FUZZ_CODES, LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.evidence import grade_of
+from contracts.progress import LiveProgress, wanted
 from contracts.readers import (
     DEFAULT_MAX_BYTES,
     JSON_EXTENSIONS,
@@ -85,7 +86,7 @@ V1_KINDS = (
     "v1-video-client-message",
 )
 KIND_CHOICES = KINDS + V1_KINDS  # listed here, not imported: --help must not load the validators
-FORMATS = ("text", "json", "junit")
+FORMATS = ("text", "json", "junit", "html")
 DISABLEABLE_CODES = {**RULE_CODES, **TRAFFIC_CODES, **V1_CODES}
 PROG = "hume-contracts validate"
 STREAM_FROM_BYTES = 8 * 2**20  # a body this big is read item by item: whole, it would take ~10x its size
@@ -98,7 +99,13 @@ class UsageError(Exception):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to validate")
     parser.add_argument("--kind", choices=KIND_CHOICES, help="check every .json file as one body of this kind")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format (default: text); html: one self-contained page (failures first, the coverage map"
+        " with --coverage), e.g. --format html --output report.html",
+    )
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (summary line on stdout)")
     parser.add_argument(
         "--disable",
@@ -128,6 +135,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--list-codes", action="store_true", help="print every violation code and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="also list conforming files and notes")
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no live progress (shown on stderr only when it is a terminal)"
+    )
     parser.add_argument(
         "--max-file-mib",
         type=float,
@@ -187,8 +197,15 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     options = ReadOptions(max_bytes=int(args.max_file_mib * 2**20), force_kind=args.kind)
     jobs = args.jobs or os.cpu_count() or 1
     measured = coverage.Coverage() if args.coverage or args.min_coverage is not None else None
-    with coverage.collecting(measured) if measured is not None else contextlib.nullcontext():
-        for item in _checked_items(args.paths, options, checker, jobs, measured):
+    entries: Iterable[Any] = (entry for given in args.paths for entry in walk_inputs(Path(given), given))
+    live = contextlib.nullcontext(None)
+    if wanted(stderr, args.quiet):  # files done of all: the walk is listed first (paths only), on a terminal only
+        entries = list(entries)
+        files = sum(1 for entry in entries if not isinstance(entry, ReadError | Note))
+        if files > 1:
+            live = LiveProgress("validate", total=files, stream=stderr)
+    with live as progress, coverage.collecting(measured) if measured is not None else contextlib.nullcontext():
+        for item in _checked_items(entries, options, checker, jobs, measured, progress):
             results.add(item)
     return _emit(results, args, stdout, stderr, measured)
 
@@ -338,25 +355,37 @@ def unknown_kind(source: str, location: str) -> ReadError:
 
 
 def _checked_items(
-    paths: Sequence[str],
+    entries: Iterable[Any],
     options: ReadOptions,
     checker: BodyChecker,
     jobs: int = 1,
     measured: coverage.Coverage | None = None,
+    progress: LiveProgress | None = None,
 ) -> Iterator[Any]:
-    entries = (entry for given in paths for entry in walk_inputs(Path(given), given))
+    """The results of every walked entry, in order; ``progress`` (on a terminal) told of each file done."""
     if jobs > 1:
-        yield from _checked_in_parallel(list(entries), options, checker, jobs, measured)
+        yield from _checked_in_parallel(list(entries), options, checker, jobs, measured, progress)
         return
     for entry in entries:
         if isinstance(entry, ReadError | Note):
             yield entry
         else:
             yield from _checked_file(*entry, options, checker)
+            _file_done(progress, entry[1])
+
+
+def _file_done(progress: LiveProgress | None, source: str | None = None) -> None:
+    if progress is not None:
+        progress.update(f"validate: …{printable(source)[-30:]}" if source else None, advance=1)
 
 
 def _checked_in_parallel(
-    entries: list[Any], options: ReadOptions, checker: BodyChecker, jobs: int, measured: coverage.Coverage | None
+    entries: list[Any],
+    options: ReadOptions,
+    checker: BodyChecker,
+    jobs: int,
+    measured: coverage.Coverage | None,
+    progress: LiveProgress | None = None,
 ) -> Iterator[Any]:
     """The results of every file, checked in ``jobs`` processes, in the order of ``entries``."""
     initargs = (checker.disabled, checker.strict_requests, measured is not None, checker.closed_world)
@@ -373,6 +402,7 @@ def _checked_in_parallel(
             if measured is not None and seen is not None:
                 measured.merge(coverage.Coverage.from_counts(*seen))
             yield from found
+            _file_done(progress)
 
 
 _WORKER_CHECKER: BodyChecker | None = None
@@ -506,13 +536,16 @@ def _emit(
     measured: coverage.Coverage | None = None,
 ) -> int:
     """Write the report (stdout or --output) and the diagnostics; return the exit status."""
-    if args.format == "text":
+    data_format = "json" if args.format == "html" else args.format  # the page is drawn from the JSON report
+    if data_format == "text":
         rendered = report.render_text(results, verbose=args.verbose)
     else:
-        rendered = report.RENDERERS[args.format](results)
+        rendered = report.RENDERERS[data_format](results)
     exit_code = results.exit_code
     if measured is not None:
-        rendered, exit_code = _with_coverage(rendered, exit_code, args, measured, stderr)
+        rendered, exit_code = _with_coverage(rendered, exit_code, args, measured, stderr, data_format)
+    if args.format == "html":
+        rendered = html_report.render_validate(json.loads(rendered))
     if args.output:
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")
@@ -532,16 +565,21 @@ def _emit(
 
 
 def _with_coverage(
-    rendered: str, exit_code: int, args: argparse.Namespace, measured: coverage.Coverage, stderr: TextIO
+    rendered: str,
+    exit_code: int,
+    args: argparse.Namespace,
+    measured: coverage.Coverage,
+    stderr: TextIO,
+    data_format: str,
 ) -> tuple[str, int]:
     """The report with the coverage in it (JSON: the full map; text: the summary; JUnit: summary on stderr),
     and the exit status once ``--min-coverage`` has had its say."""
     summary = measured.render_text(markdown=args.coverage_format == "markdown")
-    if args.format == "json":
+    if data_format == "json":
         document = json.loads(rendered)
         document["coverage"] = measured.to_json()
         rendered = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    elif args.format == "text":
+    elif data_format == "text":
         rendered = rendered.rstrip("\n") + "\n\n" + summary + "\n"
     else:
         print(summary, file=stderr)

@@ -120,7 +120,7 @@ def test_the_session_files_read_back_clean(tmp_path: Path, mock_server: MockHand
     # 2 job requests and 2 job ids, >= 1 poll per job, predictions, artifacts, a list, 8 frames: more polls on a slow
     # machine, but a job may be done at its first poll
     assert report["summary"]["bodies"] >= 17
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.json", "junit.xml", "report.md"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.json", "junit.xml", "report.md", "report.html"}
 
 
 def test_the_async_sdk_works_through_the_proxy(proxied: ProxyHandle) -> None:

@@ -78,4 +78,8 @@ class DiffReport:
             return json.dumps(self.to_dict(breaking_only), indent=2, ensure_ascii=False)
         if report_format == "markdown":
             return self.to_markdown(breaking_only)
+        if report_format == "html":
+            from contracts.html_report import render_diff
+
+            return render_diff(self.to_dict(breaking_only))
         return self.to_text(breaking_only)

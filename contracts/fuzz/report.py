@@ -13,8 +13,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from contracts.fuzz import junit as fuzz_junit
 from contracts.fuzz.ledger import CheckFailure, Ledger
 from contracts.fuzz.runner import FuzzResult
+from contracts.report import count_cases
 
 
 def summary_line(result: FuzzResult) -> str:
@@ -83,8 +85,8 @@ def failure_text(index: int, failure: CheckFailure, occurrences: int) -> str:
 
 def render_text(result: FuzzResult) -> str:
     ledger = result.ledger
-    parts = ["", table(ledger), ""]
-    if ledger.failures:
+    parts = [""]
+    if ledger.failures:  # failures first, then the table of every check
         parts.append(f"Failures ({len(ledger.failures)} distinct):")
         for index, (key, failure) in enumerate(ledger.failures.items(), 1):
             parts += [failure_text(index, failure, ledger.occurrences[key]), ""]
@@ -97,6 +99,7 @@ def render_text(result: FuzzResult) -> str:
             parts += [failure_text(index, failure, ledger.occurrences[key]), ""]
     if ledger.incomplete:
         parts += [incomplete_text(ledger), ""]
+    parts += [table(ledger), ""]
     if ledger.notes:
         parts.append("Notes:")
         parts += [f"- {note}" for note in ledger.notes]
@@ -134,33 +137,9 @@ def _finding_dict(ledger: Ledger, key: tuple[str, str, str, str], failure: Check
 
 
 def as_junit(result: FuzzResult) -> ET.Element:
-    ledger = result.ledger
-    suites = ET.Element("testsuites", name="hume-contracts fuzz", time=f"{result.seconds:.3f}")
-    by_where: dict[str, list[tuple[str, int, int]]] = {}
-    for where, check, passed, failed in ledger.rows():
-        by_where.setdefault(where, []).append((check, passed, failed))
-    for where, checks in by_where.items():
-        suite = ET.SubElement(
-            suites, "testsuite", name=where, tests=str(len(checks)), failures=str(sum(1 for c in checks if c[2]))
-        )
-        for check, passed, failed in checks:
-            case = ET.SubElement(suite, "testcase", classname=where, name=check)
-            output = ET.SubElement(case, "system-out")
-            output.text = f"{passed} passed, {failed} failed"
-            for key, failure in ledger.failures.items():
-                if failure.where == where and failure.check == check:
-                    element = ET.SubElement(
-                        case, "failure", message=f"[{failure.code}] {failure.title}", type=failure.code
-                    )
-                    element.text = failure_text(1, failure, ledger.occurrences[key])
-            warnings = [
-                failure_text(1, w, ledger.occurrences[k])
-                for k, w in ledger.warnings.items()
-                if w.where == where and w.check == check
-            ]
-            if warnings:  # JUnit has no warning: a passing case says them in its output
-                output.text += f", {len(warnings)} warned (judgements, failing nothing):\n" + "\n".join(warnings)
-    _junit_skipped_parts(suites, ledger)
+    suites = fuzz_junit.as_junit(result, failure_text)  # contracts/fuzz/junit.py: a case per check, skips named
+    _junit_skipped_parts(suites, result.ledger)
+    count_cases(suites, suites.findall("testsuite/testcase"))  # the INCOMPLETE parts' cases counted too
     return suites
 
 
@@ -186,10 +165,7 @@ def as_markdown(result: FuzzResult) -> str:
         f"- seed: `{result.seed}` (rerun with `--seed {result.seed}`)",
         f"- verdict: **{verdict(ledger)}**: {summary_line(result)}",
         "",
-        "| operation / stream message | check | passed | failed |",
-        "|---|---|---:|---:|",
     ]
-    lines += [f"| `{w}` | {c} | {p} | {f} |" for w, c, p, f in ledger.rows()]
     for title, findings in (
         ("Failures", ledger.failures),
         ("Warnings (judgements of this suite: they fail nothing unless --strict-judgements)", ledger.warnings),
@@ -201,6 +177,8 @@ def as_markdown(result: FuzzResult) -> str:
     if ledger.incomplete:
         lines += ["", "## INCOMPLETE", "", "These parts did not run to their end:", ""]
         lines += [f"- {entry}" for entry in ledger.incomplete]
+    lines += ["", "## Checks", "", "| operation / stream message | check | passed | failed |", "|---|---|---:|---:|"]
+    lines += [f"| `{w}` | {c} | {p} | {f} |" for w, c, p, f in ledger.rows()]
     if ledger.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in ledger.notes]
     return "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ import httpx
 import uvicorn
 
 from contracts.coverage import Coverage, add_coverage, collecting
+from contracts.html_report import write_beside
 from contracts.proxy.addons import ContractChecker, LiveLog, SecretWatch, SessionResults, StrictGate, decoded
 from contracts.proxy.budget import HOLD_BUDGET
 from contracts.proxy.core import ProxyCore
@@ -94,6 +95,7 @@ class ProxySession:
                 self.written += self.results.write(self.options.report, self.secrets.redactor)
                 if self.coverage is not None:
                     add_coverage(self.options.report / "report.json", self.coverage)
+                self.written.append(write_beside(self.options.report / "report.json", "proxy"))
             except (OSError, MemoryError) as error:
                 self.problems.append(f"cannot write the report to {self.options.report}: {_reason(error)}")
         if self.recorder is not None:
