@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from contracts import fuzz_command
+from contracts.fuzz import runner
 from contracts.fuzz.ledger import Ledger
 from contracts.fuzz.runner import FuzzResult
 from contracts.fuzz.v1.budget import MediaBudget, billed
@@ -25,7 +26,7 @@ def _options(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> Any:
         seen["options"] = options
         return FuzzResult(Ledger(), "target", 1, 0.0, 0)
 
-    monkeypatch.setattr(fuzz_command, "run_fuzz", fake_run)
+    monkeypatch.setattr(runner, "run_fuzz", fake_run)  # imported by fuzz_command.run when it runs
     parser = argparse.ArgumentParser()
     fuzz_command.add_arguments(parser)
     assert fuzz_command.run(parser.parse_args(argv)) == 0

@@ -135,6 +135,7 @@ EXIT = {
     "st --config-file st-auth.toml run ": (0, 1),  # "st run's own exit status reports its own checks" (with this
     # minimal configuration, st's ST202 on job bodies the mock refuses: see the schemathesis.toml section); the
     # verdict on the recording is the next command's, `validate`'s, which must be 0
+    "hume-contracts fuzz --api v1 --drift ": 1,  # "the suite testing itself on a drifted mock": the drift is caught
     "hume-contracts validate --min-coverage 40 recordings/": 1,  # "exit 1 when under 40%": the filled-in
     # recordings (two real bodies and a cassette) cover far less
 }
