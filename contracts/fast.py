@@ -384,13 +384,18 @@ def contract_documents() -> dict[str, Any]:
     return documents
 
 
+def fast_or_none(documents: dict[str, Any]) -> FastContract | None:
+    """The fast validator of ``documents``; None if it cannot be exact (the detailed one then does all)."""
+    try:
+        return FastContract(documents)
+    except UnsupportedSchema:
+        return None
+
+
 @functools.cache
 def fast_contract() -> FastContract | None:
     """The fast validator of the shipped contract (built once per process); None if it cannot be exact."""
-    try:
-        return FastContract(contract_documents())
-    except UnsupportedSchema:
-        return None
+    return fast_or_none(contract_documents())
 
 
 @functools.cache

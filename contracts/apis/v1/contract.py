@@ -7,7 +7,7 @@ import functools
 from typing import Any
 
 import openapi.v1
-from contracts.fast import FastContract, SkippingContract, UnsupportedSchema
+from contracts.fast import FastContract, SkippingContract, fast_or_none
 from contracts.schema import URI_PREFIX, Contract
 from contracts.violations import Violation
 
@@ -38,10 +38,7 @@ def documents() -> dict[str, Any]:
 
 @functools.cache
 def fast_contract() -> FastContract | None:
-    try:
-        return FastContract(documents())
-    except UnsupportedSchema:
-        return None
+    return fast_or_none(documents())
 
 
 @functools.cache
