@@ -134,7 +134,13 @@ class Store:
     def _open(self) -> None:
         """Check the file before anything writes to it, then set it up."""
         with self._lock:
-            verdict = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]  # the first problem only
+            # The first problem only, as bytes: a damaged row's text in the verdict need not be UTF-8.
+            self._db.text_factory = bytes
+            try:
+                verdict = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            finally:
+                self._db.text_factory = str
+            verdict = verdict.decode("utf-8", "replace") if isinstance(verdict, bytes) else verdict
             if verdict != "ok":
                 raise sqlite3.DatabaseError(" ".join(str(verdict).split())[:200])
             self._db.execute("PRAGMA journal_mode=WAL")

@@ -55,7 +55,8 @@ class RawTarget:
                     _drain_body(connection, head)
                 except OSError:  # the proxy gave up on a slow client's upload
                     return
-                target = head.split(b" ", 2)[1].decode("latin-1")
+                parts = head.split(b" ", 2)
+                target = parts[1].decode("latin-1") if len(parts) > 1 else ""  # a head the proxy cut short
                 answer = self.answers.get(target) or self.answers.get(target.split("?", 1)[0], answer_json(200, b"{}"))
                 try:
                     answer(connection, head)
