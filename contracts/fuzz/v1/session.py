@@ -85,7 +85,8 @@ class LiveSession:
         self.ctx = ctx
         self.channel = channel
         self.transcript = Transcript(channel)
-        self.reply_timeout = reply_timeout
+        # a reply is an exchange: --response-timeout bounds it too
+        self.reply_timeout = min(reply_timeout, ctx.response_timeout)
         self.closed_code: int | None = None
         self.is_closed = False  # the server closed the session (its code may be None: closed without a frame)
         self.ws: ClientConnection | None = None
