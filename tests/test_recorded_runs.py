@@ -27,6 +27,8 @@ from mockserver import running_mock
 
 KEY = "recorded-runs-key"
 CONFIG = f'[auth.openapi.api_key]\napi_key = "{KEY}"\n'
+# the module fixture records three st runs (~40 s): one xdist worker makes them once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("recorded-runs")
 DRIFT = "list-not-array"  # GET /v0/batch/jobs wraps its array: every phase of st run lists jobs
 
 

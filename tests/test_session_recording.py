@@ -22,6 +22,7 @@ from contracts.session_recording import Recorder, ReplayConnection, ReplayScript
 from mockserver import running_mock
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.xdist_group("session-recording")  # its module fixture records once
 TESTS_DIR = Path(__file__).resolve().parent
 README = TESTS_DIR.parent / "README.md"
 
