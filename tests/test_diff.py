@@ -76,6 +76,33 @@ def test_response_enum_gaining_a_value_breaks_clients_and_losing_one_breaks_reco
     assert changes(old, api({"type": "string", "enum": ["a"]})) == [("recordings", RESPONSE, "enum loses `b`")]
 
 
+def test_additions_break_no_client_where_both_documents_say_clients_take_them() -> None:
+    """v1 (Hume's compatibility rules): an enum value, a union variant or a message type that appears in what
+    the server sends is an addition clients must take, not a break; what narrows still breaks recordings."""
+    import openapi.v1
+
+    old = openapi.v1.load_openapi()
+    new = copy.deepcopy(old)
+    schemas = new["components"]["schemas"]
+    enum_at = next(name for name, schema in schemas.items() if isinstance(schema.get("enum"), list))
+    schemas[enum_at]["enum"].append("a-value-hume-added")
+    found = {(c.audience(), c.code) for c in diff_documents("openapi", old, new)}
+    assert found and all(audience == "nobody" for audience, _ in found), found
+    schemas[enum_at]["enum"] = schemas[enum_at]["enum"][1:-1]  # losing the first value still breaks recordings
+    assert ("recordings", "enum-value-removed") in {(c.audience(), c.code) for c in diff_documents("openapi", old, new)}
+    closed = copy.deepcopy(old)
+    del closed["info"]["x-additions-compatible"]  # one document that does not say so: the old rule holds
+    schemas[enum_at]["enum"] = [*old["components"]["schemas"][enum_at]["enum"], "a-value-hume-added"]
+    assert "clients" in {c.audience() for c in diff_documents("openapi", closed, new)}
+    stream_old = openapi.v1.load_asyncapi()
+    stream_new = copy.deepcopy(stream_old)
+    channel = next(iter(stream_new["channels"].values()))
+    receive = channel.get("subscribe") or channel.get("receive")
+    receive["message"]["oneOf"].append({"name": "measurement.hume_added", "payload": {"type": "object"}})
+    found = [(c.audience(), c.what) for c in diff_documents("asyncapi", stream_old, stream_new)]
+    assert found == [("nobody", "message added")], found
+
+
 def test_nullability_is_the_same_whatever_its_spelling() -> None:
     spellings = [
         {"type": ["string", "null"]},

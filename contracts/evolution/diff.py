@@ -59,6 +59,15 @@ def _names(values: Any) -> str:
     return ", ".join(f"`{v}`" for v in values)
 
 
+ADDITIONS_KEY = "x-additions-compatible"  # in a document's info: clients must accept enum values, fields and
+# message types the document does not list (v1's compatibility rules); its diff breaks no client by adding them
+
+
+def declares_additions(document: dict[str, Any]) -> bool:
+    info = document.get("info")
+    return isinstance(info, dict) and info.get(ADDITIONS_KEY) is True
+
+
 def _both(*audiences: str | None) -> tuple[str, ...]:
     return tuple(a for a in (CLIENTS, RECORDINGS) if a in audiences)
 
@@ -68,6 +77,7 @@ class SchemaDiff:
 
     def __init__(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         self.old, self.new = Resolver(old), Resolver(new)
+        self.open_world = declares_additions(old) and declares_additions(new)
         self.changes: list[Change] = []
         self._compared: set[tuple[int, int, str]] = set()
         self._depth = 0
@@ -80,6 +90,11 @@ class SchemaDiff:
     @staticmethod
     def wider(side: Side) -> tuple[str, ...]:
         return (CLIENTS,) if side == "response" else ()
+
+    def added(self, side: Side) -> tuple[str, ...]:
+        """Who breaks when a response enum or union gains a value: nobody where both documents say clients
+        must take additions (v1: Hume's compatibility rules, which its SDK's open enums follow)."""
+        return () if self.open_world else self.wider(side)
 
     @staticmethod
     def narrower(side: Side) -> tuple[str, ...]:
@@ -158,7 +173,7 @@ class SchemaDiff:
         added = [v for v in n.enum if v not in o.enum]
         removed = [v for v in o.enum if v not in n.enum]
         if added:
-            self.add(where, path, f"enum gains {_names(added)}", "enum-value-added", self.wider(side))
+            self.add(where, path, f"enum gains {_names(added)}", "enum-value-added", self.added(side))
         if removed:
             self.add(where, path, f"enum loses {_names(removed)}", "enum-value-removed", self.narrower(side))
 
@@ -223,7 +238,7 @@ class SchemaDiff:
         removed = [k for k in o.variants if k not in n.variants]
         if added:
             what = f"union on `{name}` gains {_names(added)}"
-            self.add(where, path, what, "union-variant-added", self.wider(side))
+            self.add(where, path, what, "union-variant-added", self.added(side))
         if removed:
             what = f"union on `{name}` loses {_names(removed)}"
             self.add(where, path, what, "union-variant-removed", self.narrower(side))
@@ -235,7 +250,7 @@ class SchemaDiff:
         assert o.variants is not None and n.variants is not None
         if len(n.variants) > len(o.variants):
             what = f"union grows from {len(o.variants)} to {len(n.variants)} variants"
-            self.add(where, path, what, "union-variant-added", self.wider(side))
+            self.add(where, path, what, "union-variant-added", self.added(side))
         elif len(n.variants) < len(o.variants):
             what = f"union shrinks from {len(o.variants)} to {len(n.variants)} variants"
             self.add(where, path, what, "union-variant-removed", self.narrower(side))
@@ -555,7 +570,7 @@ class AsyncApiDiff(SchemaDiff):
                 self.changes.append(Change(f"{channel} {verb} {name}", "message removed", "message-removed", breaks))
         for name in new_messages:
             if name not in old_messages:
-                breaks = (CLIENTS,) if side == "response" else ()
+                breaks = self.added(side)  # a client skips a message type it does not know, where told to
                 self.changes.append(Change(f"{channel} {verb} {name}", "message added", "message-added", breaks))
         for name, message in old_messages.items():
             if name in new_messages:
