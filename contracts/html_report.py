@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from contracts.report import plural
+
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:1100px;padding:1em 1.5em;
 color:#1d1d1f;background:#fff}
@@ -289,7 +291,7 @@ def render_fuzz(document: Mapping[str, Any]) -> str:
         f"target {document.get('target')}, seed {document.get('seed')} (rerun with --seed {document.get('seed')}),"
         f" {document.get('jobs_created')} jobs created, {document.get('seconds')} s"
     )
-    verdict = f"FAIL: {len(failures)} distinct failures" if failures else "PASS"
+    verdict = f"FAIL: {plural(len(failures), 'distinct failure')}" if failures else "PASS"
     sections = [
         failures_section(failures),
         warnings_section(document),

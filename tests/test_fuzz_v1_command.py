@@ -88,4 +88,4 @@ def test_each_api_is_summed_apart() -> None:
     for where in ("GET /v0/batch/jobs", "stream: predictions", "v1 session: config after media"):
         ledger.ok(where, "a check")
     ledger.fail(CheckFailure("GET /v1/expression/run", "c", "v1-runs-order", "t", "e", "f", "r"))
-    assert per_api_summary(ledger) == ["v0: 2 checks, 0 distinct failures", "v1: 2 checks, 1 distinct failures"]
+    assert per_api_summary(ledger) == ["v0: 2 checks, 0 distinct failures", "v1: 2 checks, 1 distinct failure"]

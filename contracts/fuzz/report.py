@@ -16,13 +16,13 @@ from typing import Any
 from contracts.fuzz import junit as fuzz_junit
 from contracts.fuzz.ledger import CheckFailure, Ledger
 from contracts.fuzz.runner import FuzzResult
-from contracts.report import count_cases
+from contracts.report import count_cases, plural
 
 
 def summary_line(result: FuzzResult) -> str:
     ledger = result.ledger
     checks = sum(ledger.passed.values()) + sum(ledger.failed.values()) + sum(ledger.warned.values())
-    verdict = f"{len(ledger.failures)} distinct failures" if ledger.failures else "no contract failures"
+    verdict = plural(len(ledger.failures), "distinct failure") if ledger.failures else "no contract failures"
     warned = f", {len(ledger.warnings)} distinct warnings (judgements)" if ledger.warnings else ""
     waited = f", {ledger.rate_limited_seconds:.0f} s waited on 429" if ledger.rate_limited_seconds else ""
     skipped = ", ".join(_skipped_parts(ledger))

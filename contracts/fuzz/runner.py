@@ -22,6 +22,7 @@ from contracts.fuzz.bounded import MAX_BODY_BYTES, send_httpx
 from contracts.fuzz.context import BudgetExhausted, FuzzContext, RateLimiter
 from contracts.fuzz.ledger import Ledger
 from contracts.fuzz.recorder import Recorder
+from contracts.report import plural
 
 PARTS = ("lifecycle", "batch", "stream")
 
@@ -199,7 +200,7 @@ def per_api_summary(ledger: Ledger) -> list[str]:
         counts[0] += passed + failed
     for failure in ledger.failures.values():
         checks.setdefault(api_of_row(failure.where), [0, 0])[1] += 1
-    return [f"{api}: {n} checks, {f} distinct failures" for api, (n, f) in sorted(checks.items())]
+    return [f"{api}: {plural(n, 'check')}, {plural(f, 'distinct failure')}" for api, (n, f) in sorted(checks.items())]
 
 
 def run_v1_part(ctx: FuzzContext, options: FuzzOptions) -> None:
