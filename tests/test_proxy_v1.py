@@ -200,11 +200,10 @@ MISTAKES = {
 @pytest.mark.parametrize("code", sorted(MISTAKES))
 def test_each_documented_client_mistake_is_exactly_its_client_finding(mock: MockHandle, code: str) -> None:
     path, mistake, answer = MISTAKES[code]
-    with proxied(mock) as (proxy, log):
-        with session(proxy, path) as socket:
-            socket.recv(timeout=5)  # session.created
-            mistake(socket)
-            messages = drain(socket)
+    with proxied(mock) as (proxy, log), session(proxy, path) as socket:
+        socket.recv(timeout=5)  # session.created
+        mistake(socket)
+        messages = drain(socket)
     assert answer in [m.get("code") for m in messages]  # the server said so too: the mistake was real
     violations, client = found(proxy)
     assert client == Counter({code: 1}) and violations == Counter(), log.getvalue()
@@ -212,20 +211,18 @@ def test_each_documented_client_mistake_is_exactly_its_client_finding(mock: Mock
 
 
 def test_video_faster_than_its_send_rate_is_a_client_finding(mock: MockHandle) -> None:
-    with proxied(mock) as (proxy, log):
-        with session(proxy, VIDEO_PATH) as socket:
-            socket.recv(timeout=5)
-            video_faster_than_three_a_second(socket)
-            drain(socket)
+    with proxied(mock) as (proxy, log), session(proxy, VIDEO_PATH) as socket:
+        socket.recv(timeout=5)
+        video_faster_than_three_a_second(socket)
+        drain(socket)
     assert found(proxy) == (Counter(), Counter({"client-faster-than-realtime": 1})), log.getvalue()
 
 
 def test_client_findings_are_in_the_report_and_never_in_the_exit_status(mock: MockHandle, tmp_path: Path) -> None:
-    with proxied(mock, report=tmp_path) as (proxy, _log):
-        with session(proxy, AUDIO_PATH) as socket:
-            socket.recv(timeout=5)
-            odd_audio_frame(socket)
-            drain(socket)
+    with proxied(mock, report=tmp_path) as (proxy, _log), session(proxy, AUDIO_PATH) as socket:
+        socket.recv(timeout=5)
+        odd_audio_frame(socket)
+        drain(socket)
     document = json.loads((tmp_path / "report.json").read_text())
     assert document["client_findings"]["by_code"] == {"client-odd-audio-frame": 1}
     assert document["client_findings"]["findings"][0]["grade"] == "documented"
@@ -238,21 +235,21 @@ def test_client_findings_are_in_the_report_and_never_in_the_exit_status(mock: Mo
 
 
 def test_a_drifted_session_is_reported_as_the_servers_violation(tmp_path: Path) -> None:
-    with running_mock(fast_config(data_dir=tmp_path, drifts=frozenset({"v1-closed-counts-wrong"}))) as drifted:
-        with proxied(drifted) as (proxy, log), session(proxy, VIDEO_PATH) as socket:
-            socket.recv(timeout=5)
-            socket.send(face_jpeg())
-            socket.send(json.dumps({"type": "session.close"}))
-            drain(socket)
+    config = fast_config(data_dir=tmp_path, drifts=frozenset({"v1-closed-counts-wrong"}))
+    with running_mock(config) as drifted, proxied(drifted) as (proxy, log), session(proxy, VIDEO_PATH) as socket:
+        socket.recv(timeout=5)
+        socket.send(face_jpeg())
+        socket.send(json.dumps({"type": "session.close"}))
+        drain(socket)
     violations, client = found(proxy)
     assert violations == Counter({"v1-session-totals": 1}) and client == Counter(), log.getvalue()
 
 
 def test_a_drifted_upload_is_reported_over_http(tmp_path: Path) -> None:
-    with running_mock(fast_config(data_dir=tmp_path, drifts=frozenset({"v1-expressions-ascending"}))) as drifted:
-        with proxied(drifted) as (proxy, log):
-            client = ExpressionMeasurementClient(api_key=API_KEY, environment=environment(proxy), max_retries=0)
-            client.audio.measure(file=("a.wav", wav(pcm((100, False), (4000, True))), "audio/wav"))
+    config = fast_config(data_dir=tmp_path, drifts=frozenset({"v1-expressions-ascending"}))
+    with running_mock(config) as drifted, proxied(drifted) as (proxy, log):
+        client = ExpressionMeasurementClient(api_key=API_KEY, environment=environment(proxy), max_retries=0)
+        client.audio.measure(file=("a.wav", wav(pcm((100, False), (4000, True))), "audio/wav"))
     assert set(found(proxy)[0]) == {"v1-scores-order"}, log.getvalue()
 
 
@@ -260,11 +257,14 @@ def test_a_drifted_upload_is_reported_over_http(tmp_path: Path) -> None:
 
 
 def test_strict_ends_a_drifted_v1_session_naming_the_violation(tmp_path: Path) -> None:
-    drifts = frozenset({"v1-session-created-missing-id"})
-    with running_mock(fast_config(data_dir=tmp_path, drifts=drifts)) as drifted:
-        with proxied(drifted, strict=True) as (proxy, log), session(proxy, AUDIO_PATH) as socket:
-            with pytest.raises(ConnectionClosed) as closed:
-                socket.recv(timeout=5)  # the drifted session.created is held back: the close comes instead
+    config = fast_config(data_dir=tmp_path, drifts=frozenset({"v1-session-created-missing-id"}))
+    with (
+        running_mock(config) as drifted,
+        proxied(drifted, strict=True) as (proxy, log),
+        session(proxy, AUDIO_PATH) as socket,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        socket.recv(timeout=5)  # the drifted session.created is held back: the close comes instead
     violations, _client = found(proxy)
     code = next(iter(violations))
     assert closed.value.rcvd.code == STRICT_CLOSE and f"[{code}]" in closed.value.rcvd.reason, log.getvalue()
@@ -273,12 +273,14 @@ def test_strict_ends_a_drifted_v1_session_naming_the_violation(tmp_path: Path) -
 
 def test_strict_ends_a_drifted_v0_stream_naming_the_violation() -> None:
     frame = {"data": "Hume reads this.", "models": {"language": {}}, "raw_text": True, "payload_id": "p1"}
-    with running_mock(fast_config(drifts=frozenset({"stream-drop-payload-id"}))) as drifted:
-        with proxied(drifted, strict=True) as (proxy, log):
-            with connect(proxy.stream_url, additional_headers=HEADERS, open_timeout=5) as socket:
-                socket.send(json.dumps(frame))
-                with pytest.raises(ConnectionClosed) as closed:
-                    socket.recv(timeout=5)  # the reply without its payload_id is held back
+    with (
+        running_mock(fast_config(drifts=frozenset({"stream-drop-payload-id"}))) as drifted,
+        proxied(drifted, strict=True) as (proxy, log),
+        connect(proxy.stream_url, additional_headers=HEADERS, open_timeout=5) as socket,
+    ):
+        socket.send(json.dumps(frame))
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=5)  # the reply without its payload_id is held back
     [code] = proxy.session.results.results.by_code
     assert closed.value.rcvd.code == STRICT_CLOSE and f"[{code}]" in closed.value.rcvd.reason, log.getvalue()
 
@@ -286,11 +288,13 @@ def test_strict_ends_a_drifted_v0_stream_naming_the_violation() -> None:
 def test_strict_leaves_a_session_open_for_a_judgement_of_ours() -> None:
     """A binary reply is graded a judgement (a warning): --strict ends nothing for it."""
     frame = {"data": "Hume reads this.", "models": {"language": {}}, "raw_text": True}
-    with running_mock(fast_config(drifts=frozenset({"stream-reply-binary"}))) as drifted:
-        with proxied(drifted, strict=True) as (proxy, log):
-            with connect(proxy.stream_url, additional_headers=HEADERS, open_timeout=5) as socket:
-                socket.send(json.dumps(frame))
-                assert isinstance(socket.recv(timeout=5), bytes)
+    with (
+        running_mock(fast_config(drifts=frozenset({"stream-reply-binary"}))) as drifted,
+        proxied(drifted, strict=True) as (proxy, log),
+        connect(proxy.stream_url, additional_headers=HEADERS, open_timeout=5) as socket,
+    ):
+        socket.send(json.dumps(frame))
+        assert isinstance(socket.recv(timeout=5), bytes)
     assert proxy.session.results.results.warnings_by_code == Counter({"stream-binary-frame": 1}), log.getvalue()
 
 
