@@ -144,7 +144,8 @@ def _running_totals(sessions: list[ProxySession]) -> str:
         return "starting"
     results = sessions[0].results  # counters read without the lock: a display may be one exchange behind
     faults = f", {results.faults} answered by proxy" if results.faults else ""
-    return f"{results.exchanges} exchanges, {results.frames} frames, {results.violations} violations{faults}"
+    client = f", {results.client.count} client findings" if results.client.count else ""
+    return f"{results.exchanges} exchanges, {results.frames} frames, {results.violations} violations{faults}{client}"
 
 
 def _unwritable_report(directory: Path | None) -> str | None:

@@ -34,9 +34,11 @@ from mock_v1_media import face_jpeg, pcm, plain_jpeg, wav
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from contracts.apis.v1.client import ClientWatch
 from contracts.apis.v1.codes import CLIENT_CODES
 from contracts.proxy import ProxyHandle, ProxyOptions, running_proxy
 from contracts.proxy.addons import STRICT_CLOSE, close_reason
+from contracts.readers import WsFrame
 from contracts.violations import Violation
 from mockserver import MockHandle, running_mock
 
@@ -223,6 +225,7 @@ def test_client_findings_are_in_the_report_and_never_in_the_exit_status(mock: Mo
         socket.recv(timeout=5)
         odd_audio_frame(socket)
         drain(socket)
+    assert proxy.session.problems == [] and (tmp_path / "report.html").is_file()
     document = json.loads((tmp_path / "report.json").read_text())
     assert document["client_findings"]["by_code"] == {"client-odd-audio-frame": 1}
     assert document["client_findings"]["findings"][0]["grade"] == "documented"
@@ -313,3 +316,39 @@ def test_a_close_reason_is_at_most_123_bytes_and_keeps_the_code_whole() -> None:
     violation = Violation("v1-session-totals", "/produced", "é" * 200, "ü" * 200)
     reason = close_reason(violation)
     assert len(reason.encode("utf-8")) <= 123 and reason.startswith("hume-contracts: [v1-session-totals] ")
+
+
+# ------------------------------------------------------------------------------- the send rate, by the clock
+
+
+def sent(size: int, number: int) -> WsFrame:
+    return WsFrame("sent", f"frame {number}", 2, size=size, head=b"\xff\xd8\xff")
+
+
+def too_fast(channel: str, sends: list[tuple[float, int]]) -> list[str]:
+    """The client findings of frames (when sent, bytes) in one session."""
+    watch = ClientWatch(channel, "test")
+    return [finding.code for number, (at, size) in enumerate(sends) for finding in watch.sent(sent(size, number), at)]
+
+
+def test_documented_pacing_never_trips_the_send_rate() -> None:
+    every_100_ms = [(n * 0.1, 3200) for n in range(600)]  # the docs' "one 100 ms frame every 100 ms", 60 s
+    maximal_frames = [(n * 10.0, 320_000) for n in range(6)]  # one 10 s frame every 10 s
+    after_an_idle_stretch = [(0.0, 3200), (30.0, 320_000), (30.05, 3200)]  # a maximal frame after a pause, then on
+    three_a_second = [(n / 3, 5000) for n in range(30)]
+    sdk_video_sender = [(0.0, 5000), *[(1 / 3 + n / 3, 5000) for n in range(29)]]  # 1 frame at start, then paced
+    for channel, sends in (
+        ("audio", every_100_ms),
+        ("audio", maximal_frames),
+        ("audio", after_an_idle_stretch),
+        ("video", three_a_second),
+        ("video", sdk_video_sender),
+    ):
+        assert too_fast(channel, sends) == [], (channel, sends[:3])
+
+
+def test_sending_over_the_rate_is_said_once_per_session() -> None:
+    twice_real_time = [(n * 0.05, 3200) for n in range(600)]  # 60 s of audio in 30 s
+    assert too_fast("audio", twice_real_time) == ["client-faster-than-realtime"]
+    six_a_second = [(n / 6, 5000) for n in range(60)]
+    assert too_fast("video", six_a_second) == ["client-faster-than-realtime"]

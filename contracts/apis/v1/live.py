@@ -24,9 +24,11 @@ class LiveSession:
         self.judge = SessionJudge(channel, source, disabled)
         self.client = ClientWatch(channel, source)
         self.closed_world = closed_world
+        self.disabled = frozenset(disabled)
 
     def feed(self, frame: WsFrame, at: float) -> list[Any]:
         mistakes = self.client.sent(frame, at) if frame.direction == "sent" else []
+        mistakes = [mistake for mistake in mistakes if mistake.code not in self.disabled]
         results = self.judge.feed(frame)
         if mistakes and frame.opcode == 2:
             # the judge's note on a client's media frame says what the client finding says
