@@ -231,6 +231,8 @@ def test_client_findings_are_in_the_report_and_never_in_the_exit_status(mock: Mo
     assert document["client_findings"]["findings"][0]["grade"] == "documented"
     assert document["summary"]["violations"] == 0 and document["summary"]["exit_code"] != 1
     assert "client-odd-audio-frame" in (tmp_path / "report.md").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert "Client findings" in page and "client-odd-audio-frame" in page and "PASS" in page
     assert set(CLIENT_CODES) == {*MISTAKES}  # every client code has its test client above
 
 
