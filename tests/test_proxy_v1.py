@@ -9,10 +9,12 @@ import contextlib
 import io
 import json
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import API_KEY, fast_config
 from hume_expression_measurement import AsyncExpressionMeasurementClient, ExpressionMeasurementClient
@@ -354,3 +356,51 @@ def test_sending_over_the_rate_is_said_once_per_session() -> None:
     assert too_fast("audio", twice_real_time) == ["client-faster-than-realtime"]
     six_a_second = [(n / 6, 5000) for n in range(60)]
     assert too_fast("video", six_a_second) == ["client-faster-than-realtime"]
+
+
+# ------------------------------------------------------------------------------- hostile input, binary frames
+
+
+def test_a_sessions_memory_holds_no_media(mock: MockHandle) -> None:
+    """300 frames of a second of audio (9.6 MB), each its own buffer, through one live session: only counters and
+    a frame's first bytes are kept, never its media."""
+    from contracts.apis.v1 import live_session
+    from contracts.proxy.flows import StreamFlow, StreamMessage
+    from contracts.proxy.sessions import as_frame
+
+    flow = StreamFlow(1, AUDIO_PATH, [])
+    live = live_session(AUDIO_PATH, "test")
+    tracemalloc.start()
+    try:
+        for number in range(300):
+            media = bytes(32_000)  # a new buffer each time: one kept would show
+            live.feed(as_frame(flow, StreamMessage(number, True, None, media, number * 1.0)), number * 1.0)
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 256 * 1024, held
+
+
+def test_a_slow_session_check_holds_up_no_other_client(mock: MockHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A binary frame's check runs in the connection's worker thread, as a text frame's does: never on the loop."""
+    from contracts.apis.v1 import live
+
+    feed = live.LiveSession.feed
+
+    def slow_feed(self: live.LiveSession, frame: WsFrame, at: float) -> list:
+        if frame.opcode == 2:
+            time.sleep(1.5)
+        return feed(self, frame, at)
+
+    monkeypatch.setattr(live.LiveSession, "feed", slow_feed)
+    with proxied(mock) as (proxy, log), session(proxy, AUDIO_PATH) as socket:
+        socket.recv(timeout=5)
+        socket.send(bytes(FRAME_BYTES))
+        time.sleep(0.1)  # its check has started
+        started = time.monotonic()
+        answer = httpx.get(f"{proxy.base_url}/v1/expression/run", headers=HEADERS, timeout=60)
+        took = time.monotonic() - started
+        socket.send(json.dumps({"type": "session.close"}))
+        drain(socket)
+    assert answer.status_code == 200 and took < 1.0, took
+    assert_clean(proxy, log)  # and the slow check ran to its end
