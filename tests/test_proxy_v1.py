@@ -404,3 +404,20 @@ def test_a_slow_session_check_holds_up_no_other_client(mock: MockHandle, monkeyp
         drain(socket)
     assert answer.status_code == 200 and took < 1.0, took
     assert_clean(proxy, log)  # and the slow check ran to its end
+
+
+def test_strict_replaces_no_http_answer_for_a_judgement_of_ours() -> None:
+    """As on streams: a warning (a judgement of this suite) fails nothing, so it turns no answer into a 502."""
+    from contracts.proxy.addons import StrictGate
+    from contracts.proxy.flows import HttpFlow
+    from contracts.violations import Finding
+
+    judged = Violation("v1-page-duplicate", "/runs/1/run_id", "each item once in a listing", "r1 again")
+    promised = Violation("v1-scores-order", "/measurements/0", "by descending probability", "ascending")
+    warned, failed = HttpFlow(1, "GET", "/v1/expression/run", []), HttpFlow(2, "GET", "/v1/expression/run", [])
+    warned.findings = [Finding("proxy", "#1", "v1-runs-page", [judged])]
+    failed.findings = [Finding("proxy", "#2", "v1-runs-page", [judged, promised])]
+    for flow in (warned, failed):
+        StrictGate().response(flow)
+    assert warned.replacement is None and failed.replacement is not None
+    assert [v["code"] for v in json.loads(failed.replacement.body)["violations"]] == ["v1-scores-order"]

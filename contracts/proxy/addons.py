@@ -283,7 +283,8 @@ class StrictGate:
         return is_warning(violation.code, violation.grade)
 
     def response(self, flow: HttpFlow) -> None:
-        violations = [v for finding in getattr(flow, "findings", ()) for v in finding.violations]
+        findings = getattr(flow, "findings", ())
+        violations = [v for finding in findings for v in finding.violations if not self._is_warning(v)]
         if not violations:
             return
         first = violations[0]
