@@ -36,6 +36,7 @@ from mock_v1_media import face_jpeg, pcm, plain_jpeg, wav
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from contracts import validate_command
 from contracts.apis.v1.client import ClientWatch
 from contracts.apis.v1.codes import CLIENT_CODES
 from contracts.proxy import ProxyHandle, ProxyOptions, running_proxy
@@ -85,8 +86,8 @@ def assert_clean(proxy: ProxyHandle, log: io.StringIO) -> None:
 # ------------------------------------------------------------------------------- the SDK, unchanged
 
 
-def test_the_sdks_sync_flows_pass_with_nothing_found(mock: MockHandle) -> None:
-    with proxied(mock) as (proxy, log):
+def test_the_sdks_sync_flows_pass_with_nothing_found(mock: MockHandle, tmp_path: Path) -> None:
+    with proxied(mock, record=tmp_path / "s.har") as (proxy, log):
         client = ExpressionMeasurementClient(api_key=API_KEY, environment=environment(proxy), max_retries=0)
         audio = client.audio.measure(file=("a.wav", wav(SPEECH), "audio/wav"),
                                      config=AudioFileConfig(measurement_timer_ms=3000))  # fmt: skip
@@ -121,6 +122,7 @@ def test_the_sdks_sync_flows_pass_with_nothing_found(mock: MockHandle) -> None:
     assert_clean(proxy, log)
     results = proxy.session.results
     assert results.exchanges == 5 and results.frames > 20  # every exchange and frame went through the checks
+    assert validate_command.main([str(tmp_path / "s.har")]) == 0  # the recording, binary frames too, reads back
 
 
 def test_the_sdks_async_flows_and_its_own_video_sender_pass_with_nothing_found(mock: MockHandle) -> None:
@@ -241,15 +243,23 @@ def test_client_findings_are_in_the_report_and_never_in_the_exit_status(mock: Mo
 # ------------------------------------------------------------------------------- the server's promises
 
 
-def test_a_drifted_session_is_reported_as_the_servers_violation(tmp_path: Path) -> None:
+def test_a_drifted_session_is_reported_as_the_servers_violation(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     config = fast_config(data_dir=tmp_path, drifts=frozenset({"v1-closed-counts-wrong"}))
-    with running_mock(config) as drifted, proxied(drifted) as (proxy, log), session(proxy, VIDEO_PATH) as socket:
+    har = tmp_path / "s.har"
+    with (
+        running_mock(config) as drifted,
+        proxied(drifted, record=har) as (proxy, log),
+        session(proxy, VIDEO_PATH) as socket,
+    ):
         socket.recv(timeout=5)
         socket.send(face_jpeg())
         socket.send(json.dumps({"type": "session.close"}))
         drain(socket)
     violations, client = found(proxy)
     assert violations == Counter({"v1-session-totals": 1}) and client == Counter(), log.getvalue()
+    capsys.readouterr()
+    assert validate_command.main([str(har)]) == 1  # the recording says the same offline
+    assert "1 v1-session-totals" in capsys.readouterr().out
 
 
 def test_a_drifted_upload_is_reported_over_http(tmp_path: Path) -> None:
