@@ -431,3 +431,13 @@ def test_strict_replaces_no_http_answer_for_a_judgement_of_ours() -> None:
         StrictGate().response(flow)
     assert warned.replacement is None and failed.replacement is not None
     assert [v["code"] for v in json.loads(failed.replacement.body)["violations"]] == ["v1-scores-order"]
+
+
+def test_the_live_log_says_a_rightly_refused_request_is_no_failure() -> None:
+    from contracts.proxy.addons import LiveLog, SecretWatch
+    from contracts.violations import RejectedRequest
+
+    out = io.StringIO()
+    LiveLog(SecretWatch(), out)(RejectedRequest("proxy", "#1", "400", [Violation("schema-type", "/x", "int", "str")]))
+    assert out.getvalue().startswith("note  #1: a request that breaks the contract, refused (400)")
+    assert "FAIL" not in out.getvalue()

@@ -35,7 +35,7 @@ from contracts.safe_text import encodable, printable
 from contracts.stream_judging import BINARY_REPLY, EXTRA_REPLY, REPLY_CHECKS, frame_text, reply_kind
 from contracts.traffic import check_interaction
 from contracts.validation import validate_body
-from contracts.violations import ClientFinding, Finding, Violation
+from contracts.violations import ClientFinding, Finding, RejectedRequest, Violation
 
 SOURCE = "proxy"
 REPLY_WAIT = 10.0  # seconds a frame may wait for its reply before a close by the client counts against the server
@@ -422,11 +422,14 @@ class LiveLog:
         self.out = out
         self._lock = threading.Lock()
 
-    def __call__(self, result: Finding | Note | ClientFinding) -> None:
+    def __call__(self, result: Finding | Note | ClientFinding | RejectedRequest) -> None:
         if isinstance(result, Note):
             lines = [f"note  {result.location}: {result.message}"]
         elif isinstance(result, ClientFinding):
             lines = [f"CLIENT {result.location}  {result.describe()}"]
+        elif isinstance(result, RejectedRequest):  # a correct refusal, not the server's fault
+            first = result.violations[0].describe() if result.violations else ""
+            lines = [f"note  {result.location}: a request that breaks the contract, refused ({result.answer}): {first}"]
         else:
             lines = [f"FAIL  {result.location}  [{v.code}] {v.describe()}" for v in result.violations]
         redact = self.secrets.redactor.text
