@@ -1,12 +1,15 @@
 """The proxy's behaviour, as small addons over the pass-through core (``contracts.proxy.core``).
 
-- ``ContractChecker``: checks every response and every frame, both directions, as ``validate`` does, plus
-  what a stream reply must repeat of its frame (``contracts.stream_judging``); hands each finding on.
-- ``StrictGate``: with ``--strict``, a violating response becomes a 502 problem+json naming the violation.
-- ``LiveLog``: one line per violation as it happens, redacted.
+- ``ContractChecker``: checks every response (against its API version's contract, told by its path) and every
+  v0 stream frame, both directions, as ``validate`` does, plus what a stream reply must repeat of its frame
+  (``contracts.stream_judging``); hands each finding on.
+- ``StrictGate``: with ``--strict``, a violating response becomes a 502 problem+json naming the violation, and
+  a violating server frame ends its session (close 4502, the violation named in the reason).
+- ``LiveLog``: one line per violation (and per client finding) as it happens, redacted.
 - ``SessionResults``: everything found, for the summary and the report files at stop.
 
-The HAR of ``--record`` is written by ``contracts.proxy.har``.
+The sessions of v1 are judged by ``contracts.proxy.sessions``; the HAR of ``--record`` is written by
+``contracts.proxy.har``.
 """
 
 from __future__ import annotations
