@@ -66,7 +66,7 @@ V1_CODES: dict[str, str] = {**ADDITION_CODES, **BODY_RULE_CODES, **SESSION_RULE_
 CLIENT_CODES: dict[str, str] = {
     "client-config-after-media": "the client sent session.update after its first media frame (ends the session)",
     "client-odd-audio-frame": "the client sent an audio frame of an odd byte count (not whole 16-bit samples)",
-    "client-message-too-large": "the client sent a message over the size limit (1 MiB audio, 2 MB video; ends it)",
+    "client-message-too-large": "the client sent a message over the size limit (1 MiB audio, 2 MiB video; ends it)",
     "client-faster-than-realtime": "the client sent media faster than the send rate (1 s of audio per s, 3 frames/s)",
 }
 
