@@ -102,8 +102,13 @@ class ClientWatch:
         if self.rate.take(amount, at) or self.too_fast_said:
             return None
         self.too_fast_said = True
-        rate = "1 second of audio per second" if self.channel == "audio" else "3 frames per second"
-        found = f"media faster than the documented {rate} (beyond a burst of {self.rate.rate.burst:g})"
+        burst = self.rate.rate.burst
+        rate, allowed = (
+            ("1 second of audio per second", f"{burst:g} s of audio")
+            if self.channel == "audio"
+            else ("3 frames per second", f"{burst:g} frames")
+        )
+        found = f"media faster than the documented {rate} (beyond a burst of {allowed})"
         return self._finding(frame, "client-faster-than-realtime", f"{found}: frames may be rejected as rate_limited")
 
     def _is_late_update(self, frame: WsFrame) -> bool:
