@@ -275,13 +275,17 @@ def test_a_drifted_upload_is_reported_over_http(tmp_path: Path) -> None:
 
 def test_strict_ends_a_drifted_v1_session_naming_the_violation(tmp_path: Path) -> None:
     config = fast_config(data_dir=tmp_path, drifts=frozenset({"v1-session-created-missing-id"}))
-    with (
-        running_mock(config) as drifted,
-        proxied(drifted, strict=True) as (proxy, log),
-        session(proxy, AUDIO_PATH) as socket,
-        pytest.raises(ConnectionClosed) as closed,
-    ):
-        socket.recv(timeout=5)  # the drifted session.created is held back: the close comes instead
+    with running_mock(config) as drifted:
+        with (
+            proxied(drifted, strict=True) as (proxy, log),
+            session(proxy, AUDIO_PATH) as socket,
+            pytest.raises(ConnectionClosed) as closed,
+        ):
+            socket.recv(timeout=5)  # the drifted session.created is held back: the close comes instead
+        runs = httpx.get(f"{drifted.base_url}/v1/expression/run", params={"mode": "realtime"}, headers=HEADERS)
+        [listed] = runs.json()["runs"]
+        run = httpx.get(f"{drifted.base_url}/v1/expression/run/{listed['run_id']}", headers=HEADERS).json()
+    assert (run["status"], run["close_code"]) == ("ended", 1000), run  # the target's side was closed too
     violations, _client = found(proxy)
     code = next(iter(violations))
     assert closed.value.rcvd.code == STRICT_CLOSE and f"[{code}]" in closed.value.rcvd.reason, log.getvalue()
