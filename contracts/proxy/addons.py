@@ -31,7 +31,7 @@ from contracts.evidence import grade_of, is_warning
 from contracts.fuzz.redaction import Redactor
 from contracts.proxy.caps import KeptResults
 from contracts.proxy.flows import HttpFlow, Replacement, StreamFlow, StreamMessage, header
-from contracts.proxy.sessions import judged_as_session
+from contracts.proxy.sessions import judged_as_session, publish
 from contracts.proxy.streams import UnansweredFrames
 from contracts.readers import HttpInteraction, HttpMessage, JsonProblem, Note, parse_json
 from contracts.safe_text import encodable, printable
@@ -104,13 +104,7 @@ class ContractChecker:
         self._lock = threading.Lock()
 
     def _publish(self, results: Iterable[Finding | Note]) -> list[Finding]:
-        findings = []
-        for result in results:
-            for listener in self.listeners:
-                listener(result)
-            if isinstance(result, Finding):
-                findings.append(result)
-        return findings
+        return publish(self.listeners, results)
 
     # ---- HTTP
 

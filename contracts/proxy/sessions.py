@@ -78,13 +78,19 @@ class SessionChecker:
         self._publish(live.finish())
 
     def _publish(self, results: Iterable[Any]) -> list[Finding]:
-        findings = []
-        for result in results:
-            for listener in self.listeners:
-                listener(result)
-            if isinstance(result, Finding):
-                findings.append(result)
-        return findings
+        return publish(self.listeners, results)
+
+
+def publish(listeners: Iterable[Listener], results: Iterable[Any]) -> list[Finding]:
+    """Each result to each listener, in order; the findings among them (what ``--strict`` reads)."""
+    listeners = list(listeners)
+    findings = []
+    for result in results:
+        for listener in listeners:
+            listener(result)
+        if isinstance(result, Finding):
+            findings.append(result)
+    return findings
 
 
 def as_frame(flow: StreamFlow, message: StreamMessage) -> WsFrame | Finding | Note:
