@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import json
+import signal
 import time
 import tracemalloc
 from collections import Counter
@@ -445,3 +446,27 @@ def test_the_live_log_says_a_rightly_refused_request_is_no_failure() -> None:
     LiveLog(SecretWatch(), out)(RejectedRequest("proxy", "#1", "400", [Violation("schema-type", "/x", "int", "str")]))
     assert out.getvalue().startswith("note  #1: a request that breaks the contract, refused (400)")
     assert "FAIL" not in out.getvalue()
+
+
+# ------------------------------------------------------------------------------- the command
+
+
+def test_the_command_exits_0_with_a_client_finding_and_says_it(mock: MockHandle, tmp_path: Path) -> None:
+    """`hume-contracts proxy` itself: the client's mistake is shown and summed up, and fails nothing."""
+    from test_proxy_hostile import command, start
+
+    process, base = start(command(mock.base_url, tmp_path, "--report", str(tmp_path / "out")))
+    try:
+        ws_base = base.replace("http://", "ws://")
+        with connect(ws_base + AUDIO_PATH, additional_headers=HEADERS, open_timeout=5) as socket:
+            socket.recv(timeout=5)
+            odd_audio_frame(socket)
+            drain(socket)
+        time.sleep(0.2)  # the close reaches the proxy's hooks
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "CLIENT stream #1 frame 2 (sent)  [client-odd-audio-frame]" in out, out
+    assert "no violations; 1 client finding (client-odd-audio-frame 1), not counted against the server" in out, out
