@@ -96,7 +96,8 @@ class ClientFinding:
     """A client's own protocol mistake, one the API's docs warn about (a live session seen by the proxy).
 
     Not a violation: never counted against the server, never in the exit status. ``code`` is its own
-    (``client-...``), graded like every code (``contracts.evidence``); ``source`` names what documents it.
+    (``client-...``), graded like every code (``contracts.evidence``); ``documented`` names the pages that warn
+    about it.
     """
 
     source: str
