@@ -116,6 +116,22 @@ def warnings_section(document: Mapping[str, Any]) -> str:
     return failures_section(items, "Warnings", "warning")
 
 
+def client_findings_section(document: Mapping[str, Any]) -> str:
+    """The proxy's ``client_findings``: the client's own mistakes, listed apart, never failures."""
+    section = document.get("client_findings")
+    findings = section.get("findings") if isinstance(section, Mapping) else None
+    if not isinstance(findings, list) or not findings:
+        return ""
+    items = [
+        {"code": f.get("code"), "grade": f.get("grade"), "where": f.get("location"), "message": f.get("message")}
+        for f in findings
+        if isinstance(f, Mapping)
+    ]
+    return failures_section(
+        items, "Client findings (the client's own mistakes, not counted against the server)", "warning"
+    )
+
+
 def notes_section(notes: Any) -> str:
     if not isinstance(notes, list) or not notes:
         return ""
@@ -228,6 +244,7 @@ def render_validate(document: Mapping[str, Any], title: str = "hume-contracts va
     sections = [
         failures_section(failures),
         warnings_section(document),
+        client_findings_section(document),
         read_errors_section(document),
         coverage_section(document.get("coverage")),
         files_section(document),

@@ -10,7 +10,12 @@ at stop (Ctrl-C or SIGTERM) a summary, and the report files and HAR that `valida
   # then point the SDK at it: HumeClientEnvironment(base="http://127.0.0.1:8788",
   #                                                   stream="ws://127.0.0.1:8788/v0/stream", ...)
 
---strict turns a violating response into a 502 problem+json that names the violation, so integration
+v1 realtime sessions are judged as sessions, live; the client's own documented mistakes (a session.update
+after media, an odd audio frame, a message over the size limit, media faster than the send rate) are client
+findings, shown apart and never counted against the server.
+
+--strict turns a violating response into a 502 problem+json that names the violation, and ends a stream
+whose server frame breaks the contract with close code 4502 and a reason naming it, so integration
 tests fail loudly. Keys clients send (X-Hume-Api-Key, ?apikey=) are never printed or written.
 
 Findings graded a judgement of this suite are warnings (in the reports, failing nothing) unless
@@ -54,7 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.md, report.html at stop"
     )
-    parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502 instead")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="answer a violating response with a 502 instead; end a violating stream with close 4502",
+    )
     parser.add_argument("--disable", action="append", default=[], metavar="CODE", help="skip this check (repeatable)")
     parser.add_argument(
         "--strict-judgements",
@@ -135,7 +144,8 @@ def _running_totals(sessions: list[ProxySession]) -> str:
         return "starting"
     results = sessions[0].results  # counters read without the lock: a display may be one exchange behind
     faults = f", {results.faults} answered by proxy" if results.faults else ""
-    return f"{results.exchanges} exchanges, {results.frames} frames, {results.violations} violations{faults}"
+    client = f", {results.client.count} client findings" if results.client.count else ""
+    return f"{results.exchanges} exchanges, {results.frames} frames, {results.violations} violations{faults}{client}"
 
 
 def _unwritable_report(directory: Path | None) -> str | None:

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from contracts import coverage, html_report, report
-from contracts.apis.v1.codes import V1_CODES
+from contracts.apis.v1.codes import CLIENT_CODES, V1_CODES
 from contracts.cli_parsing import CarefulParser
 from contracts.codes import FUZZ_CODES, LIFECYCLE_CODES, RULE_CODES, SCHEMA_CODES, STREAM_CODES, TRAFFIC_CODES
 from contracts.evidence import grade_of
@@ -233,6 +233,7 @@ def list_codes() -> str:
         ("fuzz: stream sessions (hume-contracts fuzz)", STREAM_CODES),
         ("fuzz: other checks (hume-contracts fuzz)", FUZZ_CODES),
         ("v1 (switch off with --disable)", V1_CODES),
+        ("v1 client findings (hume-contracts proxy; never counted against the server)", CLIENT_CODES),
     )
     width = max(len(code) for _, codes in groups for code in codes)
     lines = ["each code with its evidence grade; a judgement is a warning unless --strict-judgements"]

@@ -89,3 +89,27 @@ class RejectedRequest:
     answer: str
     violations: list[Violation]
     origin: str = ""
+
+
+@dataclass(frozen=True)
+class ClientFinding:
+    """A client's own protocol mistake, one the API's docs warn about (a live session seen by the proxy).
+
+    Not a violation: never counted against the server, never in the exit status. ``code`` is its own
+    (``client-...``), graded like every code (``contracts.evidence``); ``documented`` names the pages that warn
+    about it.
+    """
+
+    source: str
+    location: str
+    code: str
+    message: str
+    documented: str = ""
+
+    def describe(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        from contracts.evidence import grade_of
+
+        return {**asdict(self), "grade": grade_of(self.code).value}

@@ -1,4 +1,5 @@
-"""A live validating reverse proxy for Hume's batch API and ``/v0/stream/models``.
+"""A live validating reverse proxy for Hume's APIs: v0's batch API and ``/v0/stream/models``, v1's uploads, runs
+and realtime sessions (judged as sessions, ``contracts.proxy.sessions``).
 
 ``ProxySession`` puts the addons together; ``running_proxy`` serves one on a free loopback port in a
 background thread (tests, and teams' own integration tests); ``contracts.proxy_command`` is the CLI.
@@ -28,6 +29,7 @@ from contracts.proxy.core import ProxyCore
 from contracts.proxy.guard import HEAD_TIMEOUT, connection_cap, guarded_protocols
 from contracts.proxy.har import HarRecorder
 from contracts.proxy.jobs import JobMemory
+from contracts.proxy.sessions import SessionChecker
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 STREAM_PATH = "/v0/stream/models"
@@ -64,10 +66,12 @@ class ProxySession:
         self.live = LiveLog(self.secrets, options.log)
         listeners = [self.results, self.live]
         self.checker = ContractChecker(listeners, disabled=options.disabled, reply_wait=options.reply_wait)
+        self.sessions = SessionChecker(listeners, disabled=options.disabled)
         self.jobs = JobMemory(listeners, disabled=options.disabled)
-        addons: list[object] = [_KeyLearner(self.secrets), self.checker, self.jobs, self.results, self.live]
-        if options.strict:
-            addons.append(StrictGate())
+        addons: list[object] = [_KeyLearner(self.secrets), self.checker, self.sessions, self.jobs, self.results]
+        if options.strict:  # before the live log: it says how the gate ended a session
+            addons.append(StrictGate(self.results.results))
+        addons.append(self.live)
         self.recorder = HarRecorder(options.record, self.secrets, decoded) if options.record else None
         if self.recorder is not None:
             addons.append(self.recorder)
@@ -145,6 +149,11 @@ class ProxyHandle:
     @property
     def stream_url(self) -> str:
         return f"ws://{self.host}:{self.port}{STREAM_PATH}"
+
+    @property
+    def ws_base(self) -> str:
+        """What the v1 SDK's environment calls ``production`` (it appends ``/v1/expression/.../realtime``)."""
+        return f"ws://{self.host}:{self.port}"
 
     @property
     def stream_base(self) -> str:

@@ -8,7 +8,8 @@ with the traffic is up to its addons, small objects with any of these hooks (as 
   ``check_limit``). Called in a worker thread once the client has the whole answer; with ``buffered`` the
   target's body is held back until the hooks ran, so a hook can set ``flow.replacement``;
 - ``error(flow)``: the target could not be reached, or broke off;
-- ``websocket_start(flow)``, ``websocket_message(flow, message)``, ``websocket_end(flow)``;
+- ``websocket_start(flow)``, ``websocket_message(flow, message)``, ``websocket_end(flow)``; with ``buffered``
+  a target's frame is passed on only once its hooks ran, so a hook can set ``flow.closing`` to end the session;
 - ``done()``: the proxy stops.
 """
 
@@ -419,8 +420,15 @@ class ProxyCore:
                 async for payload in upstream:
                     frame = {"type": "websocket.send"}
                     frame["text" if isinstance(payload, str) else "bytes"] = payload
-                    await send(frame)
-                    await checks.put(message(False, payload))
+                    if self.buffered:  # --strict: the frame waits for its check, which may end the session
+                        await checks.checked(await checks.put(message(False, payload)))
+                        if flow.closing is not None:
+                            await self._end_session(flow, send, upstream)
+                            return
+                        await send(frame)
+                    else:
+                        await send(frame)
+                        await checks.put(message(False, payload))
             except ConnectionClosed:
                 pass
             if not flow.closed_by:
@@ -446,6 +454,17 @@ class ProxyCore:
         finally:
             for task in tasks:
                 task.cancel()
+
+    @staticmethod
+    async def _end_session(flow: StreamFlow, send: Any, upstream: ClientConnection) -> None:
+        """A hook asked to end the session (``flow.closing``): the client gets that close instead of the frame,
+        and the target a normal close (the proxy, its client, is going)."""
+        assert flow.closing is not None
+        flow.closed_by, (flow.close_code, flow.close_reason) = "proxy", flow.closing
+        with contextlib.suppress(OSError, RuntimeError):
+            await send({"type": "websocket.close", "code": flow.close_code, "reason": flow.close_reason})
+        with contextlib.suppress(OSError, RuntimeError, WebSocketException):
+            await upstream.close(code=1000, reason="hume-contracts proxy --strict ended the session")
 
 
 class ClientGone(Exception):

@@ -80,6 +80,8 @@ class StreamFlow:
     closed_by: str = ""  # "client", "target" or "proxy"
     frames: int = 0
     error: str | None = None  # what the proxy refused or cut off (a bad request-target, a frame over the limit)
+    findings: list[Any] = field(default_factory=list)  # the latest frame's, set by the checkers, read by StrictGate
+    closing: tuple[int, str] | None = None  # set by a hook (--strict): the proxy ends the session with this close
 
     @property
     def label(self) -> str:

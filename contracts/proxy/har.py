@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from array import array
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import IO, Any
 
 from contracts.fuzz.recorder import Recorder
 from contracts.proxy.flows import HttpFlow, StreamFlow, StreamMessage, header
+from contracts.proxy.sessions import judged_as_session
 from contracts.stream_judging import frame_text
 
 HEAD = '{"log": {"version": "1.2", "creator": {"name": "hume-contracts", "version": "0.1.0"}, "entries": [\n'
@@ -71,14 +73,10 @@ class HarRecorder:
             self._frames[flow.number] = array("q")
 
     def websocket_message(self, flow: StreamFlow, message: StreamMessage) -> None:
-        text, _binary = frame_text(message.text, message.data)  # UTF-8 binary frames as fuzz records them
-        text = text if text is not None else base64.b64encode(message.data or b"").decode("ascii")
-        frame = {
-            "type": "send" if message.from_client else "receive",
-            "time": message.at,
-            "opcode": 1,
-            "data": self.secrets.redactor.json_text(text),
-        }
+        frame = {"type": "send" if message.from_client else "receive", "time": message.at, **self._frame(flow, message)}
+        self._spool_frame(flow, frame)
+
+    def _spool_frame(self, flow: StreamFlow, frame: dict[str, Any]) -> None:
         line = json.dumps(frame, ensure_ascii=False)
         with self._lock:
             if self._spool.closed:
@@ -87,7 +85,18 @@ class HarRecorder:
             self._spool.write(line.encode() + b"\n")
             self._frames.setdefault(flow.number, array("q")).append(offset)
 
+    def _frame(self, flow: StreamFlow, message: StreamMessage) -> dict[str, Any]:
+        """A session's binary frame (v1 media) as a binary frame, base64; v0's as fuzz records them (a UTF-8
+        binary frame as text, so ``validate`` judges its content, the rest base64 text)."""
+        if message.data is not None and judged_as_session(flow.path):
+            return {"opcode": 2, "data": base64.b64encode(message.data).decode("ascii")}
+        text, _binary = frame_text(message.text, message.data)
+        text = text if text is not None else base64.b64encode(message.data or b"").decode("ascii")
+        return {"opcode": 1, "data": self.secrets.redactor.json_text(text)}
+
     def websocket_end(self, flow: StreamFlow) -> None:
+        if flow.closed_by == "target" and judged_as_session(flow.path):  # the session's end, as the live judge saw it
+            self._spool_frame(flow, {"type": "receive", "time": time.time(), "opcode": 8, "code": flow.close_code})
         har = Recorder(self.secrets.redactor)
         har.stream_session(f"ws://proxy{flow.path}", [], status=flow.status or 0)
         [entry] = har.drain()

@@ -1,8 +1,9 @@
 """Bounds on a relayed WebSocket session (issue 15): checks off the event loop, floods and oversized frames.
 
-- ``FrameChecks``: a connection's frame hooks run in order in a worker thread, so a 1 MiB invalid frame
-  holds up its own connection, never the other clients; the relay waits once ``MAX_BACKLOG_BYTES`` of
-  frames are waiting to be checked, so nothing piles up unchecked in memory;
+- ``FrameChecks``: a connection's frame hooks (text and binary frames alike) run in order in a worker thread,
+  so a 1 MiB invalid frame holds up its own connection, never the other clients; the relay waits once
+  ``MAX_BACKLOG_BYTES`` of frames are waiting to be checked, so nothing piles up unchecked in memory; with
+  ``--strict`` a server's frame waits for its own check before it is passed on;
 - ``GuardedClientConnection``: the proxy's connection to the target, cut off when the target floods pings
   and never reads the pongs (they would pile up in the write buffer);
 - ``UnansweredFrames``: the sent frames awaiting a reply, bounded;
@@ -37,15 +38,26 @@ class FrameChecks:
         self.run = run
         self.waiting: asyncio.Queue[StreamMessage | None] = asyncio.Queue()
         self.backlog = 0
+        self.queued = 0  # frames put so far
+        self.done = 0  # frames checked so far (in order)
         self.room = asyncio.Condition()
         self.task = asyncio.create_task(self._check_each())
 
-    async def put(self, message: StreamMessage) -> None:
+    async def put(self, message: StreamMessage) -> int:
+        """Queue the frame for its check; its place in the queue (for ``checked``)."""
         size = len(message.text or "") + len(message.data or b"")
         async with self.room:  # the relay waits while the checks are far behind
             await self.room.wait_for(lambda: self.backlog == 0 or self.backlog + size <= MAX_BACKLOG_BYTES)
             self.backlog += size
+        self.queued += 1
         self.waiting.put_nowait(message)
+        return self.queued
+
+    async def checked(self, place: int) -> None:
+        """Until the frame queued at ``place`` (and every one before it) has been checked (``--strict`` holds a
+        server's frame back until then: the client must not get a frame that breaks the contract)."""
+        async with self.room:
+            await self.room.wait_for(lambda: self.done >= place or self.task.done())
 
     async def _check_each(self) -> None:
         while (message := await self.waiting.get()) is not None:
@@ -54,6 +66,7 @@ class FrameChecks:
             finally:
                 async with self.room:
                     self.backlog -= len(message.text or "") + len(message.data or b"")
+                    self.done += 1
                     self.room.notify_all()
 
     async def finish(self) -> None:

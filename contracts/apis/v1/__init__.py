@@ -261,3 +261,12 @@ def judge_session(
 
     for result in judge_frames(item, disabled, strict_requests):
         yield from _settled(result, closed_world)
+
+
+def live_session(path: str, source: str, *, disabled: Collection[str] = (), closed_world: bool = False) -> Any:
+    """A realtime session at ``path`` to judge live, frame by frame (``contracts.apis.v1.live.LiveSession``);
+    None when the path is no realtime channel (no session protocol to judge it by)."""
+    from contracts.apis.v1.live import LiveSession
+
+    channel = channel_for_path(path)
+    return LiveSession(channel, source, disabled=disabled, closed_world=closed_world) if channel else None

@@ -59,6 +59,17 @@ SESSION_RULE_CODES: dict[str, str] = {
 
 V1_CODES: dict[str, str] = {**ADDITION_CODES, **BODY_RULE_CODES, **SESSION_RULE_CODES}
 
+# The client's own mistakes in a realtime session, that Hume's docs warn about: reported by the proxy as client
+# findings, never counted against the server (``contracts.apis.v1.client``). Every one is documented
+# (docs:docs/limits, docs:docs/audio/realtime, docs:docs/video/realtime, docs:reference/*/stream-*); the send-rate
+# check allows a burst on top of the documented rate, so what it reports is over that rate on any reading.
+CLIENT_CODES: dict[str, str] = {
+    "client-config-after-media": "the client sent session.update after its first media frame (ends the session)",
+    "client-odd-audio-frame": "the client sent an audio frame of an odd byte count (not whole 16-bit samples)",
+    "client-message-too-large": "the client sent a message over the size limit (1 MiB audio, 2 MiB video; ends it)",
+    "client-faster-than-realtime": "the client sent media faster than the send rate (1 s of audio per s, 3 frames/s)",
+}
+
 register_grades(
     {
         "v1-unknown-field": Grade.SDK,
