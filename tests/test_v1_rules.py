@@ -447,6 +447,16 @@ def test_a_client_message_over_the_size_limit_must_end_the_session() -> None:
     assert session_codes(ended, AUDIO_PATH) == set()
 
 
+def test_a_video_frame_over_2_mb_must_end_the_session_only_when_over_either_reading_of_2_mb() -> None:
+    """"2 MB" is 2,000,000 or 2,097,152 bytes: a server measuring a frame between the two keeps its promise."""
+    between = samples.video_session()
+    between[7] = ("sent", samples.JPEG + bytes(2_050_000 - len(samples.JPEG)))
+    assert "v1-message-too-large-unanswered" not in session_codes(between, VIDEO_PATH)
+    over = samples.video_session()
+    over[7] = ("sent", samples.JPEG + bytes(2 * 1024 * 1024 + 1 - len(samples.JPEG)))
+    assert "v1-message-too-large-unanswered" in session_codes(over, VIDEO_PATH)
+
+
 def test_the_session_continues_after_a_survivable_error() -> None:
     session = samples.video_session()[:7]  # up to the invalid_image_frame error
     closed = {"type": "session.closed", "session_id": "s-2", "received": {"frames": 1}, "produced": {"measurements": 2}}

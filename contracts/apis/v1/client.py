@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.apis.v1.session import REFUSED_OVER
 from contracts.readers import WsFrame
 from contracts.violations import ClientFinding
 
@@ -21,10 +22,8 @@ SOURCE_VIDEO = "docs:docs/limits, docs:docs/video/realtime, docs:reference/video
 SOURCES = {"audio": SOURCE_AUDIO, "video": SOURCE_VIDEO}
 
 BYTES_PER_SECOND = 32_000  # s16le, 16 kHz, mono
-AUDIO_MESSAGE_MAX = 1_048_576  # "1 MiB (1,048,576 bytes) for any WebSocket message"
-# "2 MB for any WebSocket message", which does not say 2,000,000 or 2,097,152: only what is over both is reported
-VIDEO_MESSAGE_MAX = 2 * 1024 * 1024
-MESSAGE_MAX = {"audio": AUDIO_MESSAGE_MAX, "video": VIDEO_MESSAGE_MAX}
+# only what is over the limit on any reading of "2 MB" is reported (the session judge's own bound)
+MESSAGE_MAX = REFUSED_OVER
 
 
 @dataclass(frozen=True)
