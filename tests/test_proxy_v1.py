@@ -5,6 +5,7 @@ nothing found; each documented client mistake reported as exactly its client fin
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import json
@@ -124,6 +125,23 @@ def test_the_sdks_sync_flows_pass_with_nothing_found(mock: MockHandle, tmp_path:
     results = proxy.session.results
     assert results.exchanges == 5 and results.frames > 20  # every exchange and frame went through the checks
     assert validate_command.main([str(tmp_path / "s.har")]) == 0  # the recording, binary frames too, reads back
+
+
+def test_a_key_inside_a_binary_frame_never_reaches_the_har(mock: MockHandle, tmp_path: Path) -> None:
+    """Binary frames are written base64, where the stop's re-redaction of the text cannot see a key: each frame's
+    bytes are redacted before they are encoded (a client that sends its key in a media frame by mistake)."""
+    frame = API_KEY.encode() + bytes(3200 - len(API_KEY))  # an even count: a valid audio frame
+    with proxied(mock, record=tmp_path / "s.har") as (proxy, _log):
+        socket = connect(proxy.ws_base + AUDIO_PATH, additional_headers=HEADERS)
+        with socket, contextlib.suppress(ConnectionClosed, TimeoutError):
+            socket.send(frame)
+            socket.send(json.dumps({"type": "session.close"}))
+            while True:
+                socket.recv(timeout=5)
+    har = json.loads((tmp_path / "s.har").read_text())
+    sent = [m for e in har["log"]["entries"] for m in e.get("_webSocketMessages", []) if m["opcode"] == 2]
+    assert len(sent) == 1 and API_KEY.encode() not in base64.b64decode(sent[0]["data"])
+    assert len(base64.b64decode(sent[0]["data"])) > 3000  # the frame is kept, only the key replaced
 
 
 def test_the_sdks_async_flows_and_its_own_video_sender_pass_with_nothing_found(mock: MockHandle) -> None:

@@ -88,11 +88,12 @@ class HarRecorder:
     def _frame(self, flow: StreamFlow, message: StreamMessage) -> dict[str, Any]:
         """A session's binary frame (v1 media) as a binary frame, base64; v0's as fuzz records them (a UTF-8
         binary frame as text, so ``validate`` judges its content, the rest base64 text)."""
-        if message.data is not None and judged_as_session(flow.path):
-            return {"opcode": 2, "data": base64.b64encode(message.data).decode("ascii")}
+        redactor = self.secrets.redactor
+        if message.data is not None and judged_as_session(flow.path):  # base64 would hide a key from the re-redaction
+            return {"opcode": 2, "data": base64.b64encode(redactor.binary(message.data)).decode("ascii")}
         text, _binary = frame_text(message.text, message.data)
-        text = text if text is not None else base64.b64encode(message.data or b"").decode("ascii")
-        return {"opcode": 1, "data": self.secrets.redactor.json_text(text)}
+        text = text if text is not None else base64.b64encode(redactor.binary(message.data or b"")).decode("ascii")
+        return {"opcode": 1, "data": redactor.json_text(text)}
 
     def websocket_end(self, flow: StreamFlow) -> None:
         if flow.closed_by == "target" and judged_as_session(flow.path):  # the session's end, as the live judge saw it
