@@ -179,7 +179,8 @@ class Recorder:
         if isinstance(message, str):
             record |= {"opcode": 1, "data": self.redactor.json_text(message)}
         else:
-            record |= {"opcode": 2, "data": base64.b64encode(bytes(message)).decode("ascii")}
+            data = self.redactor.binary(bytes(message))  # base64 would hide a key from any later redaction
+            record |= {"opcode": 2, "data": base64.b64encode(data).decode("ascii")}
         self._write(record)
 
     def sent(self, message: Any) -> None:
@@ -399,7 +400,9 @@ class ReplayScript:
 
     def _normalised(self, message: Any) -> Any:
         message = joined(message)
-        return self.redactor.json_text(message) if isinstance(message, str) else message
+        if isinstance(message, str):
+            return self.redactor.json_text(message)
+        return self.redactor.binary(bytes(message)) if isinstance(message, bytes | bytearray | memoryview) else message
 
     def _next_close_received(self) -> Step | None:
         later = [s for s in self.receives[self.received :] if s.opcode == 8]

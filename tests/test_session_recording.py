@@ -382,6 +382,20 @@ def test_the_key_never_reaches_a_transcript(tmp_path, key):
     assert base64.b64decode(lines[2]["data"]) == b"\x00" * 4
 
 
+def test_a_long_key_inside_a_binary_frame_is_redacted_and_the_frame_still_replays(tmp_path):
+    """Base64 hides a key from text redaction: the frame's bytes are redacted before encoding, and on replay the
+    frame the test sends is redacted alike before it is compared, so it still matches."""
+    key = "a-long-key-0123456789"
+    frame = b"\x00\x01" + key.encode() + b"\x00\x01"
+    recorder = cassette(tmp_path).open(f"ws://h{AUDIO}", {"X-Hume-Api-Key": key})
+    recorder.frame("send", frame)
+    recorder.finish()
+    lines = [json.loads(line) for line in (tmp_path / "test_x.session1.jsonl").open(encoding="utf-8")]
+    assert key.encode() not in base64.b64decode(lines[1]["data"])
+    script = cassette(tmp_path).open(f"ws://h{AUDIO}", {"X-Hume-Api-Key": key})
+    ReplayConnection(script).send(frame)  # the same frame: no mismatch
+
+
 def read_items(path: Path) -> list:
     from contracts.readers import ReadOptions, read_path
 
