@@ -5,6 +5,7 @@ reported once, with a transcript `validate` reads."""
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from contracts import fuzz_command
 from contracts.fuzz import runner
 from contracts.fuzz.ledger import Ledger
+from contracts.fuzz.redaction import Redactor
 from contracts.fuzz.runner import FuzzResult
 from contracts.fuzz.v1.budget import MediaBudget, billed
 from contracts.fuzz.v1.session import Transcript
@@ -63,14 +65,18 @@ def test_the_media_budget_bills_at_least_ten_seconds_a_run_and_refuses_past_its_
 def test_a_transcript_is_written_in_the_format_validate_reads(tmp_path: Path) -> None:
     from contracts.readers import ReadOptions, SessionItem, read_path
 
+    key = "a-key-the-server-echoes-0123"
     transcript = Transcript("audio")
     transcript.got(
-        json.dumps({"type": "session.created", "session_id": "s", "audio": {}, "measurement_timer_ms": 3000})
+        json.dumps({"type": "session.created", "session_id": key, "audio": {}, "measurement_timer_ms": 3000})
     )
-    transcript.sent(b"\x00\x01")
+    transcript.sent(b"\x00\x01" + key.encode())
     transcript.sent({"type": "session.close"})
     transcript.close("receive", 1000)
-    path = transcript.write(tmp_path, "one")
+    path = transcript.write(tmp_path, "one", Redactor([key]))
+    written = [json.loads(line) for line in path.read_text().splitlines()]
+    assert key not in json.dumps(written)
+    assert all(key.encode() not in base64.b64decode(r["data"]) for r in written if r["opcode"] == 2)
     sessions = []
     for item in read_path(path, str(path), ReadOptions()):  # a session's frames are read while its file is open
         if isinstance(item, SessionItem):

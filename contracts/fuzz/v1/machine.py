@@ -218,7 +218,7 @@ def run_machine(run: V1Run, channel: str) -> None:
             ctx.ledger.ok(where, SESSION_RULES)
         return
     transcript, found = outcome.failing
-    path = run.failures.save(transcript, where)
+    path = run.failures.save(transcript, where, run.ctx.redactor)
     reproduce = f"hume-contracts validate {path}  (the shortest failing session found; replay its sent frames)"
     for code, title, text in found:
         ctx.ledger.fail(CheckFailure(where, SESSION_RULES, code, title, "the v1 session rules", text, reproduce))

@@ -22,6 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 from contracts.apis import get_api
 from contracts.fuzz.context import API_KEY_HEADER, BudgetExhausted, FuzzContext
 from contracts.fuzz.ledger import CheckFailure
+from contracts.fuzz.redaction import Redactor
 from contracts.readers import ReadError, SessionItem, WsFrame, ws_frame
 from contracts.violations import Finding
 
@@ -64,11 +65,22 @@ class Transcript:
             if frame is not None:
                 yield frame
 
-    def write(self, directory: Path, name: str) -> Path:
+    def write(self, directory: Path, name: str, redactor: Redactor) -> Path:
+        """The transcript as ``.jsonl``, with the key out of every frame (a server may echo it)."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.jsonl"
-        path.write_text("".join(json.dumps(record) + "\n" for record in self.records), encoding="utf-8")
+        records = (_redacted(record, redactor) for record in self.records)
+        path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
         return path
+
+
+def _redacted(record: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    if "data" not in record:  # a close
+        return record
+    if record.get("opcode") == 2:
+        data = redactor.binary(base64.b64decode(record["data"]))
+        return {**record, "data": base64.b64encode(data).decode("ascii")}
+    return {**record, "data": redactor.json_text(record["data"])}
 
 
 def _record(direction: str, item: dict[str, Any] | str | bytes) -> dict[str, Any]:
@@ -211,14 +223,14 @@ class Failures:
     directory: Path | None = None
     written: int = 0
 
-    def save(self, transcript: Transcript, name: str) -> Path:
+    def save(self, transcript: Transcript, name: str, redactor: Redactor) -> Path:
         if self.directory is None:
             import tempfile
 
             self.directory = Path(tempfile.mkdtemp(prefix="hume-contracts-v1-sessions-"))
         self.written += 1
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60]
-        return transcript.write(self.directory, f"{self.written:03d}-{safe}")
+        return transcript.write(self.directory, f"{self.written:03d}-{safe}", redactor)
 
 
 def record_session(
@@ -230,7 +242,7 @@ def record_session(
     if not judged and not probe_failures:
         ctx.ledger.ok(where, SESSION_RULES)
         return True
-    path = failures.save(transcript, where)
+    path = failures.save(transcript, where, ctx.redactor)
     reproduce = f"hume-contracts validate {path}  (the session's transcript; replay its sent frames to reproduce)"
     for code, title, found in judged:
         ctx.ledger.fail(CheckFailure(where, SESSION_RULES, code, title, "the v1 session rules", found, reproduce))
