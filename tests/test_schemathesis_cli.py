@@ -12,10 +12,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import schemathesis
 from conftest import fast_config
+from schemathesis import GenerationMode
 
 import openapi
+from contracts import st_hooks
 from mockserver import running_mock
 
 README = Path(__file__).parents[1] / "README.md"
@@ -67,3 +72,29 @@ def test_st_run_as_the_readme_shows_passes_against_the_mock(tmp_path: Path) -> N
     assert "No issues found" in done.stdout or "Missing test data" in done.stdout
     assert "Stateful" in done.stdout and "Coverage" in done.stdout and "Fuzzing" in done.stdout
     assert (tmp_path / "schemathesis.toml").read_text() == openapi.SCHEMATHESIS_CONFIG_PATH.read_text()
+
+
+class _Generated:
+    """A case as schemathesis's generator hands it to ``filter_case``: the case, with its generation mode."""
+
+    def __init__(self, case: Any, mode: GenerationMode) -> None:
+        self._case = case
+        self.meta = SimpleNamespace(generation=SimpleNamespace(mode=mode))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._case, name)
+
+
+def test_the_shipped_hook_drops_only_negative_cases_whose_wire_form_is_valid() -> None:
+    """A multipart `json` generated as an empty array is no part on the wire: a valid request, which a correct
+    server accepts (st reported ST201 against the mock for it). Cases still invalid as bytes stay negative."""
+    assert 'hooks = "contracts.st_hooks"' in openapi.SCHEMATHESIS_CONFIG_PATH.read_text()
+    jobs = schemathesis.openapi.from_dict(openapi.load_repaired())["/v0/batch/jobs"]["POST"]
+
+    def kept(json_part: Any, mode: GenerationMode = GenerationMode.NEGATIVE) -> bool:
+        case = jobs.Case(body={"json": json_part, "file": [b"\x89PNG"]}, media_type="multipart/form-data")
+        return st_hooks.filter_case(None, _Generated(case, mode))
+
+    assert not kept([])  # no json part at all: valid
+    assert kept("{not json") and kept([1, 2])  # a part that is no JSON object; two json parts
+    assert kept([], GenerationMode.POSITIVE)  # positive cases are never dropped
