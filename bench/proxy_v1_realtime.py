@@ -327,6 +327,13 @@ def machine() -> str:
             f" Python {platform.python_version()}")  # fmt: skip
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (every core, every process)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -367,12 +374,18 @@ def measure(plan: Plan, rounds: int, log_dir: Path) -> dict[str, Any]:
         for round_ in range(rounds):
             for mode, address in (("direct", mock_address), ("proxy", proxy_address)):
                 print(f"round {round_ + 1}/{rounds}: {mode} ... (load average {load_average()})", flush=True)
-                before = {name: proc_figures(p.pid)[0] for name, p in (("mock", mock), ("proxy", proxy))}
+                processes = {"mock": mock.pid, "proxy": proxy.pid, "client": os.getpid()}
+                before = {name: proc_figures(pid)[0] for name, pid in processes.items()}
+                busy = machine_busy_seconds()
                 started = time.perf_counter()
                 logs, stamps = phase(address, mock_address, each)
                 wall[mode] += time.perf_counter() - started
-                for name, p in (("mock", mock), ("proxy", proxy)):
-                    cpu[(mode, name)] += proc_figures(p.pid)[0] - before[name]
+                ours = 0.0
+                for name, pid in processes.items():
+                    cpu[(mode, name)] += (spent := proc_figures(pid)[0] - before[name])
+                    ours += spent
+                # What else ran meanwhile: the machine is shared, and its load is what the tails follow.
+                cpu[(mode, "others")] += machine_busy_seconds() - busy - ours
                 one_way_ms(logs, stamps, mode, round_, samples, problems)
         proxy_rss = proc_figures(proxy.pid)[1]
     log_lines = (log_dir / "proxy.log").read_text(errors="replace").splitlines()
@@ -411,8 +424,12 @@ def report(args: argparse.Namespace, result: dict[str, Any], loads: tuple[str, s
         " at p99.",
         f"CPU seconds per second of streaming: the mock {cpu[('direct', 'mock')] / wall['direct']:.2f} direct and"
         f" {cpu[('proxy', 'mock')] / wall['proxy']:.2f} proxied;"
-        f" the proxy {cpu[('proxy', 'proxy')] / wall['proxy']:.2f}"
-        f" (peak RSS {result['proxy_rss']:.0f} MB). Problems: {problems}; one-way times below zero: {below_zero}.",
+        f" the proxy {cpu[('proxy', 'proxy')] / wall['proxy']:.2f} (peak RSS {result['proxy_rss']:.0f} MB);"
+        " the load client"
+        f" {cpu[('direct', 'client')] / wall['direct']:.2f} and {cpu[('proxy', 'client')] / wall['proxy']:.2f};"
+        f" other programs on the machine {cpu[('direct', 'others')] / wall['direct']:.2f} and"
+        f" {cpu[('proxy', 'others')] / wall['proxy']:.2f} (of {os.cpu_count()} cores)"
+        f". Problems: {problems}; one-way times below zero: {below_zero}.",
         f"The proxy logged {len(logged)} lines (warm-up included); its summary at stop: `{summary}`. The mock"
         " runs without drifts, so each violation counted there is a false alarm of the proxy's checks on v1"
         " sessions.",
