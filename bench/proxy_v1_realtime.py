@@ -393,13 +393,29 @@ def measure(plan: Plan, rounds: int, log_dir: Path) -> dict[str, Any]:
             "proxy_log": log_lines}  # fmt: skip
 
 
+def verdict(figures: dict[str, float], others: float) -> str:
+    """The target, judged on frames and replies while streaming.
+
+    The p99 is judged only when the direct connection's own p99 is under the bound: when it is not, the slowest
+    1% are the machine's other load (or the mock), and a difference of two such tails says nothing of the relay.
+    """
+    p50 = figures["added_p50"]
+    text = [f"Target (added under {TARGET_P50_MS:g} ms at p50 and {TARGET_P99_MS:g} ms at p99, frames and replies"
+            f" while streaming): p50 {'met' if p50 < TARGET_P50_MS else 'not met'} ({p50:.2f} ms added);"]  # fmt: skip
+    p99, paired, direct = figures["added_p99"], figures["paired_p99"], figures["direct_p99"]
+    if direct > TARGET_P99_MS:
+        text.append(f" p99 not judged in this run: the direct connection's own p99 is {direct:.2f} ms (other"
+                    f" programs used {others:.2f} cores meanwhile); added {p99:.2f} ms, {paired:.2f} ms per message"
+                    " (paired).")  # fmt: skip
+    else:
+        met = p99 < TARGET_P99_MS and paired < TARGET_P99_MS
+        text.append(f" p99 {'met' if met else 'not met'} ({p99:.2f} ms added; {paired:.2f} ms per message, paired).")
+    return "".join(text)
+
+
 def report(args: argparse.Namespace, result: dict[str, Any], loads: tuple[str, str]) -> str:
     table, every = render_table(result["samples"])
     cpu, wall = result["cpu"], result["wall"]
-    everything = every[STREAMING]
-    # A p99 added near or below zero: the slowest 1% are as slow direct (the mock, the machine), not the relay's.
-    tail_note = " (the tail is there direct too)" if everything["added_p99"] < 1.0 else ""
-    met = everything["added_p50"] < TARGET_P50_MS and everything["added_p99"] < TARGET_P99_MS
     command = f"python bench/proxy_v1_realtime.py --seconds {args.seconds:g} --audio {args.audio} --video {args.video}"
     command += f" --rounds {args.rounds}"
     problems = ", ".join(f"{name}: {count}" for name, count in sorted(result["problems"].items()) if count) or "none"
@@ -416,12 +432,7 @@ def report(args: argparse.Namespace, result: dict[str, Any], loads: tuple[str, s
         "",
         table,
         "",
-        f"Target (added under {TARGET_P50_MS:g} ms at p50 and {TARGET_P99_MS:g} ms at p99, frames and replies while"
-        " streaming):"
-        f" {'met' if met else 'not met'} in this run: added {everything['added_p50']:.2f} ms at p50 and"
-        f" {everything['added_p99']:.2f} ms at p99{tail_note};"
-        f" per message (paired) {everything['paired_p50']:.2f} ms at p50 and {everything['paired_p99']:.2f} ms"
-        " at p99.",
+        verdict(every[STREAMING], cpu[("direct", "others")] / wall["direct"]),
         f"CPU seconds per second of streaming: the mock {cpu[('direct', 'mock')] / wall['direct']:.2f} direct and"
         f" {cpu[('proxy', 'mock')] / wall['proxy']:.2f} proxied;"
         f" the proxy {cpu[('proxy', 'proxy')] / wall['proxy']:.2f} (peak RSS {result['proxy_rss']:.0f} MB);"
