@@ -189,7 +189,7 @@ async def one_session(url: str, log: SessionLog, update: dict, frames: list[byte
             if log.received[-1][1] != expected:
                 raise RuntimeError(f"{log.kind} session {log.index}: {expected} expected, got {raw[:200]!r}")
         reading = asyncio.create_task(_read_all(ws, log))
-        await ready.wait()  # 20 handshakes at once are not the relay's per-message cost: they are over by now
+        await ready.wait()  # all the handshakes at once are not the relay's per-message cost: they are over by now
         await asyncio.sleep(offset)
         start = time.perf_counter()
         for index in range(count):
