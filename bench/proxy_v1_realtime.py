@@ -68,6 +68,7 @@ STAMPS_PATH = "/__bench/stamps"  # answered by the bench's middleware, never by 
 FRAME_MS = 100
 VIDEO_FPS = 3
 TARGET_P50_MS, TARGET_P99_MS = 2.0, 10.0
+QUIET_CORES = 0.5  # other programs' CPU under which the machine counts as the bench's own
 WARM_UP_SECONDS = 2
 ENDPOINTS = {"audio": "/v1/expression/audio/realtime", "video": "/v1/expression/video/realtime"}
 
@@ -396,16 +397,17 @@ def measure(plan: Plan, rounds: int, log_dir: Path) -> dict[str, Any]:
 def verdict(figures: dict[str, float], others: float) -> str:
     """The target, judged on frames and replies while streaming.
 
-    The p99 is judged only when the direct connection's own p99 is under the bound: when it is not, the slowest
-    1% are the machine's other load (or the mock), and a difference of two such tails says nothing of the relay.
+    The p99 is judged only when other programs left the cores to the bench (under ``QUIET_CORES`` of CPU while
+    it ran direct): otherwise the slowest 1% of either mode are the machine's other load, and the difference of
+    two such tails says nothing of the relay.
     """
     p50 = figures["added_p50"]
     text = [f"Target (added under {TARGET_P50_MS:g} ms at p50 and {TARGET_P99_MS:g} ms at p99, frames and replies"
             f" while streaming): p50 {'met' if p50 < TARGET_P50_MS else 'not met'} ({p50:.2f} ms added);"]  # fmt: skip
     p99, paired, direct = figures["added_p99"], figures["paired_p99"], figures["direct_p99"]
-    if direct > TARGET_P99_MS:
-        text.append(f" p99 not judged in this run: the direct connection's own p99 is {direct:.2f} ms (other"
-                    f" programs used {others:.2f} cores meanwhile); added {p99:.2f} ms, {paired:.2f} ms per message"
+    if others > QUIET_CORES:
+        text.append(f" p99 not judged in this run: other programs used {others:.2f} cores meanwhile (the direct"
+                    f" connection's own p99 is {direct:.2f} ms); added {p99:.2f} ms, {paired:.2f} ms per message"
                     " (paired).")  # fmt: skip
     else:
         met = p99 < TARGET_P99_MS and paired < TARGET_P99_MS
