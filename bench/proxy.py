@@ -35,9 +35,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 from websockets.asyncio.client import connect
+
+from bench.results import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 MITM_VENV = ROOT / ".venv" / "bench-mitmproxy"
@@ -67,17 +70,24 @@ def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float =
 
 
 @contextmanager
-def serving(command: list[str], port: int) -> Iterator[str]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def spawned(command: list[str], port: int, output: IO[bytes] | int = subprocess.DEVNULL) -> Iterator[subprocess.Popen]:
+    """``command`` in its own process, once it listens on ``port``; stopped on exit. Its output goes to ``output``."""
+    process = subprocess.Popen(command, stdout=output, stderr=output)
     try:
         wait_listening(port, process)
-        yield f"http://127.0.0.1:{port}"
+        yield process
     finally:
         process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def serving(command: list[str], port: int) -> Iterator[str]:
+    with spawned(command, port):
+        yield f"http://127.0.0.1:{port}"
 
 
 def hume_contracts(*args: str) -> list[str]:
@@ -244,8 +254,8 @@ def main() -> None:
                 figures["mitmproxy (reverse)"] = measure(via_mitm, small, big, args.quick)
     table = render(figures, startup_seconds())
     print(table)
-    RESULTS.write_text(
-        f"# Proxy benchmark\n\n{'(quick run) ' if args.quick else ''}`python -m bench.proxy`\n\n{table}\n"
+    replace_section(
+        RESULTS, "# Proxy benchmark", f"{'(quick run) ' if args.quick else ''}`python -m bench.proxy`\n\n{table}"
     )
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
