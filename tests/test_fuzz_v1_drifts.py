@@ -72,7 +72,7 @@ def fuzz_v1_ledger(steps: tuple[str, ...] | None, drifts: frozenset[str] = froze
     with private_hypothesis_home(), target(options) as (base_url, stream_url, key, _description):
         ctx = FuzzContext(base_url=base_url, stream_url=stream_url, api_key=key, ledger=Ledger(), max_examples=3,
                           time_budget=budget, request_timeout=5.0, response_timeout=4.0, seed=7)  # fmt: skip
-    # 4 s for a reply: the mock answers in milliseconds; a drift that never answers costs 4 s, not 10
+        # 4 s for a reply above: the mock answers in milliseconds; a drift that never answers costs 4 s, not 10
         run_v1(ctx, None, 600.0, steps)
     return ctx.ledger
 

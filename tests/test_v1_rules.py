@@ -448,7 +448,7 @@ def test_a_client_message_over_the_size_limit_must_end_the_session() -> None:
 
 
 def test_a_video_frame_over_2_mb_must_end_the_session_only_when_over_either_reading_of_2_mb() -> None:
-    """"2 MB" is 2,000,000 or 2,097,152 bytes: a server measuring a frame between the two keeps its promise."""
+    """The docs' 2 MB is 2,000,000 or 2,097,152 bytes: a server measuring a frame between the two keeps its promise."""
     between = samples.video_session()
     between[7] = ("sent", samples.JPEG + bytes(2_050_000 - len(samples.JPEG)))
     assert "v1-message-too-large-unanswered" not in session_codes(between, VIDEO_PATH)
