@@ -45,7 +45,7 @@ import httpx
 import uvicorn
 
 from contracts.progress import LiveProgress
-from contracts.proxy import ProxyOptions, ProxySession, listen, uvicorn_config
+from contracts.proxy import ProxyOptions, ProxySession, listen, serve, uvicorn_config
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         port = listener.getsockname()[1]
         print(f"hume-contracts proxy on http://{args.host}:{port} -> {args.target}  (Ctrl-C stops)", flush=True)
         with _stop_signals_end_the_server(), session.collecting():
-            uvicorn.Server(uvicorn_config(session.core, args.host, port, options)).run(sockets=[listener])
+            serve(uvicorn.Server(uvicorn_config(session.core, args.host, port, options)), [listener])
         session.finish()
     print(session.results.summary())
     if session.coverage is not None:

@@ -7,6 +7,7 @@ background thread (tests, and teams' own integration tests); ``contracts.proxy_c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -176,6 +177,30 @@ def uvicorn_config(app: ProxyCore, host: str, port: int, options: ProxyOptions |
         ws_max_size=16 * 2**20,
         timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
     )
+
+
+CLOSE_SECONDS = 2.0  # after the server stops: what is still running gets this long to end once cancelled
+
+
+def serve(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+    """``server.run`` with a bounded close. After a second Ctrl-C uvicorn skips cancelling what is in flight and
+    leaves it to ``asyncio.run``, which waits for every cancelled task without limit; an exchange reading an
+    endless body could hold the stop there for ever (files unwritten). Here the cancelled tasks get
+    ``CLOSE_SECONDS``; what is left is abandoned with the loop."""
+    loop = server.config.get_loop_factory()() if server.config.get_loop_factory() else asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(server.serve(sockets=sockets))
+    finally:
+        try:
+            left = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in left:
+                task.cancel()
+            if left:
+                loop.run_until_complete(asyncio.wait(left, timeout=CLOSE_SECONDS))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.set_exception_handler(lambda *_: None)  # abandoned tasks are not worth a traceback at exit
+            loop.close()
 
 
 def listen(host: str, port: int) -> socket.socket:
