@@ -187,7 +187,8 @@ def serve(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
     leaves it to ``asyncio.run``, which waits for every cancelled task without limit; an exchange reading an
     endless body could hold the stop there for ever (files unwritten). Here the cancelled tasks get
     ``CLOSE_SECONDS``; what is left is abandoned with the loop."""
-    loop = server.config.get_loop_factory()() if server.config.get_loop_factory() else asyncio.new_event_loop()
+    factory = server.config.get_loop_factory() or asyncio.new_event_loop
+    loop = factory()
     try:
         loop.run_until_complete(server.serve(sockets=sockets))
     finally:
