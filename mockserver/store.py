@@ -16,7 +16,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -133,7 +133,7 @@ class Store:
 
     def _open(self) -> None:
         """Check the file before anything writes to it, then set it up."""
-        with self._lock:
+        with self._using_db():
             # The first problem only, as bytes: a damaged row's text in the verdict need not be UTF-8.
             self._db.text_factory = bytes
             try:
@@ -174,7 +174,7 @@ class Store:
         }
         columns = ", ".join(row)
         marks = ", ".join(f":{name}" for name in row)
-        with self._lock, self._db:  # one transaction: a job never exists without its predictions
+        with self._using_db(), self._db:  # one transaction: a job never exists without its predictions
             self._db.execute("BEGIN")
             self._db.execute(
                 f"INSERT INTO jobs (seq, {columns}) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), {marks})",
@@ -187,7 +187,7 @@ class Store:
 
     def predictions_body(self, job_id: str) -> bytes:
         """The stored GET .../predictions body (UTF-8 JSON); UnservableJob if it cannot be sent."""
-        with self._lock:
+        with self._using_db():
             row = self._db.execute(
                 "SELECT predictions_json, checked FROM predictions WHERE job_id = ?", (job_id,)
             ).fetchone()
@@ -202,7 +202,7 @@ class Store:
         return wire.loads(self.predictions_body(job_id))
 
     def artifacts(self, job_id: str) -> bytes | None:
-        with self._lock:
+        with self._using_db():
             row = self._db.execute("SELECT archive FROM artifacts WHERE job_id = ?", (job_id,)).fetchone()
         return row[0] if row else None
 
@@ -220,7 +220,7 @@ class Store:
 
     def awaiting_callback(self) -> list[tuple[str, str]]:
         """(job id, callback URL) of every ended job whose callback was not attempted yet, oldest first."""
-        with self._lock:
+        with self._using_db():
             rows = self._db.execute(
                 "SELECT job_id, callback_url FROM jobs WHERE status IN (?, ?) AND callback_url IS NOT NULL "
                 "AND callback_json IS NULL ORDER BY seq",
@@ -263,12 +263,21 @@ class Store:
     def record_callback(self, job_id: str, result: dict[str, Any]) -> None:
         self._execute("UPDATE jobs SET callback_json = ? WHERE job_id = ?", (wire.dumps(result).decode(), job_id))
 
-    def _execute(self, sql: str, params: Iterable[Any]) -> None:
+    @contextlib.contextmanager
+    def _using_db(self) -> Iterator[None]:
+        """The connection, alone; damage SQLite describes in bytes that are not UTF-8 is damage all the same."""
         with self._lock:
+            try:
+                yield
+            except UnicodeDecodeError:  # sqlite3 decodes its error messages strictly; a damaged row's text is in one
+                raise sqlite3.DatabaseError("SQLite reported damage in a message that is not UTF-8") from None
+
+    def _execute(self, sql: str, params: Iterable[Any]) -> None:
+        with self._using_db():
             self._db.execute(sql, tuple(params))
 
     def _select(self, sql: str, params: Iterable[Any]) -> list[JobRecord]:
-        with self._lock:
+        with self._using_db():
             rows = self._db.execute(sql, tuple(params)).fetchall()
         return [_record(row) for row in rows]
 
