@@ -43,6 +43,10 @@ class MockConfig:
     max_stream_sessions: int = 16
     stream_workers: int = 2
     stream_stall_seconds: float = 10.0
+    # Connections open at once, HTTP and WebSocket together (None: what the file-descriptor limit allows;
+    # beyond: 503), and how long a request's head may take to arrive (slowloris; beyond: 408).
+    max_connections: int | None = None
+    head_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         unknown = unknown_drifts(self.drifts)
@@ -54,6 +58,8 @@ class MockConfig:
             raise ValueError("concurrent_jobs must be >= 1 and waiting_jobs >= 0")
         if min(self.max_stream_sessions, self.stream_workers) < 1 or self.stream_stall_seconds <= 0:
             raise ValueError("max_stream_sessions and stream_workers must be >= 1 and stream_stall_seconds > 0")
+        if (self.max_connections is not None and self.max_connections < 1) or self.head_timeout_seconds <= 0:
+            raise ValueError("max_connections must be >= 1 and head_timeout_seconds > 0")
 
     def drifted(self, name: str) -> bool:
         """True when the drift ``name`` is switched on (the one check every drift site uses)."""

@@ -33,11 +33,13 @@ from mockserver.config import DEFAULT_API_KEY, MockConfig, is_loopback_host
 from mockserver.drifts import describe_catalogue, unknown_drifts
 from mockserver.store import StoreError
 from mockserver.ws_protocol import bounded_protocol
+from serving.guard import GuardedHttpProtocol, connection_cap, guarded_http_protocol
 
 KEY_ENV = "HUME_API_KEY"
 STARTUP_TIMEOUT_SECONDS = 10.0
 GRACEFUL_SHUTDOWN_SECONDS = 3.0  # then running sessions are cancelled: SIGTERM stops the mock whatever clients do
 STREAM_PATH = "/v0/stream/models"
+log = logging.getLogger("mockserver")
 
 
 @dataclass(frozen=True)
@@ -80,13 +82,17 @@ logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
     # websockets-sansio (the legacy websockets implementation is deprecated in websockets >= 14), bounded against
     # clients that do not read. The graceful-shutdown bound is a backstop: held-up connections are aborted anyway.
-    stall_seconds = app.state.mock.config.stream_stall_seconds
+    # The HTTP protocol is guarded too: slow heads, huge heads and connection floods are refused (serving.guard).
+    config = app.state.mock.config
+    cap = connection_cap(config.max_connections)
+    http = guarded_http_protocol(GuardedHttpProtocol, cap, config.head_timeout_seconds, server="mock", log=log)
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning",
-        ws=bounded_protocol(stall_seconds),
+        http=http,
+        ws=bounded_protocol(config.stream_stall_seconds),
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )

@@ -423,6 +423,67 @@ def test_heavy_work_beyond_the_slots_and_queue_gets_429_with_retry_after(monkeyp
     assert results == [200, 200]
 
 
+# -- slow and greedy clients: the server bounds the mock shares with the proxy (serving.guard) -----------------
+
+
+def raw_request(mock: MockHandle, head: bytes) -> bytes:
+    """Send ``head`` as it is (no client library tidies it) and return everything the mock answers."""
+    with socket.create_connection((mock.host, mock.port), timeout=10) as connection:
+        connection.sendall(head)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_slowloris_head_is_cut_off_and_others_are_served() -> None:
+    with serving(fast_config(head_timeout_seconds=0.5)) as (mock, http):
+        slow = socket.create_connection((mock.host, mock.port), timeout=10)
+        slow.sendall(b"GET /v0/batch/jobs HTTP/1.1\r\nx-a: 1\r\n")
+        answer = http.get(JOBS)
+        time.sleep(1.0)
+        cut = slow.recv(1024)
+        slow.close()
+    assert answer.status_code == 200 and cut.startswith(b"HTTP/1.1 408")
+
+
+def test_twenty_thousand_headers_are_refused_cheaply(mock_server: MockHandle, client: httpx.Client) -> None:
+    head = b"GET /v0/batch/jobs HTTP/1.1\r\n" + b"".join(b"x-%d: y\r\n" % n for n in range(20000)) + b"\r\n"
+    started = time.monotonic()
+    answer = raw_request(mock_server, head)
+    took = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 431") and took < 2
+    assert_everything_still_answers(client)
+
+
+def test_connections_past_the_cap_are_refused_and_freed_later() -> None:
+    with serving(fast_config(max_connections=5, head_timeout_seconds=1.0)) as (mock, http):
+        idle = [socket.create_connection((mock.host, mock.port)) for _ in range(5)]
+        time.sleep(0.2)
+        try:
+            refused = raw_request(mock, b"GET /v0/batch/jobs HTTP/1.1\r\nhost: x\r\n\r\n")
+        except ConnectionResetError:  # closed at once to free the descriptor: the 503 may be lost to a reset
+            refused = b"reset"
+        time.sleep(3.0)  # the idle ones time out (1 s), and their lingering close ends (1 s)
+        answer = http.get(JOBS)
+        for connection in idle:
+            connection.close()
+    assert (refused.startswith(b"HTTP/1.1 503") or refused == b"reset") and answer.status_code == 200
+
+
+def test_the_connection_cap_stays_below_the_descriptor_limit() -> None:
+    # The issue's case: 1,100 idle connections on a process allowed 1,024 descriptors stopped every accept.
+    # The cap leaves room for the listening socket, files and one accept burst; the proxy needs two per connection.
+    probe = (
+        "import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024));"
+        "from serving.guard import connection_cap;"
+        "print(connection_cap(), connection_cap(fds_per_connection=2), connection_cap(100))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    mock_cap, proxy_cap, asked = map(int, out.split())
+    assert 0 < mock_cap < 1024 - 128 and proxy_cap == mock_cap // 2 and asked == 100
+
+
 # -- artifacts: one stored archive -------------------------------------------------------------------------
 
 

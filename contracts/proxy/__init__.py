@@ -27,7 +27,7 @@ from contracts.html_report import write_beside
 from contracts.proxy.addons import ContractChecker, LiveLog, SecretWatch, SessionResults, StrictGate, decoded
 from contracts.proxy.budget import HOLD_BUDGET
 from contracts.proxy.core import ProxyCore
-from contracts.proxy.guard import HEAD_TIMEOUT, connection_cap, guarded_protocols
+from contracts.proxy.guard import HEAD_TIMEOUT, guarded_protocols
 from contracts.proxy.har import HarRecorder
 from contracts.proxy.jobs import JobMemory
 from contracts.proxy.sessions import SessionChecker
@@ -165,7 +165,7 @@ class ProxyHandle:
 def uvicorn_config(app: ProxyCore, host: str, port: int, options: ProxyOptions | None = None) -> uvicorn.Config:
     """uvicorn with the guarded protocols (``contracts.proxy.guard``) and a bounded graceful stop."""
     options = options or ProxyOptions(target=str(app.target))
-    http, ws = guarded_protocols(connection_cap(options.max_connections), options.head_timeout)
+    http, ws = guarded_protocols(options.max_connections, options.head_timeout)
     return uvicorn.Config(
         app,
         host=host,

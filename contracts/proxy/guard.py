@@ -1,12 +1,8 @@
 """What the proxy's server refuses before a request reaches the app: the cheap, per-connection defences.
 
-uvicorn's own protocols, with bounds they lack (issue 15, section 2):
+The head deadline, head limits and connection cap are the suite's shared server bounds (``serving.guard``); the
+proxy adds:
 
-- a request head (request line and headers) must arrive within ``head_timeout`` seconds (slowloris), and
-  hold at most ``MAX_HEADERS`` fields and ``MAX_HEAD_BYTES`` bytes: 20,000 headers are refused at the
-  257th, before anything quadratic can run (431);
-- at most ``max_connections`` connections at once (HTTP and WebSocket together), below the file
-  descriptor limit, so a flood of idle connections is refused (503) instead of stopping every accept;
 - the request-target as the client wrote it is kept in the scope (``REQUEST_TARGET``): httptools drops
   the scheme and host of an absolute-form target, and the app refuses anything but origin-form;
 - a WebSocket client that pings without reading the pongs is cut off once the unread pongs pass
@@ -17,181 +13,27 @@ These subclass uvicorn internals (``pyproject.toml`` bounds its version).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import resource
-import time
-from typing import Any
 
-import httptools
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from contracts.proxy.targets import REQUEST_TARGET
+from serving.guard import HEAD_TIMEOUT, GuardedHttpProtocol, connection_cap, guarded_http_protocol
+
+__all__ = ["HEAD_TIMEOUT", "connection_cap", "guarded_protocols"]
 
 log = logging.getLogger("hume_contracts.proxy")
 
-MAX_HEADERS = 256
-MAX_HEAD_BYTES = 64 * 1024
-HEAD_TIMEOUT = 10.0  # seconds for a request head to arrive, from the connection or the request's first byte
 MAX_PONG_BACKLOG = 1024 * 1024 + 16 * 1024 * 1024  # room for one frame of the proxy's own, then 1 MiB of pongs
-LINGER_SECONDS = 1.0
 FDS_PER_CONNECTION = 2  # the client's socket and the target's
-FDS_IN_RESERVE = 64  # listening socket, log files, the HAR spool, the interpreter's own
-ACCEPT_BURST = 160  # asyncio accepts the whole listen backlog (128) before the first connection can be refused
 
 
-def connection_cap(wanted: int | None = None) -> int:
-    """How many connections may be open at once: ``wanted``, within what the file-descriptor limit allows.
-
-    Raises the soft limit to the hard one first (as servers do), so the cap is as high as the system lets it be.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError):
-            pass
-    spare = soft - FDS_IN_RESERVE - ACCEPT_BURST
-    allowed = 1_000_000 if soft == resource.RLIM_INFINITY else max(1, spare // FDS_PER_CONNECTION)
-    return min(wanted, allowed) if wanted else allowed
-
-
-class HeadTooLarge(Exception):
-    """A request head with too many fields, or too many bytes."""
-
-
-class GuardedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a head deadline, head limits, a connection cap and the raw target."""
-
-    max_connections = 1000  # set by ``guarded_protocols``
-    head_timeout = HEAD_TIMEOUT
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._head_fields = 0
-        self._head_bytes = 0
-        self._refused = False  # an answer of ours is out: the rest the client sends is read and dropped
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        if len(self.connections) > self.max_connections:
-            _refusals.note(self.max_connections)
-            self._refuse(503, "the proxy is at its connection limit", linger=False)  # the descriptor back at once
-            return
-        self._arm_head_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_head_timer()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if self._refused:
-            return
-        self._unset_keepalive_if_required()
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError as error:
-            if isinstance(error.__context__, HeadTooLarge):
-                self._refuse(431, str(error.__context__))
-            else:
-                self._refuse(400, "Invalid HTTP request received.")
-        except httptools.HttpParserError:
-            self._refuse(400, "Invalid HTTP request received.")
-        except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
-
-    # ---- parser callbacks
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._head_fields = self._head_bytes = 0
-        self._arm_head_timer()
-
-    def on_url(self, url: bytes) -> None:
-        self._count(0, len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(1, len(name) + len(value))
-        super().on_header(name, value)
+class ProxyHttpProtocol(GuardedHttpProtocol):
+    """The guarded HTTP protocol that also keeps the raw request-target."""
 
     def on_headers_complete(self) -> None:
-        self._disarm_head_timer()
         self.scope["extensions"] = {REQUEST_TARGET: self.url}
         super().on_headers_complete()
-
-    def _count(self, fields: int, size: int) -> None:
-        self._head_fields += fields
-        self._head_bytes += size
-        if self._head_fields > MAX_HEADERS:
-            raise HeadTooLarge(f"more than {MAX_HEADERS} header fields")
-        if self._head_bytes > MAX_HEAD_BYTES:
-            raise HeadTooLarge(f"a request head over {MAX_HEAD_BYTES} bytes")
-
-    # ---- the head deadline
-
-    def _arm_head_timer(self) -> None:
-        if self._head_timer is None and self.head_timeout:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
-
-    def _disarm_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_too_slow(self) -> None:
-        self._head_timer = None
-        if self.cycle is not None and not self.cycle.response_complete:
-            return  # a request is being answered: its own timeouts apply
-        self._refuse(408, f"no complete request head within {self.head_timeout:g} s")
-
-    def _refuse(self, status: int, reason: str, *, linger: bool = True) -> None:
-        """A plain-text answer, then the connection closes (nothing reaches the app).
-
-        A lingering close: our side shuts, what the client still sends is read and dropped for a moment,
-        then the socket closes. Closing at once with its data unread would reset the connection, and the
-        client would lose the answer.
-        """
-        if self.transport.is_closing() or self._refused:
-            return
-        self._refused = True
-        self._disarm_head_timer()
-        phrase = {400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large"}
-        phrase[503] = "Service Unavailable"
-        body = reason.encode("ascii", "replace")
-        head = f"HTTP/1.1 {status} {phrase[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        head += f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-        self.transport.write(head.encode("ascii") + body)
-        if not linger:
-            self.transport.close()
-            return
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        self.loop.call_later(LINGER_SECONDS, self.transport.close)
-
-
-class _Refusals:
-    """Connections refused at the cap, logged at most once a second (a flood must not flood the log too)."""
-
-    def __init__(self) -> None:
-        self.unlogged = 0
-        self.logged_at = 0.0
-
-    def note(self, cap: int) -> None:
-        self.unlogged += 1
-        now = time.monotonic()
-        if now - self.logged_at >= 1.0:
-            log.warning("refused %d connection(s): the proxy is at its cap of %d", self.unlogged, cap)
-            self.unlogged, self.logged_at = 0, now
-
-
-_refusals = _Refusals()
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -216,8 +58,9 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_parser_exception()
 
 
-def guarded_protocols(max_connections: int, head_timeout: float = HEAD_TIMEOUT) -> tuple[type, type]:
-    """The HTTP and WebSocket protocol classes for uvicorn's ``http=`` and ``ws=`` with these bounds."""
-    http = type("ProxyHttpProtocol", (GuardedHttpProtocol,), {"max_connections": max_connections})
-    http.head_timeout = head_timeout
+def guarded_protocols(max_connections: int | None = None, head_timeout: float = HEAD_TIMEOUT) -> tuple[type, type]:
+    """The HTTP and WebSocket protocol classes for uvicorn's ``http=`` and ``ws=``: at most ``max_connections``
+    at once (None: what the file-descriptor limit allows, two per connection), heads within ``head_timeout``."""
+    cap = connection_cap(max_connections, fds_per_connection=FDS_PER_CONNECTION)
+    http = guarded_http_protocol(ProxyHttpProtocol, cap, head_timeout, server="proxy", log=log)
     return http, GuardedWebSocketProtocol
