@@ -185,8 +185,9 @@ def coverage_section(coverage: Any) -> str:
 # ------------------------------------------------------------------------------------------ validate / proxy
 
 
-def validate_failures(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One entry per violation of the ``validate`` JSON, with a command that reproduces it."""
+def validate_failures(document: Mapping[str, Any], reproducible: bool = True) -> list[dict[str, Any]]:
+    """One entry per violation of the ``validate`` JSON, with a command that reproduces it where its source is a
+    file (``reproducible``; a proxy's findings come from live traffic, whose source names no file)."""
     failures = []
     for finding in document.get("findings") or []:
         source, location = finding.get("source", ""), finding.get("location", "")
@@ -196,7 +197,9 @@ def validate_failures(document: Mapping[str, Any]) -> list[dict[str, Any]]:
                 {
                     **violation,
                     "where": where,
-                    "reproduce": f"hume-contracts validate --verbose {_shell_word(source)}" if source else "",
+                    "reproduce": f"hume-contracts validate --verbose {_shell_word(source)}"
+                    if source and reproducible
+                    else "",
                 }
             )
     return failures
@@ -235,12 +238,12 @@ def files_section(document: Mapping[str, Any]) -> str:
     )
 
 
-def render_validate(document: Mapping[str, Any], title: str = "hume-contracts validate") -> str:
-    """``validate``'s JSON report (and the proxy's, which has the same shape) as a page."""
+def render_validate(document: Mapping[str, Any], title: str = "hume-contracts validate", files: bool = True) -> str:
+    """``validate``'s JSON report (and the proxy's, which has the same shape, with ``files`` False) as a page."""
     summary = document.get("summary") or {}
-    failures = validate_failures(document)
+    failures = validate_failures(document, reproducible=files)
     ok = not failures and not document.get("read_errors")
-    verdict = f"FAIL: {len(failures)} violations" if failures else ("PASS" if ok else "UNREADABLE INPUT")
+    verdict = f"FAIL: {plural(len(failures), 'violation')}" if failures else ("PASS" if ok else "UNREADABLE INPUT")
     sections = [
         failures_section(failures),
         warnings_section(document),
@@ -385,7 +388,7 @@ def render_diff(document: Mapping[str, Any]) -> str:
 
 # ------------------------------------------------------------------------------------------ files
 
-RENDERERS = {"validate": render_validate, "proxy": render_validate, "fuzz": render_fuzz}
+RENDERERS = {"validate": render_validate, "fuzz": render_fuzz}
 
 
 def write_beside(report_json: Path, kind: str) -> Path:
@@ -393,8 +396,10 @@ def write_beside(report_json: Path, kind: str) -> Path:
     import json
 
     document = json.loads(report_json.read_text(encoding="utf-8"))
-    title = {"proxy": "hume-contracts proxy session"}.get(kind)
-    rendered = render_validate(document, title) if title else RENDERERS[kind](document)
+    if kind == "proxy":
+        rendered = render_validate(document, "hume-contracts proxy session", files=False)
+    else:
+        rendered = RENDERERS[kind](document)
     target = report_json.with_name("report.html")
     target.write_text(rendered, encoding="utf-8")
     return target

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openapi
 from contracts.cli import main
-from contracts.html_report import render_coverage, render_diff, render_fuzz, render_validate
+from contracts.html_report import render_coverage, render_diff, render_fuzz, render_validate, write_beside
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "data" / "corpus"  # vendored: the shared corpus, byte for byte
@@ -56,6 +56,15 @@ def test_validate_page_puts_failures_first_grouped_by_code_and_escapes_everythin
     assert "class='uncovered'>&lt;script&gt;" in page and "class='covered'>GET /a 200" in page
     assert "GET /a 418" in page  # unknown elements listed too
     assert not external_resources(page)
+
+
+def test_a_proxy_page_offers_no_file_to_reproduce_from_and_counts_in_the_singular(tmp_path: Path) -> None:
+    violation = {"code": "schema-required", "pointer": "/state", "expected": "state", "found": "(missing)"}
+    finding = {"source": "proxy", "location": "GET /v0/batch/jobs/x (#6) response", "kind": "job"}
+    (tmp_path / "report.json").write_text(json.dumps({"findings": [{**finding, "violations": [violation]}]}))
+    page = write_beside(tmp_path / "report.json", "proxy").read_text()
+    assert "FAIL: 1 violation<" in page and "schema-required" in page
+    assert "validate --verbose" not in page  # the source is live traffic, not a file
 
 
 def test_an_old_report_without_optional_fields_renders() -> None:

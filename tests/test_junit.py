@@ -65,6 +65,24 @@ def test_fuzz_junit_counts_the_failing_checks_and_the_parts_not_run(tmp_path: Pa
     assert all(code in body for code in ("schema-required", "job-id-uuid", "label-set"))
 
 
+def test_an_incomplete_fuzz_junit_skips_each_part_once(tmp_path: Path) -> None:
+    # As a run the time budget cut short words it: a note and an INCOMPLETE entry for the same part, which the
+    # text lists once, in its INCOMPLETE block; a check left out for another reason is a skip of its own.
+    result = fuzz_result()
+    ledger = result.ledger
+    ledger.skip("lifecycle", "cut short: the time budget ran out during it")
+    ledger.note("the stream part was not run: the time budget was spent")
+    ledger.skip("stream", "not run: the time budget was spent before it started")
+    ledger.note("GET /v0/batch/jobs: ignored_auth could not re-send its request")
+    text = render_text(result)
+    write_reports(result, tmp_path)
+    _, _, skipped = outcomes(tmp_path / "junit.xml")
+    incomplete = text.split("INCOMPLETE: the run could not check everything it set out to check:\n")[1]
+    parts = [line for line in incomplete.split("\n\n")[0].splitlines() if line.startswith("- ")]
+    assert len(parts) == 2 and skipped == len(parts) + 1
+    assert "could not re-send" in (tmp_path / "junit.xml").read_text()
+
+
 def test_the_proxy_junit_holds_the_cases_it_claims(tmp_path: Path) -> None:
     session = SessionResults()
     for number in range(5):

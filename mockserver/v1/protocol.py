@@ -60,10 +60,10 @@ EVENTS_PER_KIND_CAP = 100  # CHOICE: per-run log cap of each event kind (the doc
 RUN_CONFIG_SCHEMA = "v4"
 
 # ---- sessions (CHOICE: the close codes and the idle timeout are in the part of the Sessions page we cannot read;
-# these follow the SDK 0.1.0 reconnect policy, which reconnects on 1001/1011/1012/1013 and stops on 1000/1008)
+# these follow the SDK 0.1.0 reconnect policy, which reconnects on 1001/1011/1012/1013 and stops on 1000/1008;
+# a server shutdown is uvicorn's 1012, see realtime.py)
 CLOSE_NORMAL = 1000  # after session.closed with reason client_request or idle_timeout
 CLOSE_POLICY = 1008  # after a session-ending error (config_invalid, message_too_large, internal_error)
-CLOSE_GOING_AWAY = 1001  # server shutdown
 LOST_CLOSE_CODE = 1011  # Run.close_code of a connection lost without a close frame (documented in the SDK)
 FIVE_MINUTES_MS = 5 * 60 * 1000  # a live run not heard from this long reads `errored` (documented)
 
