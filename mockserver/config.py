@@ -43,6 +43,9 @@ class MockConfig:
     max_stream_sessions: int = 16
     stream_workers: int = 2
     stream_stall_seconds: float = 10.0
+    # v1 realtime sessions open at once, audio and video together (beyond: 429 server_busy at the handshake).
+    # A CHOICE: Hume's docs say nothing of concurrency; each session holds at most one 2 MB message.
+    max_realtime_sessions: int = 64
     # Connections open at once, HTTP and WebSocket together (None: what the file-descriptor limit allows;
     # beyond: 503), and how long a request's head may take to arrive (slowloris; beyond: 408).
     max_connections: int | None = None
@@ -56,8 +59,10 @@ class MockConfig:
             raise ValueError("job timings must be >= 0 and tick_seconds > 0")
         if self.concurrent_jobs < 1 or self.waiting_jobs < 0:
             raise ValueError("concurrent_jobs must be >= 1 and waiting_jobs >= 0")
-        if min(self.max_stream_sessions, self.stream_workers) < 1 or self.stream_stall_seconds <= 0:
-            raise ValueError("max_stream_sessions and stream_workers must be >= 1 and stream_stall_seconds > 0")
+        if min(self.max_stream_sessions, self.stream_workers, self.max_realtime_sessions) < 1:
+            raise ValueError("max_stream_sessions, stream_workers and max_realtime_sessions must be >= 1")
+        if self.stream_stall_seconds <= 0:
+            raise ValueError("stream_stall_seconds must be > 0")
         if (self.max_connections is not None and self.max_connections < 1) or self.head_timeout_seconds <= 0:
             raise ValueError("max_connections must be >= 1 and head_timeout_seconds > 0")
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from conftest import API_KEY, fast_config
 from mock_v1_media import pcm
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from mockserver import MockHandle, running_mock
@@ -108,6 +108,32 @@ def test_a_flood_from_many_sessions_leaves_a_real_time_session_unharmed(mock: Mo
     assert [m["type"] for m in messages] == ["utterance.start", "measurement.result", "utterance.end",
                                              "session.closed"]  # fmt: skip
     assert messages[-1]["received"] == {"audio_duration_ms": 2500, "frames": 25}
+
+
+def test_sessions_past_the_cap_are_refused_at_the_handshake_and_freed_later(tmp_path: Path) -> None:
+    with (
+        running_mock(fast_config(data_dir=tmp_path, max_realtime_sessions=2)) as mock,
+        connect(ws_url(mock.host, mock.port, "video"), additional_headers=KEY) as second,
+    ):
+        with connect(ws_url(mock.host, mock.port, "audio"), additional_headers=KEY) as first:
+            for ws in (first, second):
+                ws.recv(timeout=10)  # session.created: both slots taken
+            with pytest.raises(InvalidStatus) as refused:
+                connect(ws_url(mock.host, mock.port, "audio"), additional_headers=KEY)
+            first.send(CLOSE)
+            drain(first)
+        deadline = time.monotonic() + 5
+        while True:  # the slot is given back once the first session's run is finished
+            try:
+                with connect(ws_url(mock.host, mock.port, "audio"), additional_headers=KEY) as third:
+                    created = json.loads(third.recv(timeout=10))
+                break
+            except InvalidStatus:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    response = refused.value.response
+    assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+    assert json.loads(response.body)["code"] == "server_busy" and created["type"] == "session.created"
 
 
 def _start_mock(data_dir: Path) -> tuple[subprocess.Popen, int]:

@@ -23,10 +23,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from mockserver import wire
+from mockserver.admission import Busy
 from mockserver.v1 import video
 from mockserver.v1.audio import Segmenter
 from mockserver.v1.drifts import segmenter_options, session_message_drifts
-from mockserver.v1.errors import Refused
+from mockserver.v1.errors import Refused, error_response
 from mockserver.v1.protocol import (
     AUDIO_BURST_MS,
     AUDIO_CONFIG,
@@ -381,8 +382,20 @@ class VideoSession(Session):
 
 
 async def audio_realtime(websocket: WebSocket) -> None:
-    await AudioSession(websocket, websocket.app.state.v1).run()
+    await _in_a_slot(websocket, AudioSession)
 
 
 async def video_realtime(websocket: WebSocket) -> None:
-    await VideoSession(websocket, websocket.app.state.v1).run()
+    await _in_a_slot(websocket, VideoSession)
+
+
+async def _in_a_slot(websocket: WebSocket, kind: type[Session]) -> None:
+    """The session, if a slot is free; else the handshake is refused as a busy upload is (429 server_busy)."""
+    state: V1State = websocket.app.state.v1
+    try:
+        async with state.sessions.slot():
+            await kind(websocket, state).run()
+    except Busy:
+        cap = state.config.max_realtime_sessions
+        refusal = error_response("server_busy", f"Too many realtime sessions (at most {cap} at once); retry later.")
+        await websocket.send_denial_response(refusal)

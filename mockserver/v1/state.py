@@ -1,4 +1,5 @@
-"""The v1 mock's state, in one place: ``app.state.v1`` (settings, the run store, the face-state secret)."""
+"""The v1 mock's state, in one place: ``app.state.v1`` (settings, the run store, the session slots, the
+face-state secret)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mockserver.admission import WorkGate
 from mockserver.config import MockConfig
 from mockserver.v1.protocol import V1Settings
 from mockserver.v1.runs import RunStore
@@ -16,6 +18,10 @@ class V1State:
     config: MockConfig
     runs: RunStore
     settings: V1Settings = field(default_factory=V1Settings)
+    sessions: WorkGate = field(init=False)  # realtime sessions open at once (no queue: a full gate is a 429)
+
+    def __post_init__(self) -> None:
+        self.sessions = WorkGate(slots=self.config.max_realtime_sessions, waiting=0)
 
     @property
     def face_state_secret(self) -> bytes:
