@@ -130,6 +130,7 @@ BODY_MUTATIONS: list[tuple[str, str, Mutation]] = [
     ("v1-face-score-threshold", V, _set([*FACES, 0, "descriptions", 1, "probability"], 0.0999)),
     ("v1-measurement-id-sequence", A, _set(["measurements", 1, "measurement_id"], 5)),
     ("v1-utterance-sequence", A, lambda body: _second_utterance(body, 2)),
+    ("v1-utterance-sequence", A, _set(["utterances", 0, "audio_start_ms"], 9000)),  # ends before it starts
     ("v1-utterance-open", A, _set([*M0, "utterance_id"], 3)),
     ("v1-window-bounds", A, _set([*M0, "audio_start_ms"], 50)),
     ("v1-window-bounds", A, _set([*M0, "audio_end_ms"], 50)),
