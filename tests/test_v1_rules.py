@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.apis import v1
-from contracts.apis.v1.codes import ADDITION_CODES, V1_CODES
+from contracts.apis.v1.codes import ADDITION_CODES, BODY_RULE_CODES, SESSION_RULE_CODES, V1_CODES
 from contracts.apis.v1.session import judge_frames
 from contracts.evidence import Grade, grade_of
 from contracts.readers import Note, SessionItem, WsFrame
@@ -26,11 +26,16 @@ def codes_of(body: Any, kind: str) -> set[str]:
     return {violation.code for violation in v1.validate_body(body, kind) if violation.code not in ADDITION_CODES}
 
 
+CLOSE_FRAME = "close frame"  # a session entry standing for a WebSocket close frame (messages are dicts or bytes)
+
+
 def frames(session: list[tuple[str, Any]]) -> list[WsFrame]:
     made = []
     for index, (direction, message) in enumerate(session):
         where = f"line {index + 1}"
-        if isinstance(message, bytes):
+        if message == CLOSE_FRAME:
+            made.append(WsFrame(direction, where, 8, close_code=1000))
+        elif isinstance(message, bytes):
             made.append(WsFrame(direction, where, 2, size=len(message), head=message[:16]))
         else:
             made.append(WsFrame(direction, where, 1, message))
@@ -101,6 +106,13 @@ def _second_utterance(body: Any, utterance_id: int) -> None:
     body["measurements"].append({**measurement, "utterance_id": utterance_id})
 
 
+def _window_over_10_s(body: Any) -> None:
+    """The utterance and its speech_ended window run to 12 s: a window of 11,902 ms, inside its utterance."""
+    body["received"]["audio_duration_ms"] = 12000
+    body["utterances"][0]["audio_end_ms"] = 12000
+    body["measurements"][2]["audio_end_ms"] = 12000
+
+
 M0 = ["measurements", 0]
 FACES = ["measurements", 0, "faces"]
 
@@ -118,10 +130,12 @@ BODY_MUTATIONS: list[tuple[str, str, Mutation]] = [
     ("v1-face-score-threshold", V, _set([*FACES, 0, "descriptions", 1, "probability"], 0.0999)),
     ("v1-measurement-id-sequence", A, _set(["measurements", 1, "measurement_id"], 5)),
     ("v1-utterance-sequence", A, lambda body: _second_utterance(body, 2)),
+    ("v1-utterance-sequence", A, _set(["utterances", 0, "audio_start_ms"], 9000)),  # ends before it starts
     ("v1-utterance-open", A, _set([*M0, "utterance_id"], 3)),
     ("v1-window-bounds", A, _set([*M0, "audio_start_ms"], 50)),
     ("v1-window-bounds", A, _set([*M0, "audio_end_ms"], 50)),
     ("v1-window-bounds", A, _set(["utterances", 0, "audio_end_ms"], 7000)),
+    ("v1-window-bounds", A, _window_over_10_s),
     ("v1-speech-ended", A, _set(["measurements", 2, "audio_end_ms"], 6500)),
     ("v1-speech-ended", A, _set([*M0, "trigger"], "speech_ended")),
     (
@@ -145,6 +159,8 @@ BODY_MUTATIONS: list[tuple[str, str, Mutation]] = [
     ("schema-length", V, _set([*FACES, 0, "bbox"], [1.0, 2.0, 3.0])),
     ("v1-run-ended-at", "v1-run", _set(["ended_at"], None)),
     ("v1-run-ended-at", "v1-runs-page", _set(["runs", 0, "ended_at"], "2026-10-08T12:01:00Z")),
+    ("v1-metered-minimum", "v1-run", _set(["metered_seconds"], 3.0)),
+    ("v1-metered-minimum", "v1-runs-page", _set(["runs", 1, "metered_seconds"], 3.0)),
     ("v1-runs-order", "v1-runs-page", _swap(["runs"], 0, 1)),
     ("v1-page-duplicate", "v1-runs-page", _set(["runs", 1, "run_id"], "1f3a9c1e-2b4d-4e6f-8a0b-1c2d3e4f5a6b")),
     ("v1-events-order", "v1-run-events-page", _swap(["events"], 0, 1)),
@@ -160,6 +176,22 @@ def test_each_body_rule_alone_catches_its_mutation(code: str, kind: str, mutate:
     body = copy.deepcopy(VALID[kind]())
     mutate(body)
     assert codes_of(body, kind) == {code}
+
+
+def test_a_window_of_exactly_10_s_passes() -> None:
+    """The cap is "at most the latest 10 s": a window of 10,000 ms keeps it (the mutation above is over it)."""
+    body = samples.audio_file_response()
+    body["utterances"][0]["audio_end_ms"] = body["measurements"][2]["audio_end_ms"] = 98 + 10_000
+    assert codes_of(body, A) == set()
+
+
+def test_an_audio_tie_is_not_judged_its_order_is_by_underlying_scores_the_body_does_not_show() -> None:
+    """Audio ties go by the underlying (unrounded) score, then name: a tie of the rounded scores may be listed
+    either way round. Face ties go by name alone and are judged (v1-scores-tie-order)."""
+    for tied in (("amusement", "interest"), ("interest", "amusement")):
+        body = samples.audio_file_response()
+        body["measurements"][0]["expressions"] = [samples.score(name, 0.5) for name in tied]
+        assert codes_of(body, A) == set()
 
 
 def test_a_disabled_rule_says_nothing() -> None:
@@ -200,6 +232,23 @@ def _unmeasured_utterance(session: list[tuple[str, Any]]) -> None:
     session[-1][1]["produced"]["utterances"] = 2
 
 
+def _utterances_from_one(session: list[tuple[str, Any]]) -> None:
+    """The one utterance is numbered 1 throughout (start, its measurements, end): only the count from 0 breaks."""
+    for index in (4, 6, 7, 9, 10):
+        session[index][1]["utterance_id"] = 1
+
+
+def _measured_after_end(session: list[tuple[str, Any]]) -> None:
+    """The speech_ended measurement comes after its utterance.end."""
+    session[9], session[10] = session[10], session[9]
+
+
+def _window_over_10_s_live(session: list[tuple[str, Any]]) -> None:
+    """The utterance and its speech_ended window run to 10.2 s: a window of 10,102 ms, inside its utterance."""
+    session[9][1]["audio_end_ms"] = session[10][1]["audio_end_ms"] = 10200
+    session[11][1]["received"]["audio_duration_ms"] = 10200
+
+
 AUDIO_ERROR = {"type": "error", "code": "config_invalid", "message": "x", "retryable": False}
 CLOSED_BY_ERROR = {
     "type": "session.closed",
@@ -212,8 +261,13 @@ CLOSED_BY_ERROR = {
 SESSION_MUTATIONS: list[tuple[str, str, Callable[[list[tuple[str, Any]]], None]]] = [
     ("v1-measurement-id-sequence", AUDIO_PATH, _message(7, measurement_id=2)),
     ("v1-utterance-open", AUDIO_PATH, _message(6, utterance_id=1)),
+    ("v1-utterance-open", AUDIO_PATH, _measured_after_end),
+    ("v1-utterance-open", AUDIO_PATH, lambda s: s.insert(11, copy.deepcopy(s[10]))),  # utterance.end twice
     ("v1-utterance-sequence", AUDIO_PATH, _message(10, audio_start_ms=99)),
+    ("v1-utterance-sequence", AUDIO_PATH, _utterances_from_one),
     ("v1-window-bounds", AUDIO_PATH, _message(6, audio_start_ms=90)),
+    ("v1-window-bounds", AUDIO_PATH, _message(6, audio_end_ms=50)),
+    ("v1-window-bounds", AUDIO_PATH, _window_over_10_s_live),
     ("v1-speech-ended", AUDIO_PATH, _message(9, audio_end_ms=6500)),
     ("v1-utterance-measured", AUDIO_PATH, _unmeasured_utterance),
     ("v1-session-created-first", AUDIO_PATH, _insert(1, ("received", copy.deepcopy(samples.audio_session()[0][1])))),
@@ -438,12 +492,13 @@ def test_a_listed_run_matches_every_filter_of_the_request() -> None:
 
 def test_a_client_message_over_the_size_limit_must_end_the_session() -> None:
     session = samples.audio_session()
-    session[5] = ("sent", bytes(1_048_578))
-    session.append(("received", {"type": "session.closed"}))  # any end recorded
-    assert "v1-message-too-large-unanswered" in session_codes(session, AUDIO_PATH)
-    ended = samples.audio_session()[:6]
-    ended[5] = ("sent", bytes(1_048_578))
-    ended.append(("received", {"type": "error", "code": "message_too_large", "message": "x", "retryable": False}))
+    session[5] = ("sent", bytes(1_048_578))  # the server goes on, to its session.closed
+    assert session_codes(session, AUDIO_PATH) == {"v1-message-too-large-unanswered"}
+    cut = samples.audio_session()[:6]
+    cut[5] = ("sent", bytes(1_048_578))
+    assert session_codes(cut, AUDIO_PATH) == set()  # the recording stops before the session's end: cannot tell
+    assert session_codes([*cut, ("received", CLOSE_FRAME)], AUDIO_PATH) == {"v1-message-too-large-unanswered"}
+    ended = [*cut, ("received", {"type": "error", "code": "message_too_large", "message": "x", "retryable": False})]
     assert session_codes(ended, AUDIO_PATH) == set()
 
 
@@ -451,10 +506,10 @@ def test_a_video_frame_over_2_mb_must_end_the_session_only_when_over_either_read
     """The docs' 2 MB is 2,000,000 or 2,097,152 bytes: a server measuring a frame between the two keeps its promise."""
     between = samples.video_session()
     between[7] = ("sent", samples.JPEG + bytes(2_050_000 - len(samples.JPEG)))
-    assert "v1-message-too-large-unanswered" not in session_codes(between, VIDEO_PATH)
+    assert session_codes(between, VIDEO_PATH) == set()
     over = samples.video_session()
     over[7] = ("sent", samples.JPEG + bytes(2 * 1024 * 1024 + 1 - len(samples.JPEG)))
-    assert "v1-message-too-large-unanswered" in session_codes(over, VIDEO_PATH)
+    assert session_codes(over, VIDEO_PATH) == {"v1-message-too-large-unanswered"}
 
 
 def test_the_session_continues_after_a_survivable_error() -> None:
@@ -464,3 +519,24 @@ def test_the_session_continues_after_a_survivable_error() -> None:
         "v1-survivable-error-ended"
     }
     assert session_codes([*session, ("received", {**closed, "reason": "idle_timeout"})], VIDEO_PATH) == set()
+
+
+# ------------------------------------------------------------------------------------------ every rule code
+
+# Rule codes whose mutation (asserted as the only code found) has a test of its own: sessions cut short or ended by
+# an error, and responses judged together (the runs ledger).
+MUTATED_ELSEWHERE = {
+    "v1-session-ending-error": test_a_session_ending_error_must_be_last_and_not_retryable,
+    "v1-survivable-error-ended": test_the_session_continues_after_a_survivable_error,
+    "v1-message-too-large-unanswered": test_a_client_message_over_the_size_limit_must_end_the_session,
+    "v1-run-status-transition": test_a_run_that_ended_stays_ended_and_live_errored_may_alternate,
+    "v1-list-filter-ignored": test_a_listed_run_matches_every_filter_of_the_request,
+    "v1-cursor-loop": test_a_listing_followed_page_by_page_lists_no_item_twice_and_ends,
+}
+
+
+def test_every_rule_code_has_a_mutation_that_only_it_catches() -> None:
+    """Issue 17: each body and session rule has a mutation giving exactly its code, in the tables above or in
+    a test of its own; a code added to ``codes.py`` without one fails here."""
+    tabled = {code for code, _, _ in [*BODY_MUTATIONS, *SESSION_MUTATIONS] if code.startswith("v1-")}
+    assert tabled | set(MUTATED_ELSEWHERE) == set(BODY_RULE_CODES) | set(SESSION_RULE_CODES)

@@ -18,7 +18,7 @@ ADDITION_CODES: dict[str, str] = {
 
 BODY_RULE_CODES: dict[str, str] = {
     "v1-scores-order": "a score list is not sorted by probability, descending",
-    "v1-scores-tie-order": "a face score list breaks a probability tie other than by name",
+    "v1-scores-tie-order": "a face score list breaks a probability tie other than by name (audio ties: unchecked)",
     "v1-probability-decimals": "a probability has more than four decimals",
     "v1-voice-attribute-threshold": "a voice attribute scores under 0.725",
     "v1-face-score-threshold": "a face expression or description scores under 0.1 (listed only above 0.1)",
@@ -80,6 +80,7 @@ register_grades(
         # "Largest first" is documented; reading "largest" as bbox area is ours.
         "v1-face-size-order": Grade.JUDGEMENT,
         # "Descending then by name": whether a tie is of the rounded or the underlying probabilities is not said.
+        # Audio ties go by the underlying score, then name: no body shows that score, so audio ties are not checked.
         "v1-scores-tie-order": Grade.JUDGEMENT,
         # The docs say "[x0, y0, x1, y1]"; that x0 <= x1 is our reading of corner order.
         "v1-bbox-order": Grade.JUDGEMENT,

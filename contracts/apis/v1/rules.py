@@ -306,7 +306,8 @@ def utterances_of_file(body: Any, kind: str) -> Iterator[Violation]:
                 "v1-utterance-open", f"{where}/utterance_id", "a listed utterance", str(utterance_id), SOURCE_AUDIO
             )
             continue
-        yield from window_violations(measurement, utterance.get("audio_start_ms"), where, utterance.get("audio_end_ms"))
+        utterance_start, utterance_end = _window_limits(utterance)
+        yield from window_violations(measurement, utterance_start, where, utterance_end)
         previous = last.get(utterance_id)
         yield from speech_ended_violations(previous[1] if previous else None, measurement, where)
         last[utterance_id] = (index, measurement)
@@ -315,6 +316,13 @@ def utterances_of_file(body: Any, kind: str) -> Iterator[Violation]:
             yield Violation(
                 "v1-utterance-measured", f"/utterances/{utterance_id}", "at least one measurement", "none", SOURCE_AUDIO
             )
+
+
+def _window_limits(utterance: dict[str, Any]) -> tuple[Any, Any]:
+    """The utterance's (start, end) its windows must lie in; none when it ends before it starts, since either
+    bound may be the wrong one (that is v1-utterance-sequence's fault, reported once, not again per window)."""
+    start, end = utterance.get("audio_start_ms"), utterance.get("audio_end_ms")
+    return (None, None) if _int(start) and _int(end) and end < start else (start, end)
 
 
 def window_violations(
