@@ -268,6 +268,7 @@ SESSION_MUTATIONS: list[tuple[str, str, Callable[[list[tuple[str, Any]]], None]]
     ("v1-window-bounds", AUDIO_PATH, _message(6, audio_start_ms=90)),
     ("v1-window-bounds", AUDIO_PATH, _message(6, audio_end_ms=50)),
     ("v1-window-bounds", AUDIO_PATH, _window_over_10_s_live),
+    ("v1-window-bounds", AUDIO_PATH, _message(9, audio_end_ms=8500)),  # past the end utterance.end then gives
     ("v1-speech-ended", AUDIO_PATH, _message(9, audio_end_ms=6500)),
     ("v1-utterance-measured", AUDIO_PATH, _unmeasured_utterance),
     ("v1-session-created-first", AUDIO_PATH, _insert(1, ("received", copy.deepcopy(samples.audio_session()[0][1])))),

@@ -74,6 +74,7 @@ class _Audio:
     next_utterance: int = 0
     open: dict[int, dict[str, Any]] = field(default_factory=dict)  # utterance id -> its start message
     last: dict[int, dict[str, Any] | None] = field(default_factory=dict)  # utterance id -> its latest measurement
+    window_end: dict[int, int] = field(default_factory=dict)  # utterance id -> where its windows end, at the latest
     measurements: int = 0
     utterances: int = 0
 
@@ -356,6 +357,8 @@ class SessionJudge:
         yield from window_violations(message, start.get("audio_start_ms"), "")
         yield from speech_ended_violations(self.audio.last.get(utterance_id), message, "")
         self.audio.last[utterance_id] = message
+        if _int(end := message.get("audio_end_ms")):
+            self.audio.window_end[utterance_id] = max(end, self.audio.window_end.get(utterance_id, end))
 
     def _on_utterance_end(self, message: dict[str, Any], location: str) -> Iterator[Violation]:
         utterance_id = message.get("utterance_id")
@@ -366,6 +369,7 @@ class SessionJudge:
             return
         if self.audio.last.pop(utterance_id, None) is None:
             yield _v("v1-utterance-measured", "", "at least one measurement of the utterance", "none", SOURCE_AUDIO)
+        yield from self._windows_within(message, self.audio.window_end.pop(utterance_id, None))
         begun = start.get("audio_start_ms")
         if _int(begun) and message.get("audio_start_ms") != begun:
             yield _v(
@@ -375,6 +379,17 @@ class SessionJudge:
                 str(message.get("audio_start_ms")),
                 SOURCE_AUDIO,
             )
+
+    def _windows_within(self, end_message: dict[str, Any], latest_window_end: int | None) -> Iterator[Violation]:
+        """The utterance's measurement windows lie within it: none ends after the end utterance.end gives (as an
+        upload's windows are held to their utterance; unjudged when the utterance ends before it starts, which is
+        v1-utterance-sequence's fault)."""
+        begun, ended = end_message.get("audio_start_ms"), end_message.get("audio_end_ms")
+        if latest_window_end is None or not _int(ended) or (_int(begun) and ended < begun):
+            return
+        if latest_window_end > ended:
+            expected = f">= {latest_window_end}, where its measurement windows end"
+            yield _v("v1-window-bounds", "/audio_end_ms", expected, str(ended), SOURCE_AUDIO)
 
     # -- video ----------------------------------------------------------------------------------------------
 
