@@ -22,11 +22,13 @@ from pathlib import Path
 
 from contracts.coverage import Coverage
 from contracts.readers import DEFAULT_MAX_BYTES, parse_json, read_regular_file
+from contracts.report_dir import UnwritableReport, write_report_dir
 from contracts.safe_text import printable
 
 MAX_REPORT_BYTES = DEFAULT_MAX_BYTES
 
 EXIT_OK, EXIT_UNDER, EXIT_USAGE = 0, 1, 2
+REPORT_FORMATS = ("json", "markdown", "html")  # what --report DIR writes: every format but text
 PROG = "hume-contracts coverage"
 
 
@@ -39,12 +41,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="(default: text); html: one self-contained page, every element of every area listed",
     )
     parser.add_argument("--output", metavar="FILE", help="write the merged map or summary to FILE")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="also write report.json, report.md and report.html in DIR (made if missing), as --format json,"
+        " markdown and html would; stdout and the exit status are as without it (2 if DIR cannot be written)",
+    )
     parser.add_argument("--min-coverage", type=float, metavar="PCT", help="exit 1 when the total is under PCT")
 
 
 def _error(message: str) -> int:
     print(f"{PROG}: error: {printable(message)}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _render(merged: Coverage, report_format: str) -> str:
+    """The merged map in one format: the JSON map, the page, or the summary (text or Markdown)."""
+    if report_format == "json":
+        return json.dumps(merged.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if report_format == "html":
+        from contracts.html_report import render_coverage
+
+        return render_coverage(merged.to_json())
+    return merged.render_text(markdown=report_format == "markdown") + "\n"
+
+
+def _write_report_dir(directory: Path, merged: Coverage) -> bool:
+    """``--report DIR``: the map as JSON, Markdown and a page; False when it could not be written, said in one line."""
+    try:
+        write_report_dir(directory, {name: _render(merged, name) for name in REPORT_FORMATS})
+    except UnwritableReport as error:
+        _error(str(error))
+        return False
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,14 +87,9 @@ def run(args: argparse.Namespace) -> int:
             merged.merge(Coverage.from_json(parse_json(read_regular_file(Path(name), MAX_REPORT_BYTES, "a report"))))
         except ValueError as error:  # unreadable, not JSON, or JSON without a well-formed coverage map
             return _error(f"{name}: {error}")
-    if args.format == "json":
-        rendered = json.dumps(merged.to_json(), indent=2, ensure_ascii=False) + "\n"
-    elif args.format == "html":
-        from contracts.html_report import render_coverage
-
-        rendered = render_coverage(merged.to_json())
-    else:
-        rendered = merged.render_text(markdown=args.format == "markdown") + "\n"
+    rendered = _render(merged, args.format)
+    # --report first: a reader of stdout that stops early (`| head`) must not cost the files
+    unwritable = args.report is not None and not _write_report_dir(args.report, merged)
     if args.output:
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")
@@ -73,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"coverage {merged.percent:.1f}% of {merged.covered()[1]} elements; written to {args.output}")
     else:
         sys.stdout.write(rendered)
+    if unwritable:
+        return EXIT_USAGE
     if args.min_coverage is not None and merged.percent < args.min_coverage:
         print(f"{PROG}: coverage {merged.percent:.1f}% is under --min-coverage {args.min_coverage:g}%", file=sys.stderr)
         return EXIT_UNDER

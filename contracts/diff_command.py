@@ -12,6 +12,7 @@ to compare (INCOMPLETE), 2 unreadable input
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,9 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--breaking-only", action="store_true", help="list only the changes that break someone")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="also write report.json, report.md and report.html in DIR (made if missing), as --format json,"
+        " markdown and html would (with --breaking-only too); stdout and the exit status are as without it"
+        " (2 if DIR cannot be written)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from contracts.evolution.command import run_diff
 
-    return run_diff(args.old, args.new, args.format, args.breaking_only, args.output)
+    return run_diff(args.old, args.new, args.format, args.breaking_only, args.output, args.report)

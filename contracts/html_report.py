@@ -107,12 +107,12 @@ def failures_section(failures: list[Mapping[str, Any]], heading: str = "Failures
     return "\n".join(parts)
 
 
-def warnings_section(document: Mapping[str, Any]) -> str:
-    """The optional ``warnings`` (judgements, not promises): listed apart, after failures."""
+def warnings_section(document: Mapping[str, Any], judged: Iterable[Mapping[str, Any]] = ()) -> str:
+    """Warnings (judgements, not promises), listed apart after failures: ``judged``, the violations a report marks
+    ``"warning": true`` (validate, proxy), and the optional ``warnings`` list (fuzz)."""
     warnings = document.get("warnings")
-    if not isinstance(warnings, list) or not warnings:
-        return ""
-    items = [w if isinstance(w, Mapping) else {"code": "warning", "title": w} for w in warnings]
+    listed = warnings if isinstance(warnings, list) else []
+    items = [*judged, *(w if isinstance(w, Mapping) else {"code": "warning", "title": w} for w in listed)]
     return failures_section(items, "Warnings", "warning")
 
 
@@ -185,14 +185,19 @@ def coverage_section(coverage: Any) -> str:
 # ------------------------------------------------------------------------------------------ validate / proxy
 
 
-def validate_failures(document: Mapping[str, Any], reproducible: bool = True) -> list[dict[str, Any]]:
-    """One entry per violation of the ``validate`` JSON, with a command that reproduces it where its source is a
-    file (``reproducible``; a proxy's findings come from live traffic, whose source names no file)."""
+def validate_failures(
+    document: Mapping[str, Any], reproducible: bool = True, warnings: bool = False
+) -> list[dict[str, Any]]:
+    """One entry per violation of the ``validate`` JSON that fails (``warnings``: per one marked a warning, which
+    fails nothing), with a command that reproduces it where its source is a file (``reproducible``; a proxy's
+    findings come from live traffic, whose source names no file)."""
     failures = []
     for finding in document.get("findings") or []:
         source, location = finding.get("source", ""), finding.get("location", "")
         where = f"{source} {location}".strip() + f" [{finding.get('kind', '')}]"
         for violation in finding.get("violations") or []:
+            if bool(violation.get("warning")) != warnings:
+                continue
             failures.append(
                 {
                     **violation,
@@ -242,11 +247,12 @@ def render_validate(document: Mapping[str, Any], title: str = "hume-contracts va
     """``validate``'s JSON report (and the proxy's, which has the same shape, with ``files`` False) as a page."""
     summary = document.get("summary") or {}
     failures = validate_failures(document, reproducible=files)
+    judged = validate_failures(document, reproducible=files, warnings=True)  # the text's warnings: failing nothing
     ok = not failures and not document.get("read_errors")
     verdict = f"FAIL: {plural(len(failures), 'violation')}" if failures else ("PASS" if ok else "UNREADABLE INPUT")
     sections = [
         failures_section(failures),
-        warnings_section(document),
+        warnings_section(document, judged),
         client_findings_section(document),
         read_errors_section(document),
         coverage_section(document.get("coverage")),

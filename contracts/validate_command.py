@@ -1,6 +1,6 @@
 """hume-contracts validate: check recorded bodies and traffic against the contract.
 
-    hume-contracts validate [--kind KIND] [--format text|json|junit|html] [--output FILE]
+    hume-contracts validate [--kind KIND] [--format text|json|junit|html] [--output FILE] [--report DIR]
                             [--disable CODE ...] [--list-codes] [--verbose] [--max-file-mib N]
                             [--jobs N] PATH...
 
@@ -69,6 +69,7 @@ from contracts.readers import (
     read_path,
     walk_inputs,
 )
+from contracts.report_dir import UnwritableReport, write_report_dir
 from contracts.safe_text import printable
 from contracts.violations import Finding, RejectedRequest, Violation
 
@@ -107,6 +108,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " with --coverage), e.g. --format html --output report.html",
     )
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (summary line on stdout)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="also write report.json, junit.xml and report.html in DIR (made if missing), as --format json, junit"
+        " and html would (but for --format junit, junit.xml counts the conforming bodies in one case per kind);"
+        " stdout and the exit status are as without it (2 if DIR cannot be written)",
+    )
     parser.add_argument(
         "--disable",
         action="append",
@@ -536,7 +545,8 @@ def _emit(
     stderr: TextIO,
     measured: coverage.Coverage | None = None,
 ) -> int:
-    """Write the report (stdout or --output) and the diagnostics; return the exit status."""
+    """Write the report (stdout or --output), --report DIR and the diagnostics; return the exit status."""
+    report_written = _write_report_dir(args.report, results, measured, stderr)
     data_format = "json" if args.format == "html" else args.format  # the page is drawn from the JSON report
     if data_format == "text":
         rendered = report.render_text(results, verbose=args.verbose)
@@ -562,7 +572,43 @@ def _emit(
     if args.verbose and (args.output or args.format != "text"):
         for note in results.notes:
             print(f"{PROG}: note: {printable(note.describe())}", file=stderr)
-    return exit_code
+    return exit_code if report_written else 2
+
+
+def _write_report_dir(
+    directory: Path | None, results: report.Results, measured: coverage.Coverage | None, stderr: TextIO
+) -> bool:
+    """``--report DIR``, if asked for, written before stdout (a reader that stops early, ``| head``, must not cost
+    the files); False when it could not be, said in one line."""
+    if directory is None:
+        return True
+    try:
+        write_report_dir(directory, _report_dir_renderings(results, measured))
+    except UnwritableReport as error:
+        print(f"{PROG}: error: {error}", file=stderr)
+        return False
+    return True
+
+
+def _report_dir_renderings(results: report.Results, measured: coverage.Coverage | None) -> dict[str, str]:
+    """What ``--report DIR`` holds: the JSON report (with the coverage map), the JUnit, and the page drawn from the
+    JSON. Conforming bodies are kept only for ``--format junit`` (bounded memory): otherwise the JUnit counts them
+    in one case per kind, as the proxy's does."""
+    rendered_json = report.render_json(results)
+    if measured is not None:
+        rendered_json = _json_with_coverage(rendered_json, measured)
+    return {
+        "json": rendered_json,
+        "junit": report.render_junit(results),
+        "html": html_report.render_validate(json.loads(rendered_json)),
+    }
+
+
+def _json_with_coverage(rendered: str, measured: coverage.Coverage) -> str:
+    """The JSON report with the full coverage map under ``coverage``."""
+    document = json.loads(rendered)
+    document["coverage"] = measured.to_json()
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _with_coverage(
@@ -577,9 +623,7 @@ def _with_coverage(
     and the exit status once ``--min-coverage`` has had its say."""
     summary = measured.render_text(markdown=args.coverage_format == "markdown")
     if data_format == "json":
-        document = json.loads(rendered)
-        document["coverage"] = measured.to_json()
-        rendered = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        rendered = _json_with_coverage(rendered, measured)
     elif data_format == "text":
         rendered = rendered.rstrip("\n") + "\n\n" + summary + "\n"
     else:

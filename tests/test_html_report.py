@@ -67,6 +67,19 @@ def test_a_proxy_page_offers_no_file_to_reproduce_from_and_counts_in_the_singula
     assert "validate --verbose" not in page  # the source is live traffic, not a file
 
 
+def test_a_violation_graded_a_warning_is_listed_apart_and_fails_nothing() -> None:
+    """As the text says it: a judgement of this suite is a warning (shown, counted apart), not a failure."""
+    judged = {"code": "invalid-request-accepted", "grade": "judgement", "warning": True, "message": "accepted"}
+    failing = {"code": "box-size", "grade": "documented", "warning": False, "message": "too big"}
+    finding = {"source": "stream.jsonl", "location": "line 2", "kind": "stream-payload"}
+    page = render_validate({"findings": [{**finding, "violations": [judged]}]})
+    assert "id='verdict'>PASS<" in page and "Failures (0)" in page
+    assert page.index("Warnings (<span class='count'>1</span>)") < page.index("invalid-request-accepted")
+    page = render_validate({"findings": [{**finding, "violations": [judged, failing]}]})
+    assert "FAIL: 1 violation<" in page and "Failures (<span class='count'>1</span>)" in page
+    assert page.index("box-size") < page.index("Warnings (") < page.index("invalid-request-accepted")
+
+
 def test_an_old_report_without_optional_fields_renders() -> None:
     assert "PASS" in render_validate({})
     assert "PASS" in render_fuzz({"checks": [{"where": "stream: x", "check": "c", "passed": 1, "failed": 0}]})

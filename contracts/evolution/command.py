@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import openapi
 from contracts.evolution.documents import DocumentError, Kind, check_shape, kind_of, load_document, load_openapi
 from contracts.local_refs import describe_all, external_refs
+from contracts.report_dir import UnwritableReport, write_report_dir
+
+if TYPE_CHECKING:
+    from contracts.evolution.diff_report import DiffReport
 
 EXIT_USAGE = 2
 # Rebase re-applies ~30 repairs, each on a copy of the document, and judges each with a validator: its work grows
 # with the document. Hume's documents hold 76 to ~150 schemas; past this many the rebase is refused, named, rather
 # than running for minutes (issue 15: 10,000 schemas took over 60 s).
 MAX_REBASE_SCHEMAS = 2_000
+REPORT_FORMATS = ("json", "markdown", "html")  # what `diff --report DIR` writes: every format but text
 
 
 def run_rebase(upstream_path: str, output: str | None, report_format: str) -> int:
@@ -85,7 +91,19 @@ def _external_notes(*sides: tuple[Path, dict]) -> list[str]:
     return [f"{file}: {line}" for file, document in sides for line in describe_all(external_refs(document))]
 
 
-def run_diff(old: str, new: str, report_format: str, breaking_only: bool, output: str | None) -> int:
+def _write_report_dir(directory: Path, report: DiffReport, breaking_only: bool) -> bool:
+    """``--report DIR``: the diff as JSON, Markdown and a page; False when it could not be written, said in one line."""
+    try:
+        write_report_dir(directory, {name: report.render(name, breaking_only) + "\n" for name in REPORT_FORMATS})
+    except UnwritableReport as error:
+        print(f"hume-contracts diff: {error}", file=sys.stderr)
+        return False
+    return True
+
+
+def run_diff(
+    old: str, new: str, report_format: str, breaking_only: bool, output: str | None, report_dir: Path | None = None
+) -> int:
     from contracts.evolution.diff import diff_documents
     from contracts.evolution.diff_report import DiffReport
 
@@ -107,6 +125,8 @@ def run_diff(old: str, new: str, report_format: str, breaking_only: bool, output
         return EXIT_USAGE
     report = DiffReport(old, new, changes, notes)
     text = report.render(report_format, breaking_only)
+    # --report first: a reader of stdout that stops early (`| head`) must not cost the files
+    unwritable = report_dir is not None and not _write_report_dir(report_dir, report, breaking_only)
     if output:
         try:
             Path(output).write_text(text + "\n", encoding="utf-8")
@@ -115,4 +135,4 @@ def run_diff(old: str, new: str, report_format: str, breaking_only: bool, output
             return EXIT_USAGE
     else:
         print(text)
-    return report.exit_code
+    return EXIT_USAGE if unwritable else report.exit_code
