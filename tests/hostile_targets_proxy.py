@@ -4,7 +4,9 @@ a listener that must never be reached, and compression bombs built without compr
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import socket
 import struct
 import threading
@@ -117,6 +119,21 @@ def answer_cut_short(connection: socket.socket, head: bytes) -> None:
     connection.sendall(b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[{"job_id"')
     connection.shutdown(socket.SHUT_RDWR)
     raise OSError("cut")
+
+
+def answer_ping_flood(connection: socket.socket, head: bytes) -> None:
+    """A WebSocket handshake, then pings without end, the pongs never read (until the proxy cuts it off)."""
+    key = header_of(head, "sec-websocket-key") or b""
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    connection.sendall(
+        b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+        b"sec-websocket-accept: " + accept + b"\r\n\r\n"
+    )
+    pings = (b"\x89\x7d" + b"p" * 125) * 512  # unmasked, as a server sends them
+    for _ in range(128 * 1024 * 1024 // len(pings)):  # bounded: 128 MiB, four times what the proxy lets pile up
+        connection.sendall(pings)
+    raise OSError("never cut off")
 
 
 class Bystander:

@@ -24,6 +24,7 @@ from hostile_targets_proxy import (
     RawTarget,
     answer_cut_short,
     answer_json,
+    answer_ping_flood,
     brotli_bomb,
     deflate_bomb,
     gzip_bomb,
@@ -270,6 +271,18 @@ def test_a_target_frame_over_the_limit_is_reported_not_a_clean_close(big_frame_t
     assert e.value.rcvd is not None and e.value.rcvd.code == 1009
     assert proxy.session.results.faults == 1 and fine.status_code < 500
     assert "over the proxy's limit" in proxy.session.options.log.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_target_that_floods_pings_is_cut_off_and_others_are_served(target: RawTarget) -> None:
+    target.answers["/v0/stream/models"] = answer_ping_flood
+    with proxy_for(target) as proxy:
+        with connect(proxy.stream_url, open_timeout=10) as stream, pytest.raises(ConnectionClosed) as closed:
+            stream.recv(timeout=60)
+        fine = httpx.get(f"{proxy.base_url}/v0/batch/jobs", timeout=10)
+        log = proxy.session.options.log.getvalue()  # type: ignore[attr-defined]
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+    assert "flooded pings" in closed.value.rcvd.reason and "pings without reading" in log
+    assert fine.status_code == 200
 
 
 def test_a_slow_frame_check_holds_up_no_other_client(monkeypatch: pytest.MonkeyPatch) -> None:
