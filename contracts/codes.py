@@ -64,7 +64,7 @@ LIFECYCLE_CODES: dict[str, str] = {
     "predictions-not-found": "the predictions (or artifacts) of a COMPLETED job answered 404",
     "retry-after-missing": "a 429 answer without a Retry-After header of whole seconds",
     "timestamp-unit": "a *_timestamp_ms is not in milliseconds (before 2001, or over a day past the Date header)",
-    "face-box-outside-image": "a face box lies outside the image the run drew (a judgement)",
+    "face-box-outside-image": "a face box lies outside the image uploaded (a judgement)",
     "artifacts-unsafe-path": "an artifacts zip member has an absolute path or a `..` part (a judgement)",
 }
 

@@ -24,7 +24,6 @@ from contracts.fuzz.lifecycle import (
     curl_command,
     echo_problems,
     file_name_problems,
-    indexes,
     outside_bound_requests,
     plan_jobs,
     run_lifecycle,
@@ -32,6 +31,7 @@ from contracts.fuzz.lifecycle import (
     zip_problem,
 )
 from contracts.fuzz.recorder import Recorder
+from contracts.text_positions import indexes
 from mockserver import running_mock
 from strategies.media import make_text
 

@@ -18,7 +18,6 @@ import io
 import json
 import operator
 import random
-import re
 import shlex
 import time
 import zipfile
@@ -29,11 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from PIL import Image
 
 from contracts.checks import response_violations
 from contracts.codes import RULE_CODES
-from contracts.evidence import Grade, register_grades
+from contracts.evidence import Grade
 from contracts.fuzz.context import API_KEY_HEADER, BodyTooLarge, BudgetExhausted, FuzzContext
 from contracts.fuzz.echoes import ANY_VALUE, leaves, pointer_path
 from contracts.fuzz.ledger import CheckFailure
@@ -47,7 +45,17 @@ from contracts.job_judging import (
     transition_problem,
 )
 from contracts.job_judging import echo_problems as sent_echo_problems
-from contracts.text_positions import indexes, is_number
+from contracts.output_judging import (
+    ArchiveProblem,
+    face_box_problem,
+    image_size,
+    paired_inputs,
+    position_problems,
+    prediction_items,
+    unsafe_member_names,
+    unsafe_members_found,
+)
+from contracts.text_positions import is_number
 from contracts.violations import Violation, shorten
 from strategies.media import MediaFile, make_png, make_text, make_wav
 from strategies.requests import MultipartUpload, sdk_json_text
@@ -353,9 +361,6 @@ ARTIFACT_PATHS_SAFE = Expectation(
     "an artifacts member would be extracted outside its directory",
     "relative member names without `..` parts (a judgement: every client extracting them is exposed)",
 )
-
-# Judgements of ours: warnings unless strict judgements are asked for.
-register_grades({"face-box-outside-image": Grade.JUDGEMENT, "artifacts-unsafe-path": Grade.JUDGEMENT})
 
 # A job gets at most this long (and never more than half the time left) to end before it counts as stuck.
 JOB_SHARE_SECONDS = 20.0
@@ -750,57 +755,24 @@ def file_name_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iter
 
 
 def _inputs(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], MediaFile | str]]:
-    """Each entry with the input it answers: the k-th text source is the k-th text; files match by md5sum."""
-    files = {md5_hex(media.data): media for media in plan.files}
-    texts = iter(plan.texts)
-    for entry in entries:
-        source = entry.get("source") if isinstance(entry.get("source"), dict) else {}
-        if source.get("type") == "text" and (text := next(texts, None)) is not None:
-            yield entry, text
-        elif source.get("type") == "file" and str(source.get("md5sum")) in files:
-            yield entry, files[str(source.get("md5sum"))]
-
-
-def _items(entry: dict[str, Any], model: str) -> Iterator[dict[str, Any]]:
-    """Every prediction item of ``model`` in one entry, whatever shape the answer has."""
-
-    def listed(node: Any, key: str) -> list[Any]:
-        value = node.get(key) if isinstance(node, dict) else None
-        return value if isinstance(value, list) else []
-
-    results = entry.get("results")
-    for prediction in listed(results, "predictions"):
-        models = prediction.get("models") if isinstance(prediction, dict) else None
-        for group in listed(models.get(model) if isinstance(models, dict) else None, "grouped_predictions"):
-            yield from (item for item in listed(group, "predictions") if isinstance(item, dict))
+    """Each entry with the input of the plan it answers (``paired_inputs``)."""
+    return paired_inputs(entries, plan.texts, {md5_hex(media.data): media for media in plan.files})
 
 
 def prediction_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[str, str]]:
     """(title, found) for every prediction that cannot follow from its input."""
     for entry, given in _inputs(plan, entries):
         if isinstance(given, str):
-            yield from _position_problems(entry, given)
+            yield from position_problems(entry, [given])
         elif given.content_type.startswith("text/"):
-            yield from _position_problems(entry, given.data.decode("utf-8", errors="replace"))
+            yield from position_problems(entry, [given.data.decode("utf-8", errors="replace")])
         elif given.duration_ms is not None:
             yield from _interval_problems(entry, given.duration_ms / 1000)
 
 
-def _position_problems(entry: dict[str, Any], text: str) -> Iterator[tuple[str, str]]:
-    for model, key in (("language", "text"), ("ner", "entity")):
-        for item in _items(entry, model):
-            position = item.get("position")
-            if not isinstance(position, dict):
-                continue
-            begin, end = position.get("begin"), position.get("end")
-            if not indexes(text, begin, end, item.get(key)):
-                found = f"[{begin}:{end}] for {shorten(item.get(key))} in {shorten(text, 80)}"
-                yield f"a {model} position does not index the input text", found
-
-
 def _interval_problems(entry: dict[str, Any], duration_s: float) -> Iterator[tuple[str, str]]:
     for model in ("prosody", "burst"):
-        for item in _items(entry, model):
+        for item in prediction_items(entry, model):
             interval = item.get("time")
             if not isinstance(interval, dict):
                 continue
@@ -811,37 +783,14 @@ def _interval_problems(entry: dict[str, Any], duration_s: float) -> Iterator[tup
                 yield f"a {model} interval lies outside the audio", found
 
 
-FACE_BOX_TOLERANCE_PX = 1.0  # a detector may round a box edge a pixel past the image
-
-
 def face_box_problems(plan: JobPlan, entries: Sequence[dict[str, Any]]) -> Iterator[tuple[str, str]]:
     """(title, found) for each uploaded image whose face boxes reach outside it (one per image)."""
     for entry, given in _inputs(plan, entries):
-        size = image_size(given) if isinstance(given, MediaFile) else None
-        if size is None:
+        if not (isinstance(given, MediaFile) and given.content_type.startswith("image/")):
             continue
-        width, height = size
-        for item in _items(entry, "face"):
-            box = item.get("box") if isinstance(item.get("box"), dict) else {}
-            x, y, w, h = (box.get(key) for key in ("x", "y", "w", "h"))
-            if not all(is_number(value) for value in (x, y, w, h)):
-                continue  # the schema's business
-            tolerance = FACE_BOX_TOLERANCE_PX
-            if x < -tolerance or y < -tolerance or x + w > width + tolerance or y + h > height + tolerance:
-                found = f"box x={x} y={y} w={w} h={h} in the {width}x{height} image {given.filename}"
-                yield "a face box lies outside the image", found
-                break
-
-
-def image_size(media: MediaFile) -> tuple[int, int] | None:
-    """The pixel size of an uploaded image the run drew, or None for other media."""
-    if not media.content_type.startswith("image/"):
-        return None
-    try:
-        with Image.open(io.BytesIO(media.data)) as image:
-            return image.size
-    except (OSError, ValueError):
-        return None
+        size = image_size(given.data)
+        if size is not None and (problem := face_box_problem(entry, size, given.filename)) is not None:
+            yield problem
 
 
 def _note_missing_faces(ctx: FuzzContext, job: Job, entries: Sequence[dict[str, Any]]) -> None:
@@ -849,7 +798,7 @@ def _note_missing_faces(ctx: FuzzContext, job: Job, entries: Sequence[dict[str, 
     if "face" not in job.plan.models:
         return
     for entry, given in _inputs(job.plan, entries):
-        if isinstance(given, MediaFile) and given.has_face and next(_items(entry, "face"), None) is None:
+        if isinstance(given, MediaFile) and given.has_face and next(prediction_items(entry, "face"), None) is None:
             ctx.ledger.note(f"lifecycle: no face predicted for the drawn face in {given.filename} (job {job.job_id})")
 
 
@@ -861,23 +810,11 @@ def check_artifacts(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
     problem = zip_problem(response.content) if response.status_code == 200 else f"answered {response.status_code}"
     judge(ctx, where, ARTIFACTS_READABLE, problem, reproduce)
     if problem is None:
-        unsafe = unsafe_member_names(response.content)
-        found = f"{len(unsafe)} member(s), e.g. {shorten(unsafe[0])}" if unsafe else None
-        judge(ctx, where, ARTIFACT_PATHS_SAFE, found, reproduce)
-
-
-def unsafe_member_names(data: bytes) -> list[str]:
-    """Member names of a zip that extract outside their directory: absolute, a drive, or a ``..`` part."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return []
-    return [
-        name
-        for name in names
-        if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name)
-    ]
+        try:
+            unsafe = unsafe_member_names(response.content)
+        except ArchiveProblem:  # a readable zip the bounded name reader does not walk (zip64): nothing to say
+            unsafe = []
+        judge(ctx, where, ARTIFACT_PATHS_SAFE, unsafe_members_found(unsafe), reproduce)
 
 
 def zip_problem(data: bytes) -> str | None:

@@ -4,8 +4,10 @@ It changes nothing on the way: status, headers (less the hop-by-hop ones a proxy
 bytes as the target sent them (compressed stays compressed), frames in order, close codes. What it does
 with the traffic is up to its addons, small objects with any of these hooks (as in mitmproxy):
 
-- ``response(flow)``: an HTTP exchange ended (the body is kept for checking when it is text and within
-  ``check_limit``). Called in a worker thread once the client has the whole answer; with ``buffered`` the
+- ``wants_body(flow) -> bool``: the target's answer head arrived; True keeps a body that is not text (the
+  artifacts zip) for the ``response`` hooks too. Called on the event loop: it must be cheap;
+- ``response(flow)``: an HTTP exchange ended (the body is kept for checking when it is text, or an addon wanted it,
+  and within ``check_limit``). Called in a worker thread once the client has the whole answer; with ``buffered`` the
   target's body is held back until the hooks ran, so a hook can set ``flow.replacement``;
 - ``error(flow)``: the target could not be reached, or broke off;
 - ``websocket_start(flow)``, ``websocket_message(flow, message)``, ``websocket_end(flow)``; with ``buffered``
@@ -30,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from contracts.proxy.budget import HOLD_BUDGET, HeldBody, HoldBudget
-from contracts.proxy.flows import Headers, HttpFlow, Replacement, StreamFlow, StreamMessage, header
+from contracts.proxy.flows import Headers, HttpFlow, Replacement, StreamFlow, StreamMessage, header, is_text_media
 from contracts.proxy.streams import FrameChecks, GuardedClientConnection, broken_off
 from contracts.proxy.targets import NotOriginForm, request_target, upstream_url
 from contracts.proxy.upstream import forwarded_headers, upstream_client
@@ -47,7 +49,6 @@ HANDSHAKE_OWN = frozenset({"sec-websocket-key", "sec-websocket-version", "sec-we
 CHECK_LIMIT = 256 * 1024 * 1024  # bodies over this pass through unchecked
 SMALL_BODY = 1024 * 1024  # request bodies up to this size are read whole before they are forwarded
 MAX_FRAME_BYTES = 16 * 1024 * 1024  # Hume's stream frames carry base64 media of a few MB
-TEXT_MEDIA = ("json", "text/")
 GOING_AWAY, INTERNAL_ERROR = 1001, 1011
 TITLES = {400: "Bad Request", 408: "Request Timeout", 502: "Bad Gateway"}
 
@@ -238,8 +239,21 @@ class ProxyCore:
         await _send_replacement(send, replacement)
 
     def _keeps(self, flow: HttpFlow) -> bool:
-        content_type = (header(flow.response_headers, "content-type") or "").lower()
-        return any(media in content_type for media in TEXT_MEDIA)
+        """A text body is kept for checking; another only when an addon wants it (``wants_body``)."""
+        return is_text_media(header(flow.response_headers, "content-type")) or any(
+            self._wants_body(addon, flow) for addon in self.addons
+        )
+
+    @staticmethod
+    def _wants_body(addon: Any, flow: HttpFlow) -> bool:
+        wants = getattr(addon, "wants_body", None)
+        if wants is None:
+            return False
+        try:
+            return bool(wants(flow))
+        except Exception:  # an addon's bug must not break the traffic it watches
+            log.exception("proxy addon %s.wants_body failed", type(addon).__name__)
+            return False
 
     async def _send_body(self, send: Any, chunk: bytes) -> None:
         """One piece of the answer; a client that reads nothing for the read timeout is given up on."""

@@ -7,12 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Headers = list[tuple[str, str]]
+TEXT_MEDIA = ("json", "text/")  # the bodies every check reads; others are kept only when an addon wants them
 
 
 def header(headers: Headers, name: str) -> str | None:
     """The first value of header ``name`` (any case), or None."""
     name = name.lower()
     return next((value for key, value in headers if key.lower() == name), None)
+
+
+def is_text_media(content_type: str | None) -> bool:
+    """Whether a body of this content type is text the checks read (JSON, ``text/...``)."""
+    return any(media in (content_type or "").lower() for media in TEXT_MEDIA)
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class HttpFlow:
     """One HTTP request and what came back for it.
 
     ``request_body``/``response_body`` are what the proxy kept for checking (None: not kept: a binary
-    body, or one over the check limit); ``*_size`` counts every byte that passed through.
+    body no addon wanted, or one over the check limit); ``*_size`` counts every byte that passed through.
     """
 
     number: int

@@ -5,9 +5,13 @@ least 10^12, at most a day past the answer's ``Date``); a list-jobs answer keeps
 ``status``, ``when``/``timestamp_ms``) and lists each job once. Across exchanges, per job id that POST
 returned or an answer named: its details are found (not 404); its status never goes back and its timestamps
 never change, on any later read (details or list); its details' ``request`` repeats the POST the proxy saw;
-once COMPLETED, its predictions are found. The judgements are ``contracts.job_judging``'s, as ``fuzz``'s.
+once COMPLETED, its predictions are found, and they follow from what that POST sent: each text position indexes
+a text sent, each face box lies within the image uploaded. The artifacts zip, in one exchange, names no member
+outside its directory (its central directory alone is read). The judgements are ``contracts.job_judging``'s and
+``contracts.output_judging``'s, as ``fuzz``'s.
 
-The memory is bounded (the oldest jobs are forgotten first) and every body read is one the core kept.
+The memory is bounded (the oldest jobs are forgotten first, and the oldest requests once those kept pass
+``REQUEST_BYTES_REMEMBERED``) and every body read is one the core kept.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from contracts.forms import FormProblem, parse_multipart
+from contracts.forms import FormPart, FormProblem, parse_multipart
 from contracts.job_judging import (
     STATUS_RANK,
     echo_problems,
@@ -32,16 +36,31 @@ from contracts.job_judging import (
     timestamp_unit_problems,
     transition_problem,
 )
+from contracts.output_judging import (
+    ArchiveProblem,
+    face_box_problem,
+    image_size,
+    paired_inputs,
+    position_problems,
+    unsafe_member_names,
+    unsafe_members_found,
+)
 from contracts.proxy.addons import decoded
 from contracts.proxy.flows import HttpFlow, header
-from contracts.readers import JsonProblem, parse_json
+from contracts.readers import JsonProblem, Note, parse_json
+from contracts.validation import cap_per_code
 from contracts.violations import Finding, Violation, shorten
 
 SOURCE = "proxy"
 MAX_JOBS_REMEMBERED = 10_000
+# What the POSTs carried (JSON request, texts, image sizes), all jobs together, counted as the bytes of each
+# request's JSON: past it the oldest requests are forgotten (their echo and predictions then go unjudged).
+REQUEST_BYTES_REMEMBERED = 64 * 1024 * 1024
+PART_COST = 64  # what one remembered file md5sum, or image size, counts against that
+MAX_IMAGES_REMEMBERED = 100  # per job: Hume takes at most 100 files
 JOBS = "/v0/batch/jobs"
 _JOB_PATH = re.compile(r"^/v0/batch/jobs/([^/]+)(/predictions|/artifacts)?/?$")
-Listener = Callable[[Finding], None]
+Listener = Callable[[Finding | Note], None]
 
 # code -> what must hold
 EXPECTED = {
@@ -55,15 +74,45 @@ EXPECTED = {
     "state-regressed": "a job's status never behind an earlier read: QUEUED -> IN_PROGRESS -> COMPLETED | FAILED",
     "timestamps-changed": "each timestamp set once, then kept, on every read",
     "request-echo-mismatch": "the details' request repeats the POST that started the job",
+    "prediction-mismatch": "text positions that index a text the POST sent, end within it",
+    "face-box-outside-image": "0 <= x, 0 <= y, x + w <= width, y + h <= height of the uploaded image (a judgement)",
+    "artifacts-unsafe-path": "relative member names without `..` parts (a judgement: every client extracting them "
+    "is exposed)",
 }
+OUTPUT_CODES = ("prediction-mismatch", "face-box-outside-image")
+
+
+class UploadedImage(NamedTuple):
+    name: str  # the part's file name, or its md5sum
+    size: tuple[int, int]
+
+
+@dataclass
+class Submitted:
+    """What the POST that started a job carried, as far as later answers are judged by it."""
+
+    request: dict[str, Any]  # the JSON body, or the multipart json part
+    uploaded: Counter[str] = field(default_factory=Counter)  # md5sums of the file parts
+    images: dict[str, UploadedImage] = field(default_factory=dict)  # by md5sum: the file parts that are images
+    cost: int = 0  # counted against REQUEST_BYTES_REMEMBERED
+
+    @property
+    def has_inputs(self) -> bool:
+        """Whether predictions can be judged against it: texts or images were sent."""
+        return bool(self.texts or self.images)
+
+    @property
+    def texts(self) -> list[str]:
+        """The ``text`` list sent; empty unless every item is a string (else the pairing by order is off)."""
+        texts = self.request.get("text")
+        return texts if isinstance(texts, list) and all(isinstance(text, str) for text in texts) else []
 
 
 @dataclass
 class JobSeen:
     """What the session learnt of one job: what started it, its last status, its timestamps."""
 
-    sent: dict[str, Any] | None = None  # the POST's JSON body (or multipart json part); None: not seen
-    uploaded: Counter[str] = field(default_factory=Counter)  # md5sums of the POST's file parts
+    submitted: Submitted | None = None  # None: the POST not seen, or forgotten
     created_here: bool = False  # POST returned this id through the proxy
     status: str | None = None
     timestamps: dict[str, int] = field(default_factory=dict)
@@ -78,21 +127,39 @@ class JobMemory:
         self.listeners = list(listeners)
         self.disabled = frozenset(disabled)
         self._jobs: OrderedDict[str, JobSeen] = OrderedDict()
+        self._requests: OrderedDict[str, int] = OrderedDict()  # jobs whose request is remembered, oldest first: cost
+        self._request_bytes = 0
         self._lock = threading.Lock()
 
-    # ---- the hook
+    # ---- the hooks
+
+    def wants_body(self, flow: HttpFlow) -> bool:
+        """The artifacts zip is kept (the core keeps text bodies only) so its member names can be read."""
+        return self._judges_artifacts(flow)
+
+    def _judges_artifacts(self, flow: HttpFlow) -> bool:
+        return "artifacts-unsafe-path" not in self.disabled and _results_tail(flow) == "/artifacts"
 
     def response(self, flow: HttpFlow) -> None:
         if flow.status is None:
             return
         path = urlsplit(flow.path).path
         match = _JOB_PATH.match(path)
-        # Only job and list answers carry timestamps and states: predictions, often large, are not parsed again.
+        # Only job and list answers carry timestamps and states; predictions, often large, are parsed again only
+        # for a job whose POST the proxy saw, outside the lock.
         job_answer = path.rstrip("/") == JOBS or (match is not None and match.group(2) is None)
         body = _json_body(flow) if job_answer else _ABSENT
+        predictions = _results_tail(flow) == "/predictions" and not set(OUTPUT_CODES) <= self.disabled
         with self._lock:
             violations = list(self._judge(flow, body))
-        violations = [v for v in violations if v.code not in self.disabled]
+            submitted = self._submitted(match.group(1)) if match and predictions else None
+        if submitted is not None and submitted.has_inputs:
+            violations += cap_per_code(_output_violations(flow, submitted))
+        if self._judges_artifacts(flow) and flow.response_body is not None:
+            violations += self._artifacts(flow)
+        self._publish(flow, [v for v in violations if v.code not in self.disabled])
+
+    def _publish(self, flow: HttpFlow, violations: list[Violation]) -> None:
         if not violations:
             return
         finding = Finding(SOURCE, f"#{flow.number} {flow.label}", "across exchanges", violations)
@@ -127,7 +194,9 @@ class JobMemory:
             return
         seen = self._job(job_id)
         seen.created_here = True
-        seen.sent, seen.uploaded = _sent_request(flow)
+        submitted = _submitted(flow)
+        if submitted is not None:
+            self._remember(job_id.lower(), seen, submitted)
 
     def _details(self, job_id: str, flow: HttpFlow, body: Any) -> Iterable[Violation]:
         seen = self._jobs.get(job_id)
@@ -139,9 +208,10 @@ class JobMemory:
             return
         seen = seen or self._job(job_id)
         yield from self._read_state(seen, state, "/state")
-        if seen.sent is not None and not seen.echo_checked:
+        if seen.submitted is not None and not seen.echo_checked:
             seen.echo_checked = True
-            for title, found in echo_problems(seen.sent, seen.uploaded, body.get("request")):
+            sent = seen.submitted
+            for title, found in echo_problems(sent.request, sent.uploaded, body.get("request")):
                 yield _violation("request-echo-mismatch", "/request", f"{title}: {found}")
 
     def _results(self, job_id: str, flow: HttpFlow) -> Iterable[Violation]:
@@ -172,16 +242,54 @@ class JobMemory:
         if changed is not None:
             yield _violation("timestamps-changed", at, changed)
 
+    def _artifacts(self, flow: HttpFlow) -> list[Violation]:
+        """The zip's member names (one exchange: no memory), read from its central directory alone."""
+        try:
+            data = decoded(flow.response_body, header(flow.response_headers, "content-encoding")) or b""
+            found = unsafe_members_found(unsafe_member_names(data))
+        except (ArchiveProblem, ValueError, zlib.error) as problem:  # not judged, and said so
+            note = Note(SOURCE, f"#{flow.number} {flow.label}", f"artifacts member names not read: {problem}")
+            for listener in self.listeners:
+                listener(note)
+            return []
+        return [] if found is None else [_violation("artifacts-unsafe-path", "", found)]
+
+    # ---- the memory
+
     def _job(self, job_id: str) -> JobSeen:
         key = job_id.lower()
         seen = self._jobs.get(key)
         if seen is None:
             seen = self._jobs[key] = JobSeen()
             while len(self._jobs) > MAX_JOBS_REMEMBERED:
-                self._jobs.popitem(last=False)
+                self._forget_request(self._jobs.popitem(last=False)[0])
         else:
             self._jobs.move_to_end(key)
         return seen
+
+    def _submitted(self, job_id: str) -> Submitted | None:
+        seen = self._jobs.get(job_id.lower())
+        return seen.submitted if seen is not None else None
+
+    def _remember(self, key: str, seen: JobSeen, submitted: Submitted) -> None:
+        """Keep what a POST carried, forgetting the oldest requests kept while they pass the byte budget."""
+        self._forget_request(key)
+        if submitted.cost > REQUEST_BYTES_REMEMBERED:
+            return
+        seen.submitted = submitted
+        self._requests[key] = submitted.cost
+        self._request_bytes += submitted.cost
+        while self._request_bytes > REQUEST_BYTES_REMEMBERED:
+            self._forget_request(next(iter(self._requests)))
+
+    def _forget_request(self, key: str) -> None:
+        cost = self._requests.pop(key, None)
+        if cost is None:
+            return
+        self._request_bytes -= cost
+        seen = self._jobs.get(key)
+        if seen is not None:
+            seen.submitted = None
 
 
 _ABSENT = object()
@@ -203,21 +311,58 @@ def _json_body(flow: HttpFlow) -> Any:
         return _ABSENT
 
 
-def _sent_request(flow: HttpFlow) -> tuple[dict[str, Any] | None, Counter[str]]:
-    """The job request a POST carried (its JSON body or multipart json part) and its files' md5sums."""
+def _results_tail(flow: HttpFlow) -> str | None:
+    """``/predictions`` or ``/artifacts`` for a 200 answer to GET a job's results, else None."""
+    if flow.method != "GET" or flow.status != 200:
+        return None
+    match = _JOB_PATH.match(urlsplit(flow.path).path)
+    return match.group(2) if match else None
+
+
+def _submitted(flow: HttpFlow) -> Submitted | None:
+    """What a POST carried: its JSON body or multipart json part, its files' md5sums and its images' sizes."""
     body, content_type = flow.request_body, (header(flow.request_headers, "content-type") or "").lower()
     if body is None:
-        return None, Counter()
+        return None
     try:
         if content_type.startswith("application/json"):
             sent = parse_json(body)
-            return (sent, Counter()) if isinstance(sent, dict) else (None, Counter())
+            return Submitted(sent, cost=len(body)) if isinstance(sent, dict) else None
         if content_type.startswith("multipart/form-data"):
             parts = parse_multipart(body, content_type)
-            files = Counter(md5_hex(part.data) for part in parts if part.name == "file" and part.data is not None)
+            files = [part for part in parts if part.name == "file" and part.data is not None]
             json_part = next((part.data for part in parts if part.name == "json" and part.data is not None), b"{}")
             sent = parse_json(json_part)
-            return (sent, files) if isinstance(sent, dict) else (None, Counter())
+            if not isinstance(sent, dict):
+                return None
+            images = _uploaded_images(files)
+            uploaded = Counter(md5_hex(part.data) for part in files if part.data is not None)
+            return Submitted(sent, uploaded, images, len(json_part) + PART_COST * (len(files) + len(images)))
     except (JsonProblem, FormProblem, ValueError):
         pass
-    return None, Counter()
+    return None
+
+
+def _uploaded_images(files: list[FormPart]) -> dict[str, UploadedImage]:
+    """The file parts that are images, by md5sum, with their pixel size (read from each header alone)."""
+    images: dict[str, UploadedImage] = {}
+    for part in files[:MAX_IMAGES_REMEMBERED]:
+        data = part.data or b""
+        if (size := image_size(data)) is not None:
+            digest = md5_hex(data)
+            images[digest] = UploadedImage(part.filename or digest, size)
+    return images
+
+
+def _output_violations(flow: HttpFlow, submitted: Submitted) -> Iterable[Violation]:
+    """How a job's predictions fail to follow from what its POST sent: text positions, face boxes."""
+    body = _json_body(flow)
+    entries = [entry for entry in body if isinstance(entry, dict)] if isinstance(body, list) else []
+    texts = submitted.texts
+    for entry, given in paired_inputs(entries, texts, submitted.images):
+        if isinstance(given, str):
+            # its own text first; then the job's others, since no document says the sources keep the texts' order
+            for title, found in position_problems(entry, [given, *texts]):
+                yield _violation("prediction-mismatch", "", f"{title}: {found}")
+        elif (problem := face_box_problem(entry, given.size, given.name)) is not None:
+            yield _violation("face-box-outside-image", "", f"{problem[0]}: {problem[1]}")
