@@ -45,6 +45,7 @@ li.uncovered{color:#8e1b1b}
 .filters label{margin-right:1em}
 ol.timeline{list-style:none;padding-left:0}ol.timeline li{border-left:3px solid #2e7d32;padding:.1em .6em;margin:0}
 ol.timeline li.bad{border-left-color:#c62828;background:#fdf3f3}
+.at{display:inline-block;min-width:5.5em;color:#555;font-variant-numeric:tabular-nums}
 """
 
 MAX_FAILURES_SHOWN_PER_CODE = 200  # each code's count is always given; a million identical findings stay readable
@@ -266,12 +267,21 @@ def render_validate(document: Mapping[str, Any], title: str = "hume-contracts va
 
 
 def fuzz_sequence_section(document: Mapping[str, Any]) -> str:
-    """What the run exercised, in order: job lifecycles and stream sessions as timelines when the report
-    holds them, else every (operation or step, check) with its passes and failures, lifecycle and stream
-    steps in their own lists."""
-    timelines = [_timeline(item) for item in document.get("timelines") or [] if isinstance(item, Mapping)]
-    if timelines:
-        return "<h2 id='timelines'>Jobs and sessions</h2>" + "".join(timelines)
+    """What the run exercised: each job's lifecycle and each stream or realtime session as a timeline (when
+    the report holds them), then every (operation or step, check) with its passes and failures, lifecycle and
+    stream steps in their own lists (the operations have no timeline)."""
+    return timelines_section(document.get("timelines")) + "\n" + _checks_section(document)
+
+
+def timelines_section(timelines: Any) -> str:
+    """One ``<details>`` per job or session, open when a step of it failed."""
+    items = [_timeline(item) for item in timelines or [] if isinstance(item, Mapping)]
+    if not items:
+        return ""
+    return f"<h2 id='timelines'>Jobs and sessions ({len(items)})</h2>" + "".join(items)
+
+
+def _checks_section(document: Mapping[str, Any]) -> str:
     checks = document.get("checks") or []
     groups: dict[str, list[Mapping[str, Any]]] = {"lifecycle": [], "stream": [], "operations": []}
     for check in checks:
@@ -298,16 +308,30 @@ def fuzz_sequence_section(document: Mapping[str, Any]) -> str:
 
 def _timeline(item: Mapping[str, Any]) -> str:
     steps = item.get("steps") or []
+    name = _e(item.get("name", "session"))
+    if not steps:
+        return f"<p>{name}</p>"
     rows = "".join(
         f"<li class='{'bad' if step.get('failed') else 'good'}'>"
-        f"{_e(step.get('at', ''))} {_e(step.get('what', step))}</li>"
+        f"<span class='at'>{_seconds(step.get('at'))}</span> {_e(step.get('what', step))}</li>"
         if isinstance(step, Mapping)
         else f"<li>{_e(step)}</li>"
         for step in steps
     )
+    failed = item.get("failed_steps", sum(1 for step in steps if isinstance(step, Mapping) and step.get("failed")))
+    count = item.get("step_count", len(steps))
+    counted = plural(count, "step") + (f", {failed} failed" if failed else "") if isinstance(count, int) else ""
     return (
-        f"<details open><summary>{_e(item.get('name', 'session'))}</summary><ol class='timeline'>{rows}</ol></details>"
+        f"<details{' open' if failed else ''}><summary>{name} · {_e(counted)}</summary>"
+        f"<ol class='timeline'>{rows}</ol></details>"
     )
+
+
+def _seconds(value: Any) -> str:
+    """A step's time since the run started: ``1.23 s``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.2f} s"
+    return _e(value)
 
 
 def render_fuzz(document: Mapping[str, Any]) -> str:

@@ -87,6 +87,20 @@ def test_an_old_report_without_optional_fields_renders() -> None:
     assert "% covered" in render_coverage({"areas": {}})
 
 
+def test_fuzz_timelines_read_in_seconds_a_failing_one_open_and_the_checks_still_listed() -> None:
+    good = {"name": "stream session", "steps": [{"at": 12.3456, "what": "frame (face) → predictions", "failed": False}]}
+    bad = {"name": HOSTILE, "steps": [{"at": 1.2, "what": "state COMPLETED", "failed": True}], "failed_steps": 1}
+    more = {"name": "… 3 more jobs and sessions (not kept)", "steps": []}
+    checks = [{"where": "GET /v0/batch/jobs", "check": "c", "passed": 1, "failed": 0}]
+    page = render_fuzz({"timelines": [good, bad, more], "checks": checks})
+    assert "Jobs and sessions (3)" in page and "<p>… 3 more jobs and sessions (not kept)</p>" in page
+    assert "<details><summary>stream session · 1 step</summary>" in page  # passing: closed
+    assert "<span class='at'>12.35 s</span> frame (face) → predictions" in page
+    assert "<details open><summary>&lt;script&gt;" in page and HOSTILE not in page
+    assert "<li class='bad'><span class='at'>1.20 s</span> state COMPLETED</li>" in page
+    assert "GET /v0/batch/jobs" in page  # the operations have no timeline: their checks are still listed
+
+
 def test_diff_page_groups_changes_by_whom_they_break_and_filters_with_script() -> None:
     changes = [
         {"where": "GET /a", "change": "field removed", "code": "removed", "breaks": ["clients", "recordings"]},

@@ -81,6 +81,10 @@ class FuzzContext:
     known_job_ids: list[str] = field(default_factory=list)  # COMPLETED jobs of the lifecycle, for the batch part
     echoes: Echoes = field(default_factory=Echoes)  # values the run sent out of bounds that a server took
 
+    def __post_init__(self) -> None:
+        self.ledger.timelines.redact = self.redactor.text  # a timeline's steps name server-given values
+        self.ledger.timelines.started = self.started  # its steps are timed from the run's start
+
     @functools.cached_property
     def redactor(self) -> Redactor:
         return Redactor([self.api_key])

@@ -6,6 +6,9 @@ Everything stored here has already been redacted: the ledger is what reports are
 
 A failure whose evidence grade is a judgement of this suite (``contracts/evidence.py``) is a **warning**: kept
 and counted apart (``warnings``, ``warned``), never making the run fail, unless ``strict_judgements``.
+
+The ledger also keeps the run's timelines (``contracts/fuzz/timelines.py``): each job and session step by
+step, a step marked failed by the failures recorded on it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from contracts.evidence import grade_of, is_warning
+from contracts.fuzz.timelines import Timelines
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,12 @@ class Ledger:
     warnings: dict[tuple[str, str, str, str], CheckFailure] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)  # the parts that did not run to the end, and why
     echoes: int = 0  # later reads attributed to the finding that caused them (contracts/fuzz/echoes.py)
+    failure_count: int = 0  # failures recorded (each occurrence; warnings apart): what marks a timeline's step
+    timelines: Timelines = field(init=False, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.timelines = Timelines(lambda: self.failure_count)
 
     def ok(self, where: str, check: str) -> None:
         with self._lock:
@@ -64,6 +73,7 @@ class Ledger:
             (self.warned if warning else self.failed)[(failure.where, failure.check)] += 1
             (self.warnings if warning else self.failures).setdefault(failure.key, failure)
             self.occurrences[failure.key] += 1
+            self.failure_count += not warning
 
     def echoed(self, key: tuple[str, str, str, str]) -> None:
         """A later read showing again what the finding ``key`` caused (a value the run sent out of bounds, echoed

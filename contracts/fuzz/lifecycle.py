@@ -35,6 +35,7 @@ from contracts.evidence import Grade
 from contracts.fuzz.context import API_KEY_HEADER, BodyTooLarge, BudgetExhausted, FuzzContext
 from contracts.fuzz.echoes import ANY_VALUE, leaves, pointer_path
 from contracts.fuzz.ledger import CheckFailure
+from contracts.fuzz.timelines import Timeline
 from contracts.job_judging import (
     STATUS_RANK,
     TERMINAL,
@@ -463,6 +464,7 @@ class Job:
     plan: JobPlan
     job_id: str
     reproduce: str  # the curl command that started it
+    timeline: Timeline  # what happened to it, for the reports
     status: str | None = None
     timestamps: dict[str, int] = field(default_factory=dict)
     done: bool = False  # polling is over (it ended, or was given up)
@@ -489,8 +491,9 @@ def run_lifecycle(ctx: FuzzContext) -> None:
             for job in jobs:
                 if job.status == "COMPLETED":  # only a finished job has predictions for the batch part to read
                     ctx.known_job_ids.append(job.job_id)
-                    check_predictions(ctx, client, job)
-                    check_artifacts(ctx, client, job)
+                    job.timeline.mark()
+                    job.timeline.add(f"predictions: GET answered {check_predictions(ctx, client, job)}")
+                    job.timeline.add(f"artifacts: GET answered {check_artifacts(ctx, client, job)}")
             check_list_jobs(ctx, client, jobs)
     except BudgetExhausted:
         ctx.ledger.note("lifecycle: the time budget ran out; the remaining lifecycle checks were not run")
@@ -535,14 +538,18 @@ def create_jobs(ctx: FuzzContext, client: httpx.Client, plans: Sequence[JobPlan]
 
 
 def create_job(ctx: FuzzContext, client: httpx.Client, plan: JobPlan) -> Job | None:
+    timeline = ctx.ledger.timelines.open(f"job ({plan.label})")
     response, reproduce = post_job(ctx, client, plan.upload() or plan.json_body())
     body = checked_response(ctx, plan.where, response, reproduce)
     job_id = body.get("job_id") if isinstance(body, dict) else None
     if response.status_code == 200 and isinstance(job_id, str) and job_id:
         judge(ctx, plan.where, JOB_CREATED, None, reproduce)
-        return Job(plan, job_id, reproduce)
+        timeline.rename(f"job {job_id} ({plan.label})")
+        timeline.add("submitted: POST answered 200")
+        return Job(plan, job_id, reproduce, timeline)
     shown = shorten(body) if body is not None else clip(response.text)
     judge(ctx, plan.where, JOB_CREATED, f"answered {response.status_code} with {shown}", reproduce)
+    timeline.add(f"not created: POST answered {response.status_code}")
     return None
 
 
@@ -572,17 +579,22 @@ def poll_jobs(ctx: FuzzContext, client: httpx.Client, jobs: Sequence[Job]) -> No
             delay = min(delay * 2, MAX_POLL_DELAY)
     for job in jobs:
         if not job.done:
+            job.timeline.mark()
             judge(ctx, "lifecycle: poll", JOB_ENDS, f"still {job.status} after {share:.1f} s", job.steps(ctx))
+            job.timeline.add(f"still {job.status} after {share:.1f} s: given up")
             job.done = True
 
 
 def poll_once(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
+    """One read of a job's details, judged; its timeline gets the state when it is new (or a check failed)."""
+    job.timeline.mark()
     path = f"{JOBS_PATH}/{job.job_id}"
     response = ctx.request(client, "GET", path)
     body = checked_response(ctx, "lifecycle: poll", response, curl_command(ctx, "GET", path))
     state = body.get("state") if isinstance(body, dict) else None
     if response.status_code == 404:  # the id POST returned: a broken promise, not a reason to look away
         judge(ctx, "lifecycle: poll", JOB_FOUND, f"job {job.job_id}: details answered 404", job.steps(ctx))
+        job.timeline.add("details: GET answered 404")
         job.done = True
         return
     if response.status_code != 200 or not isinstance(state, dict):
@@ -590,6 +602,7 @@ def poll_once(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
             f"lifecycle: stopped polling job {job.job_id}: its details answered "
             f"{response.status_code} without a readable state"
         )
+        job.timeline.add(f"details: GET answered {response.status_code} without a readable state")
         job.done = True
         return
     status = state.get("status")
@@ -601,7 +614,9 @@ def poll_once(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
         judge_all(ctx, "lifecycle: poll", REQUEST_ECHOED, echo_problems(job.plan, body.get("request")), job.steps(ctx))
     judge(ctx, "lifecycle: poll", LEGAL_TRANSITION, transition_problem(job.status, status), job.steps(ctx))
     judge(ctx, "lifecycle: poll", STABLE_TIMESTAMPS, timestamp_changes(job.timestamps, state), job.steps(ctx))
-    job.status = status if isinstance(status, str) else repr(status)
+    seen = status if isinstance(status, str) else repr(status)
+    job.timeline.add(f"state {seen}", only_on_failure=seen == job.status)  # each state once, a failing poll too
+    job.status = seen
     job.done = job.status in TERMINAL or job.status not in STATUS_RANK
 
 
@@ -689,20 +704,21 @@ def post_job(
 # -- predictions and artifacts -------------------------------------------------------------------------
 
 
-def check_predictions(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
+def check_predictions(ctx: FuzzContext, client: httpx.Client, job: Job) -> int:
+    """Read a COMPLETED job's predictions and judge them; the status they were answered with."""
     where, path = "lifecycle: predictions", f"{JOBS_PATH}/{job.job_id}/predictions"
     reproduce = curl_command(ctx, "GET", path)
     response = ctx.request(client, "GET", path)
     body = checked_response(ctx, where, response, reproduce)
     if response.status_code == 404:
         judge(ctx, where, PREDICTIONS_FOUND, f"job {job.job_id}: predictions answered 404", job.steps(ctx, reproduce))
-        return
+        return response.status_code
     if response.status_code != 200 or not isinstance(body, list):
         ctx.ledger.note(
             f"lifecycle: the predictions of COMPLETED job {job.job_id} answered "
             f"{response.status_code} without a list; their sources were not checked"
         )
-        return
+        return response.status_code
     entries = [entry for entry in body if isinstance(entry, dict)]
     steps = job.steps(ctx, reproduce)
     judge_all(ctx, where, SOURCES_MATCH, source_problems(job.plan, entries), steps)
@@ -712,6 +728,7 @@ def check_predictions(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
     if "face" in job.plan.models:
         judge_all(ctx, where, FACE_BOX_INSIDE, list(face_box_problems(job.plan, entries)), steps)
     _note_missing_faces(ctx, job, entries)
+    return response.status_code
 
 
 def _sources(entries: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -802,7 +819,8 @@ def _note_missing_faces(ctx: FuzzContext, job: Job, entries: Sequence[dict[str, 
             ctx.ledger.note(f"lifecycle: no face predicted for the drawn face in {given.filename} (job {job.job_id})")
 
 
-def check_artifacts(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
+def check_artifacts(ctx: FuzzContext, client: httpx.Client, job: Job) -> int:
+    """Read a COMPLETED job's artifacts and judge them; the status they were answered with."""
     where, path = "lifecycle: artifacts", f"{JOBS_PATH}/{job.job_id}/artifacts"
     reproduce = curl_command(ctx, "GET", path)
     response = ctx.request(client, "GET", path)
@@ -815,6 +833,7 @@ def check_artifacts(ctx: FuzzContext, client: httpx.Client, job: Job) -> None:
         except ArchiveProblem:  # a readable zip the bounded name reader does not walk (zip64): nothing to say
             unsafe = []
         judge(ctx, where, ARTIFACT_PATHS_SAFE, unsafe_members_found(unsafe), reproduce)
+    return response.status_code
 
 
 def zip_problem(data: bytes) -> str | None:

@@ -129,6 +129,7 @@ def as_dict(result: FuzzResult) -> dict[str, Any]:
         "failures": [_finding_dict(ledger, key, failure) for key, failure in ledger.failures.items()],
         "warnings": [_finding_dict(ledger, key, failure) for key, failure in ledger.warnings.items()],
         "notes": ledger.notes,
+        "timelines": ledger.timelines.as_list(),  # each job and session step by step (contracts/fuzz/timelines.py)
     }
 
 
@@ -179,9 +180,18 @@ def as_markdown(result: FuzzResult) -> str:
         lines += [f"- {entry}" for entry in ledger.incomplete]
     lines += ["", "## Checks", "", "| operation / stream message | check | passed | failed |", "|---|---|---:|---:|"]
     lines += [f"| `{w}` | {c} | {p} | {f} |" for w, c, p, f in ledger.rows()]
+    timelines = ledger.timelines.as_list()
+    if timelines:
+        lines += ["", "## Jobs and sessions", "", "Each step by step in report.json and report.html.", ""]
+        lines += [_markdown_timeline(timeline) for timeline in timelines]
     if ledger.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in ledger.notes]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_timeline(timeline: dict[str, Any]) -> str:
+    failed = timeline["failed_steps"]
+    return f"- {timeline['name']}: {plural(timeline['step_count'], 'step')}" + (f", {failed} failed" if failed else "")
 
 
 def _markdown_finding(index: int, failure: CheckFailure, occurrences: int) -> list[str]:

@@ -63,6 +63,7 @@ from contracts.fuzz.lifecycle import (
     record_failure,
     record_violations,
 )
+from contracts.fuzz.timelines import Timeline
 from contracts.stream_judging import (
     BINARY_REPLY,
     EXTRA_REPLY,
@@ -287,6 +288,7 @@ class StreamConnection:
         self.reconnects = 0
         self.errors: Counter[tuple[str, str]] = Counter()  # identical errors seen on this connection
         self._previous: tuple[Any, str] | None = None  # the last frame's payload_id and the reply it got
+        self.timeline: Timeline | None = None  # this connection's frames and replies, for the reports
 
     def exchange(self, text: str) -> Outcome:
         """Send one frame and wait for its one reply (BudgetExhausted when time is up)."""
@@ -371,6 +373,9 @@ class StreamConnection:
         self.frames = []
         self.errors.clear()
         self._previous = None
+        if self.timeline is not None:  # a connection is closed once, whoever asks again
+            self.timeline.add("closed")
+            self.timeline = None
 
     def _open(self) -> ClientConnection:
         connection = connect(
@@ -382,6 +387,7 @@ class StreamConnection:
         )
         self.socket = self._opened.enter_context(connection)
         self.watch.add(self.socket.socket)
+        self.timeline = self.ctx.ledger.timelines.open("stream session")
         return self.socket
 
 
@@ -411,6 +417,29 @@ def reproduce_frame(probe: Probe) -> str:
     if probe.promise is not None:
         return f"{text}  (probes: {probe.promise.label})"
     return text if probe.broken is None else f"{text}  (broken: {probe.broken.label})"
+
+
+def frame_label(probe: Probe) -> str:
+    """What a frame was, for a session's timeline (its kind and models, never its data)."""
+    if probe.promise is not None:
+        return f"probe: {probe.promise.label}"
+    if probe.broken is not None:
+        return f"invalid frame ({probe.broken.label})"
+    frame = probe.frame if isinstance(probe.frame, dict) else {}
+    asked = [str(model) for model in frame.get("models") or {}] + (["job_details"] if frame.get("job_details") else [])
+    return f"frame ({', '.join(asked) or 'no models'})"
+
+
+def outcome_label(outcome: Outcome) -> str:
+    """What came back for a frame, for a session's timeline: the reply's kind (an error's code), or the close."""
+    unasked = f" after {len(outcome.extra)} unasked frame(s)" if outcome.extra else ""
+    if outcome.reply is None:
+        closed = f"closed {outcome.close_code or '(no close frame)'}"
+        return (closed if outcome.closed else "no reply in time") + unasked
+    reply = parse_json(outcome.reply)
+    kind = reply_kind(reply)
+    code = f" {reply.get('code')}" if kind == "error" and isinstance(reply, dict) else ""
+    return f"{kind}{code}{' (binary)' if outcome.binary else ''}{unasked}"
 
 
 class FrameChecker:
@@ -448,7 +477,10 @@ class FrameChecker:
 
     def _send(self, probe: Probe) -> Outcome:
         self.sent += 1
-        return self.connection.exchange(json.dumps(probe.frame))
+        outcome = self.connection.exchange(json.dumps(probe.frame))
+        if self.connection.timeline is not None:  # the checks of the reply follow: they mark this step
+            self.connection.timeline.add_before_checks(f"{frame_label(probe)} → {outcome_label(outcome)}")
+        return outcome
 
     def _exchange(self, probe: Probe) -> dict[str, Any] | None:
         outcome = self._send(probe)

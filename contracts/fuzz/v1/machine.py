@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, initialize, precondition, rule
 
+from contracts.evidence import is_warning
 from contracts.fuzz.context import BudgetExhausted
 from contracts.fuzz.ledger import CheckFailure
 from contracts.fuzz.v1.budget import MINIMUM_PER_RUN
@@ -75,7 +76,8 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
                 outcome.stopped = outcome.stopped or "media budget"
                 return
             try:
-                self.live = LiveSession(run.ctx, channel, reply_timeout=REPLY_TIMEOUT).__enter__()
+                name = f"v1 generated session: {channel}"
+                self.live = LiveSession(run.ctx, channel, reply_timeout=REPLY_TIMEOUT, name=name).__enter__()
             except SessionLost:
                 self.live = None
                 return
@@ -169,8 +171,10 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
                 self.cut = True
             self.live.__exit__(None, None, None)
             if self.cut:
+                self.live.timeline.add("cut short by the time budget: not judged")
                 return
             found = judge(run.ctx, self.live.transcript, f"v1 generated session: {channel}") + self.own
+            self.live.timeline.add(*verdict_step(found, run.ctx.ledger.strict_judgements))
             outcome.sessions += 1
             outcome.messages.append(len(self.live.transcript.records))
             if found:
@@ -179,6 +183,14 @@ def machine_for(run: V1Run, channel: str, outcome: Outcome) -> type[RuleBasedSta
 
     SessionMachine.__name__ = f"{channel.title()}SessionMachine"
     return SessionMachine
+
+
+def verdict_step(found: list[tuple[str, str, str]], strict: bool) -> tuple[str, bool]:
+    """A generated session's verdict as its timeline's last step: the codes found, failed unless each is a
+    judgement of ours (a warning; only the shortest failing session reaches the ledger)."""
+    codes = sorted({code for code, _title, _found in found})
+    failed = any(not is_warning(code, "", strict) for code in codes)
+    return f"judged by the v1 session rules: {', '.join(codes) or 'passed'}", failed
 
 
 def run_machines(run: V1Run) -> None:

@@ -86,8 +86,9 @@ def _session(run: V1Run, channel: str, name: str, seconds: float, body: Callable
         ctx.ledger.note(f"{where}: skipped, the media budget is spent")
         return
     probe = Probe(run, where)
+    live = LiveSession(ctx, channel, name=where)
     try:
-        with LiveSession(ctx, channel) as live:
+        with live:
             created = live.until(_is("session.created"))
             if created and isinstance(created.get("session_id"), str):
                 run.run_ids.append(created["session_id"])
@@ -100,12 +101,10 @@ def _session(run: V1Run, channel: str, name: str, seconds: float, body: Callable
     except BudgetExhausted:
         ctx.ledger.note(f"{where}: cut short by the time budget, not judged")
         raise
-    except SessionLost as lost:
+    except SessionLost as lost:  # its transcript holds nothing: the session never opened
         probe.expect("v1-fuzz-session", False, "a session the fuzzer can hold", str(lost))
-        record_session(ctx, run.failures, live.transcript if "live" in locals() else _empty(channel), where,
-                       probe.failed)  # fmt: skip
-        return
-    record_session(ctx, run.failures, live.transcript, where, probe.failed)
+    passed = record_session(ctx, run.failures, live.transcript, where, probe.failed)
+    live.timeline.add(f"judged by the v1 session rules: {'passed' if passed else 'findings recorded'}")
 
 
 def _received(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,12 +130,6 @@ def _scores_above_cutoff(probe: Probe, results: list[dict[str, Any]], reproduce:
             low = [s for s in scores if isinstance(s.get("probability"), int | float) and s["probability"] <= 0.1]
             if scores:
                 probe.expect("v1-fuzz-face-score-cutoff", not low, "face scores above 0.1", low[:3], reproduce)
-
-
-def _empty(channel: str) -> Any:
-    from contracts.fuzz.v1.session import Transcript
-
-    return Transcript(channel)
 
 
 def _ends_with_error(live: LiveSession, probe: Probe, code: str, wanted_error: str) -> None:

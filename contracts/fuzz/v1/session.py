@@ -93,10 +93,11 @@ def _record(direction: str, item: dict[str, Any] | str | bytes) -> dict[str, Any
 class LiveSession:
     """A session on one realtime channel; use as a context manager. Messages are dicts (``None``: closed)."""
 
-    def __init__(self, ctx: FuzzContext, channel: str, *, reply_timeout: float = 10.0) -> None:
+    def __init__(self, ctx: FuzzContext, channel: str, *, reply_timeout: float = 10.0, name: str = "") -> None:
         self.ctx = ctx
         self.channel = channel
         self.transcript = Transcript(channel)
+        self.timeline = ctx.ledger.timelines.open(name or f"v1 {channel} session")  # message types, for the reports
         # a reply is an exchange: --response-timeout bounds it too
         self.reply_timeout = min(reply_timeout, ctx.response_timeout)
         self.closed_code: int | None = None
@@ -114,6 +115,7 @@ class LiveSession:
                 max_size=MAX_MESSAGE,
             ).__enter__()  # held across the probe's calls: closed by __exit__
         except (OSError, WebSocketException, TimeoutError) as error:
+            self.timeline.add(f"could not open: {type(error).__name__}")
             raise SessionLost(f"could not open {channel_path(self.channel)}: {type(error).__name__}") from None
         return self
 
@@ -122,11 +124,13 @@ class LiveSession:
             self.ws.close()
             if not self.is_closed:
                 self.transcript.close("send", 1000)
+                self.timeline.add("closed by the fuzzer: code 1000")
 
     def send(self, item: dict[str, Any] | bytes) -> bool:
         """Send one message; False when the server has closed the session already."""
         assert self.ws is not None
         self.transcript.sent(item)
+        self.timeline.add(f"sent {len(item)} bytes" if isinstance(item, bytes) else f"sent {item.get('type')}")
         try:
             self.ws.send(item if isinstance(item, bytes) else json.dumps(item))
         except ConnectionClosed:
@@ -153,7 +157,8 @@ class LiveSession:
         try:
             message = json.loads(text)
         except (ValueError, TypeError):
-            return {}
+            message = None
+        self.timeline.add(f"received {message_kind(message)}")
         return message if isinstance(message, dict) else {}
 
     def until(self, wanted: Callable[[dict[str, Any]], bool], timeout: float | None = None) -> dict[str, Any] | None:
@@ -188,6 +193,15 @@ class LiveSession:
             self.is_closed = True
             self.closed_code = self.ws.close_code
             self.transcript.close("receive", self.closed_code, self.ws.close_reason or "")
+            self.timeline.add(f"closed by the server: code {self.closed_code}")
+
+
+def message_kind(message: Any) -> str:
+    """A server message as a timeline names it: its type, and an error's code (never its other fields)."""
+    if not isinstance(message, dict):
+        return "a message that is not a JSON object"
+    code = f" {message.get('code')}" if message.get("type") == "error" else ""
+    return f"{message.get('type')}{code}"
 
 
 def handshake_status(ctx: FuzzContext, channel: str, headers: dict[str, str]) -> int | None:
