@@ -7,6 +7,10 @@ in its own processes.
 
 from __future__ import annotations
 
+# Kept loaded here: pytester's in-process runs drop the modules a run imported, and an httpcore imported anew by
+# the next run has new error classes, which httpx (loaded here) no longer maps: a refused connection then escaped
+# as httpcore.ConnectError instead of the one line of the unreachable-server test (when it ran after the others).
+import httpcore  # noqa: F401
 import pytest
 from conftest import API_KEY, fast_config
 
