@@ -187,28 +187,21 @@ def coverage_section(coverage: Any) -> str:
 
 
 def validate_failures(
-    document: Mapping[str, Any], reproducible: bool = True, warnings: bool = False
-) -> list[dict[str, Any]]:
-    """One entry per violation of the ``validate`` JSON that fails (``warnings``: per one marked a warning, which
-    fails nothing), with a command that reproduces it where its source is a file (``reproducible``; a proxy's
+    document: Mapping[str, Any], reproducible: bool = True
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The violations of the ``validate`` JSON, one entry each: (those that fail, those marked a warning, which
+    fail nothing), each with a command that reproduces it where its source is a file (``reproducible``; a proxy's
     findings come from live traffic, whose source names no file)."""
-    failures = []
+    failures: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
     for finding in document.get("findings") or []:
         source, location = finding.get("source", ""), finding.get("location", "")
         where = f"{source} {location}".strip() + f" [{finding.get('kind', '')}]"
+        reproduce = f"hume-contracts validate --verbose {_shell_word(source)}" if source and reproducible else ""
         for violation in finding.get("violations") or []:
-            if bool(violation.get("warning")) != warnings:
-                continue
-            failures.append(
-                {
-                    **violation,
-                    "where": where,
-                    "reproduce": f"hume-contracts validate --verbose {_shell_word(source)}"
-                    if source and reproducible
-                    else "",
-                }
-            )
-    return failures
+            entry = {**violation, "where": where, "reproduce": reproduce}
+            (warnings if violation.get("warning") else failures).append(entry)
+    return failures, warnings
 
 
 def _shell_word(text: str) -> str:
@@ -247,8 +240,7 @@ def files_section(document: Mapping[str, Any]) -> str:
 def render_validate(document: Mapping[str, Any], title: str = "hume-contracts validate", files: bool = True) -> str:
     """``validate``'s JSON report (and the proxy's, which has the same shape, with ``files`` False) as a page."""
     summary = document.get("summary") or {}
-    failures = validate_failures(document, reproducible=files)
-    judged = validate_failures(document, reproducible=files, warnings=True)  # the text's warnings: failing nothing
+    failures, judged = validate_failures(document, reproducible=files)  # judged: the text's warnings
     ok = not failures and not document.get("read_errors")
     verdict = f"FAIL: {plural(len(failures), 'violation')}" if failures else ("PASS" if ok else "UNREADABLE INPUT")
     sections = [

@@ -335,21 +335,21 @@ def _submitted(flow: HttpFlow) -> Submitted | None:
             sent = parse_json(json_part)
             if not isinstance(sent, dict):
                 return None
-            images = _uploaded_images(files)
-            uploaded = Counter(md5_hex(part.data) for part in files if part.data is not None)
+            digests = [md5_hex(part.data or b"") for part in files]  # each file hashed once, for both uses
+            images = _uploaded_images(files, digests)
+            uploaded = Counter(digests)
             return Submitted(sent, uploaded, images, len(json_part) + PART_COST * (len(files) + len(images)))
     except (JsonProblem, FormProblem, ValueError):
         pass
     return None
 
 
-def _uploaded_images(files: list[FormPart]) -> dict[str, UploadedImage]:
-    """The file parts that are images, by md5sum, with their pixel size (read from each header alone)."""
+def _uploaded_images(files: list[FormPart], digests: list[str]) -> dict[str, UploadedImage]:
+    """The file parts that are images, by md5sum (``digests``, one per part), with their pixel size (read from
+    each header alone)."""
     images: dict[str, UploadedImage] = {}
-    for part in files[:MAX_IMAGES_REMEMBERED]:
-        data = part.data or b""
-        if (size := image_size(data)) is not None:
-            digest = md5_hex(data)
+    for part, digest in list(zip(files, digests, strict=True))[:MAX_IMAGES_REMEMBERED]:
+        if (size := image_size(part.data or b"")) is not None:
             images[digest] = UploadedImage(part.filename or digest, size)
     return images
 
